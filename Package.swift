@@ -1,0 +1,67 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "miis-keyfile-toolkit",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "KeyFile", targets: ["KeyFile"]),
+        .library(name: "Deployment", targets: ["Deployment"]),
+        .executable(name: "keytool", targets: ["keytool"]),
+        .executable(name: "miisactivate", targets: ["miisactivate"]),
+        .executable(name: "miisserver", targets: ["miisserver"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(
+            name: "KeyFile",
+            dependencies: ["COpenSSL"]
+        ),
+        .target(
+            name: "Deployment",
+            dependencies: [
+                "KeyFile",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .target(
+            name: "ToolSupport",
+            dependencies: [
+                "KeyFile",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "keytool",
+            dependencies: [
+                "KeyFile", "Deployment", "ToolSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "miisactivate",
+            dependencies: ["KeyFile", "Deployment", "ToolSupport"]
+        ),
+        .executableTarget(
+            name: "miisserver",
+            dependencies: [
+                "KeyFile", "Deployment", "ToolSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "KeyFileTests",
+            dependencies: ["KeyFile"],
+            resources: [.copy("Vectors")]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,53 @@
+import Foundation
+
+/// A password as the bytes the KDF sees: UTF-8 after Unicode NFC normalization, so that the same
+/// password typed on systems that compose accents differently opens the same file.
+public struct Password: Sendable, CustomStringConvertible {
+    public static let maximumLength = 1024
+
+    /// The normalized UTF-8 bytes, wiped when the last copy goes away.
+    public let bytes: SecureBytes
+
+    /// Normalizes `text`. Swift strings cannot be wiped; callers reading passwords should prefer
+    /// ``init(utf8:)`` with a buffer they wipe themselves.
+    public init(_ text: String) throws {
+        let normalized = text.precomposedStringWithCanonicalMapping
+        guard !normalized.isEmpty else {
+            throw KeyFileError.invalidInput("password", "the password is empty")
+        }
+        guard normalized.utf8.count <= Self.maximumLength else {
+            throw KeyFileError.invalidInput("password", "the password is longer than \(Self.maximumLength) bytes")
+        }
+        bytes = SecureBytes(normalized.utf8)
+    }
+
+    /// Decodes and normalizes raw bytes (from a file, stdin or a prompt); one trailing newline
+    /// (`\n` or `\r\n`) is removed. Invalid UTF-8 is refused rather than repaired.
+    public init(utf8 raw: SecureBytes) throws {
+        let text: String? = raw.withUnsafeBytes { buffer in
+            var end = buffer.count
+            if end > 0, buffer[end - 1] == 0x0A { end -= 1 }
+            if end > 0, buffer[end - 1] == 0x0D { end -= 1 }
+            return String(validating: UnsafeRawBufferPointer(rebasing: buffer[0..<end]), as: UTF8.self)
+        }
+        guard let text else {
+            throw KeyFileError.invalidInput("password", "the password is not valid UTF-8")
+        }
+        try self.init(text)
+    }
+
+    public var description: String { "Password(redacted)" }
+}
+
+/// What opens a key file: the service account and its password, both normalized.
+public struct Credentials: Sendable, CustomStringConvertible {
+    public let account: ServiceAccount
+    public let password: Password
+
+    public init(account: ServiceAccount, password: Password) {
+        self.account = account
+        self.password = password
+    }
+
+    public var description: String { "Credentials(account: \(account), password: redacted)" }
+}

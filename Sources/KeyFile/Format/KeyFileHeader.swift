@@ -1,0 +1,245 @@
+import Foundation
+
+/// The plaintext header of a key file: everything an auditor may read without the password.
+///
+/// It is authenticated twice once the file is opened: by the header MAC (under a key derived from
+/// the password and account) and as associated data of the payload's AES-256-GCM. Until then it
+/// is merely *checksummed*: anyone could have rewritten it together with the checksum.
+public struct KeyFileHeader: Hashable, Sendable {
+    public static let saltSize = 32
+    static let indexEntrySize = 15
+
+    public var majorVersion: UInt8 = KeyFileFormat.majorVersion
+    public var minorVersion: UInt8 = KeyFileFormat.minorVersion
+    public var keySetID: KeySetID
+    /// Seconds since the Unix epoch (UTC) when this file was written.
+    public var createdAt: Int64
+    /// The server the key set was exported from.
+    public var sourceServer: String
+    /// The service account bound into the key derivation.
+    public var account: ServiceAccount
+    public var kdf: KDFParameters
+    /// The 32-byte KDF salt, random per file.
+    public var salt: [UInt8]
+    /// The 12-byte AES-256-GCM nonce of the payload, random per file.
+    public var nonce: [UInt8]
+    /// The public key index, in ascending key-ID order.
+    public var keys: [KeyDescriptor]
+    /// An optional free-text note, not critical.
+    public var comment: String?
+    /// Non-critical fields from a newer writer, preserved as they were.
+    public var unknownFields: [UnknownHeaderField] = []
+
+    public init(
+        keySetID: KeySetID, createdAt: Int64, sourceServer: String, account: ServiceAccount,
+        kdf: KDFParameters, salt: [UInt8], nonce: [UInt8], keys: [KeyDescriptor], comment: String? = nil
+    ) {
+        self.keySetID = keySetID
+        self.createdAt = createdAt
+        self.sourceServer = sourceServer
+        self.account = account
+        self.kdf = kdf
+        self.salt = salt
+        self.nonce = nonce
+        self.keys = keys
+        self.comment = comment
+    }
+
+    /// The cipher protecting the payload; version 1 knows only AES-256-GCM.
+    public var cipherName: String { "AES-256-GCM" }
+
+    public var primaryKeyID: KeyID? { keys.first(where: \.isPrimary)?.id }
+}
+
+// MARK: - Encoding
+
+extension KeyFileHeader {
+    /// The header fields in canonical order (the bytes between the preamble and the header MAC).
+    func encodedFields() throws -> [UInt8] {
+        try validateForWriting()
+        var fields: [(number: UInt16, wireType: UInt16, value: [UInt8])] = []
+        func add(_ field: HeaderField, _ build: (inout ByteWriter) -> Void) {
+            var writer = ByteWriter()
+            build(&writer)
+            fields.append((field.rawValue, field.wireType, writer.bytes))
+        }
+        add(.keySetID) { $0.write(keySetID.bytes) }
+        add(.createdAt) { $0.write(createdAt) }
+        add(.sourceServer) { $0.write(Array(sourceServer.utf8)) }
+        add(.account) { $0.write(Array(account.canonical.utf8)) }
+        add(.kdf) { writer in
+            switch kdf {
+            case let .scrypt(logN, r, p):
+                writer.write(UInt8(1)); writer.write(logN); writer.write(r); writer.write(p)
+            case let .pbkdf2SHA256(iterations):
+                writer.write(UInt8(2)); writer.write(iterations)
+            }
+            writer.write(salt)
+        }
+        add(.cipher) { $0.write(UInt8(1)); $0.write(nonce) }
+        add(.keyIndex) { writer in
+            writer.write(UInt16(keys.count))
+            for key in keys {
+                writer.write(key.id.rawValue)
+                writer.write(key.algorithm.rawValue)
+                writer.write(key.status.rawValue)
+                writer.write(UInt8(key.isPrimary ? 1 : 0))
+                writer.write(key.createdAt)
+            }
+        }
+        if let comment { add(.comment) { $0.write(Array(comment.utf8)) } }
+        for field in unknownFields { fields.append((field.type & ~HeaderField.criticalFlag, field.type, field.value)) }
+
+        var writer = ByteWriter()
+        for field in fields.sorted(by: { $0.number < $1.number }) {
+            writer.write(field.wireType)
+            writer.write(UInt32(field.value.count))
+            writer.write(field.value)
+        }
+        return writer.bytes
+    }
+
+    private func validateForWriting() throws {
+        guard salt.count == Self.saltSize else { throw KeyFileError.invalidInput("salt", "the salt must be \(Self.saltSize) bytes") }
+        guard nonce.count == AES256GCM.nonceSize else { throw KeyFileError.invalidInput("nonce", "the nonce must be 12 bytes") }
+        try KeySet.validate(keys)
+        try Self.checkText(sourceServer, field: .sourceServer, allowEmpty: false)
+        if let comment { try Self.checkText(comment, field: .comment, allowEmpty: true) }
+        try kdf.check(.allowWeak)
+        for field in unknownFields {
+            let number = field.type & ~HeaderField.criticalFlag
+            guard field.type & HeaderField.criticalFlag == 0, HeaderField(rawValue: number) == nil, number != 0 else {
+                throw KeyFileError.invalidInput("unknown-field", "extra header field 0x\(String(field.type, radix: 16)) must be non-critical and unregistered")
+            }
+        }
+        guard Set(unknownFields.map(\.type)).count == unknownFields.count else {
+            throw KeyFileError.invalidInput("unknown-field", "extra header fields must be distinct")
+        }
+    }
+
+    static func checkText(_ text: String, field: HeaderField, allowEmpty: Bool) throws {
+        let count = text.utf8.count
+        guard (allowEmpty || count > 0), count <= field.maximumLength,
+              !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control && $0 != "\n" || $0 == "\0" })
+        else {
+            throw KeyFileError.invalidInput("\(field)", "the \(field) must be 1 to \(field.maximumLength) bytes of UTF-8 without control characters")
+        }
+    }
+}
+
+// MARK: - Decoding
+
+extension KeyFileHeader {
+    /// Parses the header fields strictly: canonical order, exact lengths, every cap, every
+    /// invariant. Structural problems are `corrupted`; unknown critical fields `unsupported`.
+    init(fields bytes: ArraySlice<UInt8>, majorVersion: UInt8, minorVersion: UInt8) throws {
+        var cursor = ByteCursor(bytes)
+        var values: [HeaderField: ArraySlice<UInt8>] = [:]
+        var unknown: [UnknownHeaderField] = []
+        var previousNumber: UInt16 = 0
+        while !cursor.isAtEnd {
+            let wireType = try cursor.readUInt16("a header field type")
+            let number = wireType & ~HeaderField.criticalFlag
+            let length = Int(try cursor.readUInt32("a header field length"))
+            guard number > previousNumber else {
+                throw KeyFileError.malformed(number == previousNumber ? "header field \(number) appears twice" : "header fields are out of order")
+            }
+            previousNumber = number
+            guard let field = HeaderField(rawValue: number) else {
+                guard wireType & HeaderField.criticalFlag == 0 else { throw KeyFileError.unsupportedCriticalField(wireType) }
+                guard length <= 4096 else { throw KeyFileError.malformed("unknown header field \(number) is longer than 4096 bytes") }
+                unknown.append(UnknownHeaderField(type: wireType, value: Array(try cursor.readBytes(length, "header field \(number)"))))
+                continue
+            }
+            guard wireType == field.wireType else {
+                throw KeyFileError.malformed("header field \(field) has the wrong critical flag")
+            }
+            guard length <= field.maximumLength else {
+                throw KeyFileError.malformed("header field \(field) is \(length) bytes, more than its \(field.maximumLength)-byte limit")
+            }
+            values[field] = try cursor.readBytes(length, "header field \(field)")
+        }
+        for field in HeaderField.allCases where field.isRequired && values[field] == nil {
+            throw KeyFileError.malformed("the required header field \(field) is missing")
+        }
+        func value(_ field: HeaderField) -> ArraySlice<UInt8> { values[field] ?? [] }
+
+        guard let keySetID = UUID(bytes: value(.keySetID)) else { throw KeyFileError.malformed("the key-set ID must be 16 bytes") }
+        var createdCursor = ByteCursor(value(.createdAt))
+        let createdAt = try createdCursor.readInt64("the creation time")
+        try createdCursor.expectEnd("the creation time")
+        let sourceServer = try Self.text(value(.sourceServer), field: .sourceServer, allowEmpty: false)
+        let accountText = try Self.text(value(.account), field: .account, allowEmpty: false)
+        guard let account = try? ServiceAccount(accountText), account.canonical == accountText else {
+            throw KeyFileError.malformed("the account name is not in canonical (normalized) form")
+        }
+        let (kdf, salt) = try Self.decodeKDF(value(.kdf))
+        var cipherCursor = ByteCursor(value(.cipher))
+        let cipherID = try cipherCursor.readUInt8("the cipher identifier")
+        guard cipherID == 1 else { throw KeyFileError.unsupportedAlgorithm("cipher", cipherID) }
+        let nonce = Array(try cipherCursor.readBytes(AES256GCM.nonceSize, "the payload nonce"))
+        try cipherCursor.expectEnd("the cipher field")
+        let keys = try Self.decodeKeyIndex(value(.keyIndex))
+        let comment = try values[.comment].map { try Self.text($0, field: .comment, allowEmpty: true) }
+
+        self.init(keySetID: keySetID, createdAt: createdAt, sourceServer: sourceServer, account: account,
+                  kdf: kdf, salt: salt, nonce: nonce, keys: keys, comment: comment)
+        self.majorVersion = majorVersion
+        self.minorVersion = minorVersion
+        self.unknownFields = unknown
+    }
+
+    private static func text(_ bytes: ArraySlice<UInt8>, field: HeaderField, allowEmpty: Bool) throws -> String {
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw KeyFileError.malformed("the \(field) is not valid UTF-8")
+        }
+        do { try checkText(text, field: field, allowEmpty: allowEmpty) } catch {
+            throw KeyFileError.malformed("the \(field) is empty, too long or contains control characters")
+        }
+        return text
+    }
+
+    private static func decodeKDF(_ bytes: ArraySlice<UInt8>) throws -> (KDFParameters, [UInt8]) {
+        var cursor = ByteCursor(bytes)
+        let kdf: KDFParameters
+        switch try cursor.readUInt8("the KDF identifier") {
+        case 1:
+            let logN = try cursor.readUInt8("scrypt logN")
+            let r = try cursor.readUInt32("scrypt r")
+            let p = try cursor.readUInt32("scrypt p")
+            kdf = .scrypt(logN: logN, r: r, p: p)
+        case 2:
+            kdf = .pbkdf2SHA256(iterations: try cursor.readUInt32("PBKDF2 iterations"))
+        case let other:
+            throw KeyFileError.unsupportedAlgorithm("KDF", other)
+        }
+        let salt = Array(try cursor.readBytes(saltSize, "the KDF salt"))
+        try cursor.expectEnd("the KDF field")
+        return (kdf, salt)
+    }
+
+    private static func decodeKeyIndex(_ bytes: ArraySlice<UInt8>) throws -> [KeyDescriptor] {
+        var cursor = ByteCursor(bytes)
+        let count = Int(try cursor.readUInt16("the key count"))
+        guard cursor.remaining == count * indexEntrySize else {
+            throw KeyFileError.malformed("the key index declares \(count) keys but holds \(cursor.remaining) bytes")
+        }
+        var keys: [KeyDescriptor] = []
+        keys.reserveCapacity(count)
+        for _ in 0..<count {
+            let id = KeyID(rawValue: try cursor.readUInt32("a key ID"))
+            let algorithmID = try cursor.readUInt8("a key algorithm")
+            guard let algorithm = KeyAlgorithm(rawValue: algorithmID) else { throw KeyFileError.unsupportedAlgorithm("key algorithm", algorithmID) }
+            let statusID = try cursor.readUInt8("a key status")
+            guard let status = KeyStatus(rawValue: statusID) else { throw KeyFileError.malformed("key \(id) has unknown status \(statusID)") }
+            let flags = try cursor.readUInt8("key flags")
+            guard flags <= 1 else { throw KeyFileError.malformed("key \(id) has reserved flag bits set") }
+            let createdAt = try cursor.readInt64("a key creation time")
+            keys.append(KeyDescriptor(id: id, algorithm: algorithm, status: status, createdAt: createdAt, isPrimary: flags == 1))
+        }
+        do { try KeySet.validate(keys) } catch let error as KeyFileError {
+            throw KeyFileError.malformed("the key index is invalid: \(error.message)")
+        }
+        return keys
+    }
+}

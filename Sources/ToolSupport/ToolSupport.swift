@@ -1,0 +1,1 @@
+// Shared command-line helpers for the three tools.
