@@ -62,6 +62,14 @@ let package = Package(
             dependencies: ["KeyFile"],
             resources: [.copy("Vectors")]
         ),
+        .testTarget(
+            name: "DeploymentTests",
+            dependencies: ["Deployment", "KeyFile"]
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["KeyFile", "Deployment"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

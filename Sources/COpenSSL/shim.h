@@ -88,6 +88,10 @@ static inline int miis_hmac_sha256(const unsigned char *key, size_t key_len,
     return result != NULL && out_len == 32;
 }
 
+/* prctl is variadic, which Swift cannot call: no core dumps or same-user ptrace of secrets. */
+#include <sys/prctl.h>
+static inline int miis_set_non_dumpable(void) { return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); }
+
 /* OPENSSL_free is a macro. */
 static inline void miis_openssl_free(void *pointer) { OPENSSL_free(pointer); }
 

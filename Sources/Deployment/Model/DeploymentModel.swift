@@ -1,0 +1,109 @@
+import Foundation
+import KeyFile
+
+/// The role a server was registered with. The *active* server is decided by the deployment row,
+/// not by this: a standby that is activated becomes the deployment's active server.
+public enum ServerRole: String, Codable, Sendable, CaseIterable {
+    case primary
+    case standby
+}
+
+/// A server registered in the shared database.
+public struct RegisteredServer: Codable, Sendable, Equatable {
+    public var name: String
+    public var softwareVersion: String
+    public var role: ServerRole
+    public var registeredAt: Date
+    /// When the server last recorded a heartbeat (database clock), if ever.
+    public var lastHeartbeat: Date?
+
+    public init(name: String, softwareVersion: String, role: ServerRole, registeredAt: Date, lastHeartbeat: Date? = nil) {
+        self.name = name
+        self.softwareVersion = softwareVersion
+        self.role = role
+        self.registeredAt = registeredAt
+        self.lastHeartbeat = lastHeartbeat
+    }
+}
+
+/// The single deployment row: who is active, at which epoch, with which key set.
+public struct DeploymentState: Codable, Sendable, Equatable {
+    public var activeServer: String
+    /// Incremented by exactly one on every activation; a server holding an older epoch is fenced.
+    public var epoch: Int64
+    public var keySetID: UUID
+    public var keySetFingerprint: String
+    public var passwordSyncEnabled: Bool
+    public var passwordSyncTarget: String?
+    public var updatedAt: Date
+
+    public init(activeServer: String, epoch: Int64, keySetID: UUID, keySetFingerprint: String,
+                passwordSyncEnabled: Bool = false, passwordSyncTarget: String? = nil, updatedAt: Date) {
+        self.activeServer = activeServer
+        self.epoch = epoch
+        self.keySetID = keySetID
+        self.keySetFingerprint = keySetFingerprint
+        self.passwordSyncEnabled = passwordSyncEnabled
+        self.passwordSyncTarget = passwordSyncTarget
+        self.updatedAt = updatedAt
+    }
+}
+
+/// A secret (such as a connector password) encrypted under one key of the key set.
+public struct StoredSecret: Codable, Sendable, Equatable {
+    public var name: String
+    public var keyID: KeyID
+    public var nonce: [UInt8]
+    /// AES-256-GCM ciphertext followed by the tag.
+    public var ciphertext: [UInt8]
+
+    public init(name: String, keyID: KeyID, nonce: [UInt8], ciphertext: [UInt8]) {
+        self.name = name
+        self.keyID = keyID
+        self.nonce = nonce
+        self.ciphertext = ciphertext
+    }
+}
+
+/// The published check value of one key of the deployment's key set.
+public struct KeyCheckValue: Codable, Sendable, Equatable {
+    public var keyID: KeyID
+    public var checkValue: [UInt8]
+
+    public init(keyID: KeyID, checkValue: [UInt8]) {
+        self.keyID = keyID
+        self.checkValue = checkValue
+    }
+}
+
+/// One row of the append-only activation log.
+public struct ActivationLogEntry: Codable, Sendable, Equatable {
+    public enum Outcome: String, Codable, Sendable {
+        case activated
+        case refused
+        case failed
+    }
+
+    public var time: Date
+    public var server: String
+    public var previousServer: String?
+    /// The epoch after a successful activation; the epoch read for refused attempts.
+    public var epoch: Int64
+    public var keySetID: UUID?
+    public var osUser: String
+    public var outcome: Outcome
+    /// Why (refusal reason, forced-takeover reason). Never contains secrets.
+    public var detail: String
+
+    public init(time: Date, server: String, previousServer: String?, epoch: Int64, keySetID: UUID?,
+                osUser: String, outcome: Outcome, detail: String) {
+        self.time = time
+        self.server = server
+        self.previousServer = previousServer
+        self.epoch = epoch
+        self.keySetID = keySetID
+        self.osUser = osUser
+        self.outcome = outcome
+        self.detail = detail
+    }
+}

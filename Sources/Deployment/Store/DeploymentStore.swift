@@ -1,0 +1,91 @@
+import Foundation
+import KeyFile
+
+/// What an activation asks the store to do atomically.
+public struct ActivationRequest: Sendable, Equatable {
+    /// The server becoming active.
+    public var server: String
+    /// The epoch the caller read; the switch happens only if the row still has it.
+    public var expectedEpoch: Int64
+    /// The key set the new active server installed (must be the deployment's current one).
+    public var keySetID: UUID
+    public var osUser: String
+    /// Recorded in the log (for example a forced takeover's reason).
+    public var detail: String
+
+    public init(server: String, expectedEpoch: Int64, keySetID: UUID, osUser: String, detail: String) {
+        self.server = server
+        self.expectedEpoch = expectedEpoch
+        self.keySetID = keySetID
+        self.osUser = osUser
+        self.detail = detail
+    }
+}
+
+/// The shared database of a deployment. SQLite (a file path) is the embedded default; PostgreSQL
+/// (a `postgres://` URL) serves real multi-host deployments. Both pass the same contract tests.
+///
+/// Rules every implementation keeps:
+/// - every mutating call is one transaction; nothing is half-written;
+/// - the deployment row changes only by compare-and-set on the epoch it was read at;
+/// - times that judge liveness (heartbeats, the lease) come from the database's clock;
+/// - the activation log is append-only.
+public protocol DeploymentStore: Sendable {
+    /// The schema version this database holds, or `nil` when it holds no schema of ours yet.
+    /// Throws `.database` for a file or database that is not ours.
+    func schemaVersion() async throws -> Int?
+
+    /// Creates the schema at `version`, or migrates an older one up to it, in one transaction.
+    func migrate(to version: Int) async throws
+
+    /// Registers a server (or updates its version and role when it re-registers).
+    func register(_ server: RegisteredServer) async throws
+
+    /// All registered servers, by name.
+    func servers() async throws -> [RegisteredServer]
+
+    /// The deployment row, or `nil` before a primary was set up.
+    func deployment() async throws -> DeploymentState?
+
+    /// Creates the deployment row and the key set's check values for a new primary. Throws
+    /// `.invalidRequest` if a deployment already exists (a second primary).
+    func createDeployment(_ state: DeploymentState, checkValues: [KeyCheckValue]) async throws
+
+    /// Records a heartbeat for `server` at the database's current time, only if it is the active
+    /// server at `epoch`; otherwise throws `.fenced`.
+    func heartbeat(server: String, epoch: Int64) async throws
+
+    /// Seconds since the active server's last heartbeat by the database clock, or `nil` if it never sent one.
+    func activeServerHeartbeatAge() async throws -> TimeInterval?
+
+    /// Enables or disables password synchronization and sets its target.
+    func setPasswordSync(enabled: Bool, target: String?) async throws
+
+    /// Inserts or replaces a secret.
+    func putSecret(_ secret: StoredSecret) async throws
+
+    /// All secrets, by name.
+    func secrets() async throws -> [StoredSecret]
+
+    /// The check values of the deployment's key set, by key ID.
+    func checkValues() async throws -> [KeyCheckValue]
+
+    /// In one transaction: moves the deployment to `request.server` with epoch
+    /// `request.expectedEpoch + 1` if the row still has `expectedEpoch` and the same key set, and
+    /// appends an `activated` log row. Throws `.conflict` when the epoch moved (another server
+    /// won); then nothing is written.
+    @discardableResult
+    func activate(_ request: ActivationRequest) async throws -> DeploymentState
+
+    /// Appends a row to the activation log (refused or failed attempts).
+    func appendLog(_ entry: ActivationLogEntry) async throws
+
+    /// The activation log, oldest first.
+    func activationLog() async throws -> [ActivationLogEntry]
+
+    /// The database's current time, the clock that judges liveness.
+    func now() async throws -> Date
+
+    /// Releases connections.
+    func close() async throws
+}

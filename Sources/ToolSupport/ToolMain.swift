@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import KeyFile
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An error a tool reports with its own exit status and a one-line message.
+public struct ToolFailure: Error, CustomStringConvertible, Sendable {
+    public let exitCode: Int32
+    public let message: String
+    public init(exitCode: Int32, _ message: String) {
+        self.exitCode = exitCode
+        self.message = message
+    }
+    public var description: String { message }
+}
+
+/// Prints one line to standard error.
+public func printError(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}
+
+/// Maps any error to (exit code, one-line message), so no tool ever prints a stack trace.
+public func exitStatus(for error: any Error) -> (code: Int32, message: String) {
+    switch error {
+    case let error as KeyFileError: return (error.category.exitCode, error.message)
+    case let error as ToolFailure: return (error.exitCode, error.message)
+    default: return (1, String(describing: error))
+    }
+}
+
+extension ParsableCommand {
+    /// Runs the command like `main()`, but reports library errors as one line on stderr with the
+    /// documented exit code instead of ArgumentParser's generic handling.
+    public static func runMain(toolName: String, arguments: [String]? = nil) -> Never {
+        ProcessHardening.apply()
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+            Foundation.exit(0)
+        } catch let error as KeyFileError {
+            printError("\(toolName): \(error.message)")
+            Foundation.exit(error.category.exitCode)
+        } catch let error as ToolFailure {
+            printError("\(toolName): \(error.message)")
+            Foundation.exit(error.exitCode)
+        } catch {
+            exit(withError: error)
+        }
+    }
+}

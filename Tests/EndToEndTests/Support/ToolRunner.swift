@@ -1,0 +1,77 @@
+import Foundation
+import Testing
+
+/// Runs the built executables (`keytool`, `miisactivate`, `miisserver`) as a user would, capturing
+/// their output and exit status. `swift build` must have built them (the README's test command does).
+struct ToolRunner {
+    struct Result {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+        /// Everything the process printed, for leak searches.
+        var allOutput: String { stdout + stderr }
+    }
+
+    /// The folder holding the built products: next to the test bundle.
+    static let productsDirectory: URL = {
+        var url = Bundle.main.bundleURL
+        while url.path != "/" {
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("keytool").path) { return url }
+            url = url.deletingLastPathComponent()
+        }
+        return Bundle.main.bundleURL
+    }()
+
+    static func path(of tool: String) -> String { productsDirectory.appendingPathComponent(tool).path }
+
+    /// Runs `executable` (a product name or an absolute path) with `arguments`, feeding `stdin`.
+    /// Extra environment entries are added to a minimal environment; `timeout` kills a hung child.
+    @discardableResult
+    static func run(_ executable: String, _ arguments: [String], stdin: String? = nil,
+                    environment: [String: String] = [:], currentDirectory: String? = nil,
+                    timeout: TimeInterval = 120) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : path(of: executable))
+        process.arguments = arguments
+        var env = ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": NSTemporaryDirectory(), "LANG": "C.UTF-8"]
+        env.merge(environment) { $1 }
+        process.environment = env
+        if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
+        let input = Pipe(), output = Pipe(), error = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try input.fileHandleForWriting.close()
+        // Read both pipes concurrently so a chatty child cannot fill one and block.
+        nonisolated(unsafe) var errorData = Data()
+        let errorReader = Thread { errorData = error.fileHandleForReading.readDataToEndOfFile() }
+        errorReader.start()
+        let deadline = DispatchTime.now() + timeout
+        let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
+        DispatchQueue.global().asyncAfter(deadline: deadline, execute: watchdog)
+        let outputData = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        watchdog.cancel()
+        while !errorReader.isFinished { usleep(1000) }
+        return Result(status: process.terminationStatus,
+                      stdout: String(decoding: outputData, as: UTF8.self),
+                      stderr: String(decoding: errorData, as: UTF8.self))
+    }
+}
+
+/// A temporary directory removed when the value goes away.
+final class TemporaryDirectory {
+    let path: String
+
+    init(_ prefix: String = "miis-test") throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        path = url.path
+    }
+
+    func file(_ name: String) -> String { "\(path)/\(name)" }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
