@@ -35,7 +35,7 @@ let package = Package(
         .target(
             name: "ToolSupport",
             dependencies: [
-                "KeyFile",
+                "KeyFile", "Deployment",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -65,6 +65,10 @@ let package = Package(
         .testTarget(
             name: "DeploymentTests",
             dependencies: ["Deployment", "KeyFile"]
+        ),
+        .testTarget(
+            name: "ToolSupportTests",
+            dependencies: ["ToolSupport"]
         ),
         .testTarget(
             name: "EndToEndTests",

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Deployment
 import Foundation
 import KeyFile
 #if canImport(Glibc)
@@ -25,7 +26,9 @@ public func printError(_ line: String) {
 public func exitStatus(for error: any Error) -> (code: Int32, message: String) {
     switch error {
     case let error as KeyFileError: return (error.category.exitCode, error.message)
+    case let error as DeploymentError: return (error.exitCode, error.message)
     case let error as ToolFailure: return (error.exitCode, error.message)
+    case let error as ActivateCommandLine.UsageError: return (ExitCodes.usage, error.message)
     default: return (1, String(describing: error))
     }
 }
@@ -40,13 +43,19 @@ extension ParsableCommand {
             try command.run()
             Foundation.exit(0)
         } catch let error as KeyFileError {
-            printError("\(toolName): \(error.message)")
-            Foundation.exit(error.category.exitCode)
+            fail(toolName, error)
+        } catch let error as DeploymentError {
+            fail(toolName, error)
         } catch let error as ToolFailure {
-            printError("\(toolName): \(error.message)")
-            Foundation.exit(error.exitCode)
+            fail(toolName, error)
         } catch {
             exit(withError: error)
         }
     }
+}
+
+private func fail(_ toolName: String, _ error: any Error) -> Never {
+    let (code, message) = exitStatus(for: error)
+    printError("\(toolName): \(message)")
+    exit(code)
 }

@@ -1,1 +1,28 @@
-print("not yet implemented")
+import Deployment
+import Foundation
+import KeyFile
+import ToolSupport
+
+ProcessHardening.apply()
+
+let commandLine: ActivateCommandLine
+do {
+    commandLine = try ActivateCommandLine(parsing: Array(CommandLine.arguments.dropFirst()))
+} catch {
+    printError("miisactivate: \(error)")
+    exit(ExitCodes.usage)
+}
+if commandLine.help {
+    print(HelpText.text)
+    exit(0)
+}
+
+do {
+    let report = try await Miisactivate(commandLine: commandLine).run()
+    ActivationOutput(json: commandLine.json, quiet: commandLine.quiet).print(report)
+    exit(0)
+} catch {
+    let (code, message) = exitStatus(for: error)
+    ActivationOutput(json: commandLine.json, quiet: commandLine.quiet).printFailure(message: message, exitCode: code, error: error)
+    exit(code)
+}

@@ -1,0 +1,254 @@
+import Foundation
+import KeyFile
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What an administrator asks of `miisactivate`.
+public struct ActivationRequestOptions: Sendable {
+    public var keyFilePath: String
+    public var credentials: Credentials
+    /// Run every check, change nothing.
+    public var dryRun = false
+    /// Override only the "primary still alive" check; needs a reason, which is logged.
+    public var forceReason: String?
+    /// How recent a heartbeat keeps the current primary "alive", in seconds (database clock).
+    public var lease: TimeInterval = StandbyActivation.defaultLease
+    /// The operating-system user recorded in the activation log.
+    public var osUser: String
+    /// The effective user ID (root is required).
+    public var effectiveUserID: uid_t
+
+    public init(keyFilePath: String, credentials: Credentials, osUser: String, effectiveUserID: uid_t) {
+        self.keyFilePath = keyFilePath
+        self.credentials = credentials
+        self.osUser = osUser
+        self.effectiveUserID = effectiveUserID
+    }
+}
+
+/// The result of an activation, also `miisactivate --json`'s output (schema version 1).
+public struct ActivationReport: Codable, Sendable, Equatable {
+    public enum Outcome: String, Codable, Sendable {
+        /// This server became the active server.
+        case activated
+        /// It already was; nothing changed.
+        case alreadyActive
+        /// Every check passed; nothing changed because of `--dry-run`.
+        case dryRun
+    }
+
+    public var schemaVersion = 1
+    public var outcome: Outcome
+    public var server: String
+    public var previousServer: String?
+    /// The deployment's epoch after the run.
+    public var epoch: Int64
+    public var keySetID: UUID
+    public var keySetFingerprint: String
+    public var keysInstalledAt: String?
+    public var forcedReason: String?
+    public var adminGroup: String
+    public var adminGroupScope: AdminGroupScope
+    /// Warnings to show (local admin group, readable key file, ...). Never contain secrets.
+    public var warnings: [String]
+}
+
+/// The checks of an activation that passed, ready to switch: the plan `commit` executes.
+public struct ActivationPlan: Sendable {
+    public let state: DeploymentState
+    public let keyFile: KeyFile
+    /// The verified bytes of the key file, installed as they are (they already open with the
+    /// service account's credentials; no second KDF run is needed).
+    let keyFileBytes: [UInt8]
+    public let forcedReason: String?
+    public let warnings: [String]
+    /// Seconds since the current primary's last heartbeat, if it ever sent one.
+    public let primaryHeartbeatAge: TimeInterval?
+}
+
+/// Promotes a standby to the deployment's active server: the reference's `miisactivate`.
+///
+/// ``prepare(_:)`` runs every check in the documented order and changes nothing;
+/// ``commit(_:options:)`` installs the keys (atomically, 0600) and then moves the deployment to
+/// this server by compare-and-set on the epoch read, logging the activation in the same
+/// transaction. A crash between the two leaves the database unchanged, and a re-run converges.
+public struct StandbyActivation: Sendable {
+    public static let defaultLease: TimeInterval = 30
+
+    public let installation: ServerInstallation
+    public let store: any DeploymentStore
+
+    public init(installation: ServerInstallation, store: any DeploymentStore) {
+        self.installation = installation
+        self.store = store
+    }
+
+    var serverName: String { installation.configuration.serverName }
+
+    /// Checks 1 (root) must be done by the caller before anything else is touched; see
+    /// ``requireAdministrator(effectiveUserID:)``. This runs checks 2 to 6. Returns `nil` when
+    /// this server is already the active one (after converging its local state).
+    public func prepare(_ options: ActivationRequestOptions) async throws -> ActivationPlan? {
+        try Self.requireAdministrator(effectiveUserID: options.effectiveUserID)
+        var warnings: [String] = []
+        warnings += try InstallationPermissions.check(installation)
+
+        // 2. Registered in this deployment, and not already active.
+        guard let state = try await store.deployment() else {
+            throw DeploymentError(.notRegistered, "the database has no deployment yet: set up a primary first (miisserver setup --role primary)")
+        }
+        let servers = try await store.servers()
+        guard let me = servers.first(where: { $0.name == serverName }) else {
+            throw DeploymentError(.notRegistered,
+                "server '\(serverName)' is not registered in this deployment; register it with miisserver setup --role standby")
+        }
+        if state.activeServer == serverName { return nil }
+
+        // From here on, refusals are logged (best effort) so the audit trail shows every attempt.
+        do {
+            // 3. Schema.
+            try await checkSchema(softwareVersion: me.softwareVersion)
+            // 4. Password synchronization.
+            if state.passwordSyncEnabled, state.passwordSyncTarget != serverName {
+                let target = state.passwordSyncTarget ?? "no server"
+                throw DeploymentError(.passwordSyncTarget,
+                    "password synchronization is enabled and directed to \(target), not to this server. Redirect it first: miisserver password-sync --enable --target \(serverName)")
+            }
+            // 5. The key file.
+            let (keyFile, bytes, fileWarnings) = try openKeyFile(options)
+            warnings += fileWarnings
+            guard keyFile.keySet.id == state.keySetID else {
+                throw DeploymentError(.keySetMismatch,
+                    "the key file holds key set \(keyFile.keySet.id.uuidString.lowercased()), but the deployment uses \(state.keySetID.uuidString.lowercased()): it is stale or from another deployment; use a current backup (keytool backup on the primary)")
+            }
+            try await verifyKeySet(keyFile.keySet, against: store)
+            // 6. The current primary must not be alive.
+            let age = try await store.activeServerHeartbeatAge()
+            let alive = age.map { $0 < options.lease } ?? false
+            if alive, options.forceReason == nil {
+                throw DeploymentError(.primaryAlive,
+                    "the current primary \(state.activeServer) sent a heartbeat \(Int(age ?? 0)) s ago (lease \(Int(options.lease)) s): it is still alive. Stop it first, or override with --force --reason TEXT")
+            }
+            return ActivationPlan(state: state, keyFile: keyFile, keyFileBytes: bytes,
+                                  forcedReason: alive ? options.forceReason : nil, warnings: warnings, primaryHeartbeatAge: age)
+        } catch {
+            if !options.dryRun { await logRefusal(error, state: state, options: options) }
+            throw error
+        }
+    }
+
+    /// Installs the keys and switches the deployment to this server.
+    public func commit(_ plan: ActivationPlan, options: ActivationRequestOptions) async throws -> ActivationReport {
+        try installKeys(plan.keyFileBytes)
+        FaultInjection.point("activate.after-keys-installed")
+        let newState: DeploymentState
+        do {
+            var detail = "activated by miisactivate"
+            if let reason = plan.forcedReason { detail = "forced takeover while \(plan.state.activeServer) was alive: \(reason)" }
+            newState = try await store.activate(ActivationRequest(
+                server: serverName, expectedEpoch: plan.state.epoch, keySetID: plan.keyFile.keySet.id,
+                osUser: options.osUser, detail: detail))
+        } catch let error as DeploymentError where error.kind == .conflict {
+            await logRefusal(error, state: plan.state, options: options)
+            throw error
+        }
+        FaultInjection.point("activate.after-commit")
+        try installation.recordActivation(epoch: newState.epoch)
+        return report(.activated, state: newState, previous: plan.state.activeServer, forcedReason: plan.forcedReason, warnings: plan.warnings)
+    }
+
+    /// The whole activation: prepare, then (unless a dry run) commit. `confirm` is asked after
+    /// every check passed and before anything changes; returning false cancels.
+    public func run(_ options: ActivationRequestOptions, confirm: (ActivationPlan) -> Bool = { _ in true }) async throws -> ActivationReport {
+        guard let plan = try await prepare(options) else { return try await convergeAlreadyActive() }
+        if options.dryRun {
+            return report(.dryRun, state: plan.state, previous: plan.state.activeServer, forcedReason: plan.forcedReason,
+                          warnings: plan.warnings, installed: false)
+        }
+        guard confirm(plan) else { throw DeploymentError(.cancelled, "activation cancelled; nothing was changed") }
+        return try await commit(plan, options: options)
+    }
+
+    /// The "already active" answer. If a previous run crashed after the database switched but
+    /// before the local epoch was recorded, recording it now completes that run.
+    func convergeAlreadyActive() async throws -> ActivationReport {
+        guard let state = try await store.deployment() else {
+            throw DeploymentError(.notRegistered, "the deployment disappeared while activating")
+        }
+        if installation.activeEpoch != state.epoch, FileManager.default.fileExists(atPath: installation.installedKeyFilePath) {
+            try installation.recordActivation(epoch: state.epoch)
+        }
+        return report(.alreadyActive, state: state, previous: nil, forcedReason: nil, warnings: [])
+    }
+
+    // MARK: - Steps
+
+    /// Check 1: "Local Administrator privileges are required".
+    public static func requireAdministrator(effectiveUserID: uid_t) throws {
+        guard effectiveUserID == 0 else {
+            throw DeploymentError(.notAdministrator,
+                "Local Administrator privileges are required to run miisactivate: run it as root (for example with sudo)")
+        }
+    }
+
+    func checkSchema(softwareVersion: String) async throws {
+        let databaseSchema = try await store.schemaVersion()
+        let needed = SchemaCatalog.schema(forSoftwareVersion: installation.configuration.softwareVersion)
+        guard let databaseSchema, needed == databaseSchema else {
+            let have = databaseSchema.map(String.init) ?? "none"
+            throw DeploymentError(.schemaMismatch, """
+                Exception: 0x80230443 (schema mismatch): this server runs version \(installation.configuration.softwareVersion) \
+                (schema \(needed.map(String.init) ?? "unknown")) but the database has schema \(have). This happens when the primary \
+                was updated and this warm standby was not. Update this standby to the primary's version, then run miisactivate again.
+                """)
+        }
+    }
+
+    func openKeyFile(_ options: ActivationRequestOptions) throws -> (KeyFile, [UInt8], [String]) {
+        let warnings = try InstallationPermissions.checkKeyFile(options.keyFilePath)
+        let bytes = try SecureFile.read(options.keyFilePath)
+        let keyFile = try SealedKeyFile(bytes: bytes).open(with: options.credentials)
+        guard keyFile.header.account == installation.configuration.serviceAccount else {
+            throw DeploymentError(.invalidRequest,
+                "the key file is bound to account '\(keyFile.header.account)' but this server's service account is '\(installation.configuration.serviceAccount)'; fix it with miisserver setup --repair --account")
+        }
+        return (keyFile, bytes, warnings)
+    }
+
+    /// Writes the verified key file as this installation's key set: temp file, fsync, rename, fsync dir, 0600.
+    func installKeys(_ bytes: [UInt8]) throws {
+        do {
+            try SecureFile.writeAtomically(bytes, to: installation.installedKeyFilePath, mode: 0o600, replace: true)
+        } catch let error as KeyFileError {
+            throw DeploymentError(.installation, "cannot install the keys: \(error.message)")
+        }
+    }
+
+    func logRefusal(_ error: any Error, state: DeploymentState, options: ActivationRequestOptions) async {
+        let reason = (error as? DeploymentError)?.message ?? (error as? KeyFileError)?.message ?? "\(error)"
+        let entry = ActivationLogEntry(
+            time: (try? await store.now()) ?? Date(), server: serverName, previousServer: state.activeServer,
+            epoch: state.epoch, keySetID: state.keySetID, osUser: options.osUser, outcome: .refused, detail: reason)
+        try? await store.appendLog(entry)
+    }
+
+    func report(_ outcome: ActivationReport.Outcome, state: DeploymentState, previous: String?, forcedReason: String?,
+                warnings: [String], installed: Bool = true) -> ActivationReport {
+        let group = installation.configuration.adminGroup
+        let scope = AdminGroupScope.resolve(group)
+        var warnings = warnings
+        if outcome == .activated, scope == .local {
+            warnings.append("""
+                the administrators' group '\(group)' is a local group, not a directory (domain) group: administrators of the \
+                old primary may be unable to manage this server. Create the group in the directory, then re-run setup in \
+                repair mode: miisserver setup --repair --admin-group DIRECTORY-GROUP
+                """)
+        }
+        return ActivationReport(
+            outcome: outcome, server: serverName, previousServer: previous, epoch: state.epoch,
+            keySetID: state.keySetID, keySetFingerprint: state.keySetFingerprint,
+            keysInstalledAt: installed && outcome != .dryRun ? installation.installedKeyFilePath : nil,
+            forcedReason: forcedReason, adminGroup: group, adminGroupScope: scope, warnings: warnings)
+    }
+}

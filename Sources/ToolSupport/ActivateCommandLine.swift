@@ -1,0 +1,111 @@
+import Foundation
+
+/// The command line of `miisactivate`, faithful to the reference:
+///
+///     miisactivate [FileName] [UserName {Password | *}] [/q]
+///     miisactivate /?
+///
+/// plus Linux conventions (`-q`/`--quiet`, `-h`/`--help`, `--install-dir`, `--dry-run`,
+/// `--force --reason`, `--json`, `--lease`, `--password-file`, `--`). Slash switches are
+/// case-insensitive; `--` ends options so a file literally named `/q` can still be given.
+public struct ActivateCommandLine: Equatable, Sendable {
+    /// How the password was given.
+    public enum PasswordArgument: Equatable, Sendable {
+        /// Not given: asked for interactively (an error in quiet mode).
+        case missing
+        /// `*`: prompt with echo off on a terminal, else read one line from stdin.
+        case prompt
+        /// Given literally on the command line (works, but others can see it in `ps`).
+        case literal(String)
+        /// `--password-file F`.
+        case file(String)
+    }
+
+    public var fileName: String?
+    public var userName: String?
+    public var password: PasswordArgument = .missing
+    public var quiet = false
+    public var help = false
+    public var installDirectory: String?
+    public var dryRun = false
+    public var force = false
+    public var reason: String?
+    public var json = false
+    public var lease: Double?
+    public var verbose = false
+
+    public init() {}
+
+    /// A usage error: exit status 64, like every tool of the toolkit.
+    public struct UsageError: Error, Equatable, CustomStringConvertible {
+        public let message: String
+        public var description: String { message }
+    }
+
+    /// Parses `arguments` (without the program name).
+    public init(parsing arguments: [String]) throws {
+        var positionals: [String] = []
+        var index = 0
+        var optionsEnded = false
+        func value(for option: String) throws -> String {
+            index += 1
+            guard index < arguments.count else { throw UsageError(message: "\(option) needs a value") }
+            return arguments[index]
+        }
+        while index < arguments.count {
+            let argument = arguments[index]
+            defer { index += 1 }
+            if optionsEnded { positionals.append(argument); continue }
+            var name = argument
+            var inlineValue: String?
+            if argument.hasPrefix("--"), let equals = argument.firstIndex(of: "=") {
+                name = String(argument[..<equals])
+                inlineValue = String(argument[argument.index(after: equals)...])
+            }
+            func optionValue() throws -> String { try inlineValue ?? value(for: name) }
+            switch name.hasPrefix("/") ? name.lowercased() : name {
+            case "--": optionsEnded = true
+            case "/q", "-q", "--quiet": quiet = true
+            case "/?", "/h", "/help", "-h", "--help", "-?": help = true
+            case "--install-dir": installDirectory = try optionValue()
+            case "--dry-run": dryRun = true
+            case "--force": force = true
+            case "--reason": reason = try optionValue()
+            case "--json": json = true
+            case "--verbose", "-v": verbose = true
+            case "--password-file": password = .file(try optionValue())
+            case "--lease":
+                let text = try optionValue()
+                guard let seconds = Double(text), seconds > 0, seconds.isFinite else {
+                    throw UsageError(message: "--lease needs a positive number of seconds, not '\(text)'")
+                }
+                lease = seconds
+            default:
+                if argument.hasPrefix("-"), argument != "-", argument.count > 1 {
+                    throw UsageError(message: "unknown option '\(argument)'; see miisactivate /?")
+                }
+                if argument.hasPrefix("/"), argument.count <= 3, !argument.dropFirst().contains("/") {
+                    throw UsageError(message: "unknown switch '\(argument)'; see miisactivate /? (use -- before a file name that starts with /)")
+                }
+                positionals.append(argument)
+            }
+        }
+        guard positionals.count <= 3 else {
+            throw UsageError(message: "too many arguments: expected [FileName] [UserName {Password | *}]")
+        }
+        fileName = positionals.first
+        userName = positionals.count > 1 ? positionals[1] : nil
+        if positionals.count > 2 {
+            guard case .missing = password else {
+                throw UsageError(message: "give the password either as an argument or with --password-file, not both")
+            }
+            password = positionals[2] == "*" ? .prompt : .literal(positionals[2])
+        }
+        if force, (reason ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
+            throw UsageError(message: "--force needs --reason TEXT: a forced takeover is recorded in the activation log with its reason")
+        }
+        if reason != nil, !force {
+            throw UsageError(message: "--reason goes with --force")
+        }
+    }
+}

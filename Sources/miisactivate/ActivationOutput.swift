@@ -1,0 +1,58 @@
+import Deployment
+import Foundation
+import KeyFile
+import ToolSupport
+
+/// Prints an activation's result: aligned human lines, or the versioned JSON report.
+struct ActivationOutput {
+    let json: Bool
+    let quiet: Bool
+
+    /// `--json` on failure: `{"schemaVersion":1,"outcome":"failed","error":{...}}`.
+    struct FailureReport: Codable {
+        struct Failure: Codable {
+            let kind: String
+            let message: String
+            let exitCode: Int32
+        }
+        var schemaVersion = 1
+        var outcome = "failed"
+        let error: Failure
+    }
+
+    func print(_ report: ActivationReport) {
+        if json {
+            emitJSON(report)
+            for warning in report.warnings { printError("warning: \(warning)") }
+            return
+        }
+        switch report.outcome {
+        case .alreadyActive:
+            Swift.print("\(report.server) is already the active server (epoch \(report.epoch)); nothing to do.")
+        case .dryRun:
+            Swift.print("Dry run: every check passed; \(report.server) can replace \(report.previousServer ?? "-") at epoch \(report.epoch). Nothing was changed.")
+        case .activated:
+            Swift.print("Activated \(report.server) as the primary server.")
+            Swift.print("  previous primary  \(report.previousServer ?? "-")")
+            Swift.print("  new epoch         \(report.epoch)")
+            Swift.print("  key set           \(report.keySetID.uuidString.lowercased())")
+            Swift.print("  keys installed    \(report.keysInstalledAt ?? "-")")
+            if let reason = report.forcedReason { Swift.print("  forced            \(reason)") }
+        }
+        for warning in report.warnings { printError("warning: \(warning)") }
+    }
+
+    func printFailure(message: String, exitCode: Int32, error: any Error) {
+        printError("miisactivate: \(message)")
+        guard json else { return }
+        let kind = (error as? DeploymentError)?.kind.rawValue ?? (error as? KeyFileError)?.code.rawValue ?? "usage"
+        emitJSON(FailureReport(error: .init(kind: kind, message: message, exitCode: exitCode)))
+    }
+
+    private func emitJSON(_ value: some Encodable) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        if let data = try? encoder.encode(value) { Swift.print(String(decoding: data, as: UTF8.self)) }
+    }
+}

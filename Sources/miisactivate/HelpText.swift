@@ -1,0 +1,66 @@
+import ToolSupport
+
+/// `miisactivate /?`: the reference page's shape (syntax, parameters, remarks, example) plus
+/// the Linux options and exit codes.
+enum HelpText {
+    static let text = """
+    Activates a standby server, making it the primary (active) server of the deployment.
+
+    Syntax
+      miisactivate [FileName] [UserName {Password | *}] [/q]
+      miisactivate /?
+
+    Parameters
+      FileName    Specifies the file name, including the path, of the encryption key file.
+      UserName    Specifies the service account credentials. miisactivate supports these formats:
+                    [Domain\\]UserName
+                    [\\]UserName
+                  Names are compared case-insensitively; \\UserName and UserName are the same
+                  local account.
+      Password    Password for the service account. Specify * to be prompted for the password
+                  (with echo off; when standard input is not a terminal, * reads one line from it).
+                  A password typed on the command line works, but other local users can see it
+                  in the process list: prefer * or --password-file.
+      /q          Runs in quiet mode, with no prompts and no confirmation (also -q, --quiet).
+                  Anything missing is then an error.
+      /?          Displays help at the command prompt (also -h, --help).
+
+    Linux options
+      --install-dir DIR     The server installation (default: the parent of the Bin folder
+                            holding miisactivate, then $MIIS_INSTALL_DIR).
+      --password-file F     Read the password from the first line of F.
+      --dry-run             Run every check, change nothing.
+      --force --reason TEXT Take over although the current primary still sends heartbeats;
+                            overrides only that check, and the reason is logged.
+      --lease SECONDS       How recent a heartbeat keeps the primary alive (default 30).
+      --json                Print a machine-readable report on standard output.
+      --                    End of options (for a file literally named /q).
+
+    Remarks
+      * If password synchronization is enabled, you must direct it to this standby server
+        before you activate it: miisserver password-sync --enable --target THIS-SERVER.
+        Password synchronization resumes once it points at the new primary.
+      * miisactivate is located in the InstallationDirectory/Bin folder.
+      * Local Administrator privileges (root) are required to run miisactivate.
+      * If you receive the error message Exception: 0x80230443, this indicates a schema
+        mismatch. This can occur when an update (service pack) has been applied to the
+        primary server but not to the warm standby server. Update the warm standby server
+        with the same version as the primary server, and then run miisactivate again.
+      * If the administrators' group (FIMSyncAdmin) was created as a local group instead of
+        a directory (domain) group, administrators may be unable to manage the activated
+        server. Create the directory group, then re-run setup in repair mode:
+        miisserver setup --repair --admin-group GROUP.
+
+    Checks, in order, before anything changes
+      1 root  2 registered standby, not already active  3 schema  4 password-sync target
+      5 key file intact, credentials, current key set, keys decrypt every secret
+      6 current primary not alive (unless --force --reason)
+
+    Example
+      To activate a backup server and make it the primary server, type:
+        miisactivate miis_keys.bin FIMSyncAdmin *
+
+    Exit codes
+    \(ExitCodes.table)
+    """
+}

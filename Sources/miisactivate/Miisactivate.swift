@@ -1,0 +1,80 @@
+import Deployment
+import Foundation
+import KeyFile
+import ToolSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `miisactivate` program: gathers what the reference's command line names, asks for what is
+/// missing (unless quiet), and hands every decision to ``StandbyActivation``.
+struct Miisactivate {
+    let commandLine: ActivateCommandLine
+
+    func run() async throws -> ActivationReport {
+        // Check 1 comes before anything is read or asked.
+        try StandbyActivation.requireAdministrator(effectiveUserID: geteuid())
+        let installation = try ServerInstallation.locate(explicit: commandLine.installDirectory)
+        let fileName = try commandLine.fileName ?? ask("Key file (including the path): ", missing: "FileName")
+        let userName = try commandLine.userName ?? ask("Service account ([Domain\\]UserName): ", missing: "UserName")
+        let credentials = Credentials(account: try ServiceAccount(userName), password: try readPassword())
+
+        var options = ActivationRequestOptions(
+            keyFilePath: fileName, credentials: credentials, osUser: Self.osUser, effectiveUserID: geteuid())
+        options.dryRun = commandLine.dryRun
+        options.forceReason = commandLine.force ? commandLine.reason : nil
+        if let lease = commandLine.lease { options.lease = lease }
+
+        let store = try DeploymentStoreFactory.open(location: installation.configuration.database)
+        defer { Task { try? await store.close() } }
+        let activation = StandbyActivation(installation: installation, store: store)
+        return try await activation.run(options) { plan in confirm(plan, server: installation.configuration.serverName) }
+    }
+
+    /// Without `/q`, the switch happens only after the administrator says yes on the terminal.
+    private func confirm(_ plan: ActivationPlan, server: String) -> Bool {
+        if commandLine.quiet { return true }
+        for warning in plan.warnings { printError("warning: \(warning)") }
+        let age = plan.primaryHeartbeatAge.map { "last heartbeat \(Int($0)) s ago" } ?? "no heartbeat recorded"
+        printError("All checks passed. \(server) will replace \(plan.state.activeServer) (\(age)) as the active server; epoch \(plan.state.epoch) -> \(plan.state.epoch + 1).")
+        guard TerminalPrompt.standardInputIsTerminal else {
+            printError("miisactivate: no terminal to confirm on; run with /q to activate without confirmation")
+            return false
+        }
+        return TerminalPrompt.confirm("Activate \(server) now?")
+    }
+
+    private func ask(_ question: String, missing name: String) throws -> String {
+        guard !commandLine.quiet else {
+            throw ToolFailure(exitCode: ExitCodes.usage, "\(name) is missing and quiet mode (/q) asks nothing; see miisactivate /?")
+        }
+        guard TerminalPrompt.standardInputIsTerminal, let answer = TerminalPrompt.ask(question), !answer.isEmpty else {
+            throw ToolFailure(exitCode: ExitCodes.usage, "\(name) is missing; give it on the command line (see miisactivate /?)")
+        }
+        return answer
+    }
+
+    private func readPassword() throws -> Password {
+        switch commandLine.password {
+        case .literal(let text):
+            if !commandLine.quiet {
+                printError("warning: a password on the command line is visible to other local users in the process list; use * instead")
+            }
+            return try Password(text)
+        case .file(let path):
+            return try PasswordSource.file(path).read()
+        case .prompt:
+            return try (TerminalPrompt.standardInputIsTerminal ? PasswordSource.prompt : PasswordSource.standardInput).read()
+        case .missing:
+            guard !commandLine.quiet else {
+                throw ToolFailure(exitCode: ExitCodes.usage, "the password is missing and quiet mode (/q) asks nothing: give * to read it from standard input")
+            }
+            return try PasswordSource.prompt.read()
+        }
+    }
+
+    static var osUser: String {
+        if let name = getpwuid(getuid())?.pointee.pw_name { return String(cString: name) }
+        return String(getuid())
+    }
+}
