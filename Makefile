@@ -4,7 +4,7 @@
 SWIFT ?= swift
 PREFIX ?= /usr/local/miis
 
-.PHONY: deps build release test demo clean
+.PHONY: deps build release test demo install man clean
 
 deps:
 	@scripts/install-deps.sh
@@ -21,6 +21,10 @@ test: deps
 
 demo: release
 	scripts/demo.sh
+
+# make install PREFIX=DIR: release binaries into DIR/Bin, man pages, shell completions.
+install: release
+	scripts/install.sh "$(PREFIX)"
 
 clean:
 	rm -rf .build

@@ -1,0 +1,12 @@
+# fish completion for miisactivate: miisactivate [FileName] [UserName {Password | *}] [/q]
+complete -c miisactivate -s q -l quiet -d 'quiet mode: no prompts, no confirmation'
+complete -c miisactivate -a '/q' -d 'quiet mode'
+complete -c miisactivate -a '/?' -d 'help'
+complete -c miisactivate -s h -l help -d 'show help'
+complete -c miisactivate -l install-dir -r -a '(__fish_complete_directories)' -d 'server installation directory'
+complete -c miisactivate -l password-file -r -F -d 'read the password from a file'
+complete -c miisactivate -l dry-run -d 'run every check, change nothing'
+complete -c miisactivate -l force -d 'take over although the primary is alive'
+complete -c miisactivate -l reason -x -d 'reason logged for --force'
+complete -c miisactivate -l lease -x -d 'heartbeat lease in seconds'
+complete -c miisactivate -l json -d 'machine-readable report'

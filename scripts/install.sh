@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs release binaries into PREFIX/Bin (the reference's InstallationDirectory\Bin), man pages
+# into PREFIX/share/man/man1 and bash/zsh/fish completions under PREFIX/share.
+# Usage: scripts/install.sh PREFIX [PRODUCTS_DIR]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+prefix=${1:?usage: scripts/install.sh PREFIX [PRODUCTS_DIR]}
+products=${2:-.build/release}
+tools=(keytool miisactivate miisserver)
+
+install -d -m 0755 "$prefix/Bin" "$prefix/share/man/man1" \
+    "$prefix/share/bash-completion/completions" "$prefix/share/zsh/site-functions" "$prefix/share/fish/vendor_completions.d"
+for tool in "${tools[@]}"; do
+    install -m 0755 "$products/$tool" "$prefix/Bin/$tool"
+    install -m 0644 "docs/man/$tool.1" "$prefix/share/man/man1/$tool.1"
+done
+# keytool and miisserver use swift-argument-parser, which writes their completion scripts;
+# miisactivate keeps the reference's syntax, so its completions are hand-written.
+for tool in keytool miisserver; do
+    "$prefix/Bin/$tool" --generate-completion-script bash > "$prefix/share/bash-completion/completions/$tool"
+    "$prefix/Bin/$tool" --generate-completion-script zsh > "$prefix/share/zsh/site-functions/_$tool"
+    "$prefix/Bin/$tool" --generate-completion-script fish > "$prefix/share/fish/vendor_completions.d/$tool.fish"
+done
+install -m 0644 packaging/completions/miisactivate.bash "$prefix/share/bash-completion/completions/miisactivate"
+install -m 0644 packaging/completions/_miisactivate "$prefix/share/zsh/site-functions/_miisactivate"
+install -m 0644 packaging/completions/miisactivate.fish "$prefix/share/fish/vendor_completions.d/miisactivate.fish"
+echo "installed ${tools[*]} into $prefix/Bin"
