@@ -4,7 +4,7 @@
 SWIFT ?= swift
 PREFIX ?= /usr/local/miis
 
-.PHONY: deps build release test demo install man clean
+.PHONY: deps build release test demo install bench bench-smoke clean
 
 deps:
 	@scripts/install-deps.sh
@@ -21,6 +21,14 @@ test: deps
 
 demo: release
 	scripts/demo.sh
+
+# Benchmarks against openssl and coreutils, side by side; writes BENCHMARKS.md.
+bench: release
+	scripts/bench.py --products .build/release --output BENCHMARKS.md
+
+# CI: the benchmark command still runs, on tiny sizes (nothing is measured).
+bench-smoke: release
+	scripts/bench.py --tiny --runs 2 --products .build/release --output .build/BENCHMARKS-smoke.md
 
 # make install PREFIX=DIR: release binaries into DIR/Bin, man pages, shell completions.
 install: release

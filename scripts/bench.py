@@ -1,0 +1,263 @@
+#!/usr/bin/env python3
+"""Benchmarks: our tools side by side with OpenSSL's CLI and coreutils, in one run.
+
+Each pair (ours, reference) runs alternately `--runs` times on the same machine; BENCHMARKS.md gets
+medians, min/max, peak RSS and the ratio ours/reference of the medians, with the target each ratio
+is held to. Usage: scripts/bench.py [--tiny] [--runs N] [--products DIR] [--output FILE]
+`--tiny` (what CI runs) shrinks every size so that the command is checked, not measured.
+"""
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+PASSWORD = "bench-password-correct-horse"
+ACCOUNT = "CORP\\svc-bench"
+
+
+def measure(command, stdin_path=None, env=None):
+    """Runs command; returns (seconds, peak RSS in KiB) from wait4, per child."""
+    stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - start
+    if stdin_path:
+        stdin.close()
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        err = process.stderr.read().decode(errors="replace")
+        raise SystemExit(f"bench: {' '.join(command)} exited {code}: {err.strip()}")
+    process.stderr.close()
+    return elapsed, usage.ru_maxrss
+
+
+def shell(command):
+    return ["/bin/sh", "-c", command]
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.tools = os.path.abspath(args.products)
+        self.work = tempfile.mkdtemp(prefix="miis-bench-")
+        self.rows = []
+        self.scaling = []
+        self.password_file = os.path.join(self.work, "password")
+        with open(self.password_file, "w") as handle:
+            handle.write(PASSWORD + "\n")
+        os.chmod(self.password_file, 0o600)
+
+    def tool(self, name):
+        return os.path.join(self.tools, name)
+
+    def keytool(self, *arguments):
+        subprocess.run([self.tool("keytool"), *arguments], check=True, stdout=subprocess.DEVNULL)
+
+    def create(self, path, keys=1, kdf=("--kdf", "scrypt"), weak=False):
+        extra = list(kdf) + (["--allow-weak-kdf"] if weak else [])
+        self.keytool("create", "-o", path, "--account", ACCOUNT, "--password-file", self.password_file,
+                     "--keys", str(keys), "--force", *extra)
+
+    def pair(self, name, ours, reference, target, note="", ours_stdin=None):
+        """Runs ours and reference alternately; records medians and the ratio."""
+        ours_times, reference_times, ours_rss, reference_rss = [], [], [], []
+        measure(ours, ours_stdin)  # warm caches for both sides alike
+        measure(reference)
+        for round_number in range(self.args.runs):
+            order = [(ours, ours_times, ours_rss, ours_stdin), (reference, reference_times, reference_rss, None)]
+            if round_number % 2:
+                order.reverse()
+            for command, times, rss, stdin in order:
+                seconds, peak = measure(command, stdin)
+                times.append(seconds)
+                rss.append(peak)
+        ratio = statistics.median(ours_times) / statistics.median(reference_times)
+        self.rows.append(dict(name=name, ours=ours_times, reference=reference_times, ratio=ratio, target=target,
+                              ours_rss=max(ours_rss), reference_rss=max(reference_rss), note=note))
+        verdict = "ok" if target is None or ratio <= target else "MISSED"
+        print(f"{name}: ratio {ratio:.3f} (target {target}) {verdict}", file=sys.stderr)
+
+    def run(self):
+        tiny = self.args.tiny
+        logn = 10 if tiny else 17
+        iterations = 1000 if tiny else 600_000
+        weak = tiny
+        salt_hex = "00" * 32
+
+        # 1. KDF cost: verify of one file against openssl kdf with the same parameters.
+        scrypt_file = os.path.join(self.work, "scrypt.bin")
+        self.create(scrypt_file, kdf=("--kdf", "scrypt", "--scrypt-log-n", str(logn)), weak=weak)
+        verify = [self.tool("keytool"), "verify", "--account", ACCOUNT, "--password-file", self.password_file]
+        if weak:
+            verify.append("--allow-weak-kdf")
+        self.pair(f"1a. verify scrypt N=2^{logn} r=8 p=1 vs openssl kdf SCRYPT", verify + [scrypt_file],
+                  ["openssl", "kdf", "-keylen", "32", "-kdfopt", f"pass:{PASSWORD}", "-kdfopt", f"hexsalt:{salt_hex}",
+                   "-kdfopt", f"n:{2 ** logn}", "-kdfopt", "r:8", "-kdfopt", "p:1", "SCRYPT"], 1.05)
+        pbkdf2_file = os.path.join(self.work, "pbkdf2.bin")
+        self.create(pbkdf2_file, kdf=("--kdf", "pbkdf2", "--pbkdf2-iterations", str(iterations)), weak=weak)
+        self.pair(f"1b. verify PBKDF2-HMAC-SHA256 {iterations} iterations vs openssl kdf PBKDF2", verify + [pbkdf2_file],
+                  ["openssl", "kdf", "-keylen", "32", "-kdfopt", "digest:SHA256", "-kdfopt", f"pass:{PASSWORD}",
+                   "-kdfopt", f"hexsalt:{salt_hex}", "-kdfopt", f"iter:{iterations}", "PBKDF2"], 1.05)
+
+        # 2. Bulk verify without password: our parallel verify vs sha256sum in one process.
+        bulk_count = 200 if tiny else 10_000
+        bulk = self.backup_folder(f"bulk-{bulk_count}", bulk_count, scrypt_file)
+        self.pair(f"2. verify --recursive {bulk_count} files (no password) vs find | xargs sha256sum",
+                  [self.tool("keytool"), "verify", "--recursive", bulk],
+                  shell(f"find {bulk} -type f -print0 | xargs -0 sha256sum > /dev/null"), 0.8)
+
+        # 3. Bulk verify with password: 100 files, one set of credentials, vs 100 sequential openssl kdf runs.
+        count = 10 if tiny else 100
+        folder = os.path.join(self.work, f"with-password-{count}")
+        os.makedirs(folder, exist_ok=True)
+        for index in range(count):
+            self.create(os.path.join(folder, f"miiskeys-{index}.bin"), kdf=("--kdf", "scrypt", "--scrypt-log-n", str(logn)), weak=weak)
+        openssl_loop = " ; ".join(
+            [f"openssl kdf -keylen 32 -kdfopt pass:{PASSWORD} -kdfopt hexsalt:{salt_hex} -kdfopt n:{2 ** logn} "
+             f"-kdfopt r:8 -kdfopt p:1 SCRYPT >/dev/null"] * count)
+        self.pair(f"3. verify {count} files with password vs {count} sequential openssl kdf", verify + ["--recursive", folder],
+                  shell(openssl_loop), 0.6)
+
+        # 4. Activation overhead: miisactivate end to end vs openssl kdf with the file's parameters.
+        self.activation_pair(logn, weak)
+
+        # 5. Inspect latency vs openssl asn1parse on a DER file of the same size.
+        der = os.path.join(self.work, "same-size.der")
+        self.write_der(der, os.path.getsize(scrypt_file))
+        self.pair("5. inspect vs openssl asn1parse (same-size DER)", [self.tool("keytool"), "inspect", scrypt_file],
+                  ["openssl", "asn1parse", "-inform", "DER", "-in", der], 1.5)
+
+        # 6. Scaling in the number of keys and of files.
+        for keys in ([1, 100, 1000] if tiny else [1, 100, 10_000, 65_535]):
+            path = os.path.join(self.work, f"keys-{keys}.bin")
+            self.create(path, keys=keys, kdf=("--kdf", "scrypt", "--scrypt-log-n", str(logn)), weak=weak)
+            verify_time, verify_rss = self.median_of(verify + [path])
+            inspect_time, inspect_rss = self.median_of([self.tool("keytool"), "inspect", path])
+            self.scaling.append((f"{keys} keys ({os.path.getsize(path)} bytes)", verify_time, verify_rss, inspect_time, inspect_rss))
+        for files in ([10, 100, 200] if tiny else [100, 1000, 10_000]):
+            folder = self.backup_folder(f"bulk-{files}", files, scrypt_file)
+            seconds, rss = self.median_of([self.tool("keytool"), "verify", "--recursive", folder])
+            self.scaling.append((f"verify --recursive, {files} files, no password", seconds, rss, None, None))
+
+        # 7. Memory of one scrypt N=2^17 verify.
+        self.memory = max(measure(verify + [scrypt_file])[1] for _ in range(3))
+        self.write_report(logn, iterations)
+
+    def median_of(self, command, runs=None):
+        results = [measure(command) for _ in range(runs or max(3, self.args.runs // 2))]
+        return statistics.median(r[0] for r in results), max(r[1] for r in results)
+
+    def backup_folder(self, name, count, source):
+        folder = os.path.join(self.work, name)
+        if not os.path.isdir(folder):
+            os.makedirs(folder)
+            for index in range(count):
+                shutil.copyfile(source, os.path.join(folder, f"miiskeys-{index:05d}.bin"))
+        return folder
+
+    @staticmethod
+    def write_der(path, size):
+        """An OCTET STRING whose encoding is exactly `size` bytes."""
+        for header in (2, 3, 4, 5):
+            length = size - header
+            if header == 2 and length < 128:
+                encoded_length = bytes([length])
+            elif header > 2 and length < 256 ** (header - 2) and length >= 128:
+                encoded_length = bytes([0x80 | (header - 2)]) + length.to_bytes(header - 2, "big")
+            else:
+                continue
+            with open(path, "wb") as handle:
+                handle.write(b"\x04" + encoded_length + os.urandom(length))
+            return
+        raise SystemExit("bench: cannot build a DER file of that size")
+
+    def activation_pair(self, logn, weak):
+        """Two installations on one SQLite database; each round activates the other one."""
+        if os.geteuid() != 0:
+            print("bench: skipping the activation benchmark (miisactivate needs root)", file=sys.stderr)
+            return
+        deployment = os.path.join(self.work, "deployment")
+        database = os.path.join(deployment, "shared.db")
+        kdf = ["--kdf", "scrypt", "--scrypt-log-n", str(logn)] + (["--allow-weak-kdf"] if weak else [])
+        for name, role in (("bench1", "primary"), ("bench2", "standby")):
+            command = [self.tool("miisserver"), "setup", "--install-dir", os.path.join(deployment, name), "--name", name,
+                       "--database", database, "--role", role, "--account", ACCOUNT, "--admin-group", "root"]
+            if role == "primary":
+                command += ["--password-file", self.password_file] + kdf
+            subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+        backup = os.path.join(deployment, "miis_keys.bin")
+        subprocess.run([self.tool("keytool"), "backup", "--install-dir", os.path.join(deployment, "bench1"), "-o", backup,
+                        "--password-file", self.password_file] + kdf, check=True, stdout=subprocess.DEVNULL)
+        turn = {"next": "bench2"}
+
+        def activate():
+            target = turn["next"]
+            turn["next"] = "bench1" if target == "bench2" else "bench2"
+            return [self.tool("miisactivate"), backup, ACCOUNT, "*", "/q", "--install-dir", os.path.join(deployment, target)]
+
+        # The command changes every round, so measure by hand with the same alternation.
+        ours_times, reference_times, ours_rss = [], [], []
+        reference = ["openssl", "kdf", "-keylen", "32", "-kdfopt", f"pass:{PASSWORD}", "-kdfopt", "hexsalt:" + "00" * 32,
+                     "-kdfopt", f"n:{2 ** logn}", "-kdfopt", "r:8", "-kdfopt", "p:1", "SCRYPT"]
+        for round_number in range(self.args.runs):
+            sides = ["ours", "reference"] if round_number % 2 == 0 else ["reference", "ours"]
+            for side in sides:
+                if side == "ours":
+                    seconds, peak = measure(activate(), self.password_file)
+                    ours_times.append(seconds)
+                    ours_rss.append(peak)
+                else:
+                    reference_times.append(measure(reference)[0])
+        ratio = statistics.median(ours_times) / statistics.median(reference_times)
+        self.rows.append(dict(name=f"4. miisactivate /q end to end (SQLite) vs openssl kdf SCRYPT N=2^{logn}",
+                              ours=ours_times, reference=reference_times, ratio=ratio, target=1.25,
+                              ours_rss=max(ours_rss), reference_rss=0, note="each round is a real activation (failover, then failback)"))
+
+    def write_report(self, logn, iterations):
+        lines = ["# Benchmarks", "",
+                 f"Generated by `make bench` (scripts/bench.py) on {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, "
+                 f"{self.args.runs} alternating runs per pair{' — TINY sizes (CI smoke run), not a measurement' if self.args.tiny else ''}.",
+                 "Times are wall-clock seconds of whole processes; ratio = median(ours) / median(reference).", "",
+                 "| benchmark | ours median (min–max) | reference median (min–max) | ratio | target | ours peak RSS |",
+                 "|---|---|---|---|---|---|"]
+        for row in self.rows:
+            verdict = "" if row["target"] is None else (" ✅" if row["ratio"] <= row["target"] else " ❌")
+            lines.append(f"| {row['name']} | {fmt(row['ours'])} | {fmt(row['reference'])} | {row['ratio']:.3f}{verdict} | "
+                         f"≤ {row['target']} | {row['ours_rss'] / 1024:.1f} MiB |")
+        lines += ["", "## Scaling", "", "| input | verify median | verify peak RSS | inspect median | inspect peak RSS |", "|---|---|---|---|---|"]
+        for label, verify_time, verify_rss, inspect_time, inspect_rss in self.scaling:
+            inspect = "–" if inspect_time is None else f"{inspect_time:.3f} s"
+            inspect_memory = "–" if inspect_rss is None else f"{inspect_rss / 1024:.1f} MiB"
+            lines.append(f"| {label} | {verify_time:.3f} s | {verify_rss / 1024:.1f} MiB | {inspect} | {inspect_memory} |")
+        lines += ["", "## Memory", "",
+                  f"Peak RSS of one scrypt N=2^{logn} r=8 p=1 verify: {self.memory / 1024:.1f} MiB (target ≤ 152 MiB = 128 MiB + 24 MiB).", ""]
+        with open(self.args.output, "w") as handle:
+            handle.write("\n".join(lines))
+        print(f"bench: wrote {self.args.output}", file=sys.stderr)
+
+
+def fmt(values):
+    return f"{statistics.median(values):.3f} s ({min(values):.3f}–{max(values):.3f})"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tiny", action="store_true", help="tiny sizes: check the benchmark runs (CI)")
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--products", default=".build/release")
+    parser.add_argument("--output", default="BENCHMARKS.md")
+    args = parser.parse_args()
+    bench = Bench(args)
+    try:
+        bench.run()
+    finally:
+        shutil.rmtree(bench.work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
