@@ -34,6 +34,7 @@ enum HelpText {
                             overrides only that check, and the reason is logged.
       --lease SECONDS       How recent a heartbeat keeps the primary alive (default 30).
       --json                Print a machine-readable report on standard output.
+      --verbose, -v         Log each check to standard error.
       --                    End of options (for a file literally named /q).
 
     Remarks

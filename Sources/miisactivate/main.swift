@@ -12,6 +12,7 @@ do {
     printError("miisactivate: \(error)")
     exit(ExitCodes.usage)
 }
+Diagnostics.bootstrap(verbose: commandLine.verbose)
 if commandLine.help {
     print(HelpText.text)
     exit(0)

@@ -1,5 +1,6 @@
 import Foundation
 import KeyFile
+import Logging
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -78,10 +79,12 @@ public struct StandbyActivation: Sendable {
 
     public let installation: ServerInstallation
     public let store: any DeploymentStore
+    let logger: Logger
 
-    public init(installation: ServerInstallation, store: any DeploymentStore) {
+    public init(installation: ServerInstallation, store: any DeploymentStore, logger: Logger = Logger(label: "miis.activation")) {
         self.installation = installation
         self.store = store
+        self.logger = logger
     }
 
     var serverName: String { installation.configuration.serverName }
@@ -91,6 +94,7 @@ public struct StandbyActivation: Sendable {
     /// this server is already the active one (after converging its local state).
     public func prepare(_ options: ActivationRequestOptions) async throws -> ActivationPlan? {
         try Self.requireAdministrator(effectiveUserID: options.effectiveUserID)
+        logger.debug("check 1/6 passed: running as root")
         var warnings: [String] = []
         warnings += try InstallationPermissions.check(installation)
 
@@ -104,17 +108,20 @@ public struct StandbyActivation: Sendable {
                 "server '\(serverName)' is not registered in this deployment; register it with miisserver setup --role standby")
         }
         if state.activeServer == serverName { return nil }
+        logger.debug("check 2/6 passed: \(serverName) is a registered standby; active server is \(state.activeServer) at epoch \(state.epoch)")
 
         // From here on, refusals are logged (best effort) so the audit trail shows every attempt.
         do {
             // 3. Schema.
             try await checkSchema(softwareVersion: me.softwareVersion)
+            logger.debug("check 3/6 passed: software version \(installation.configuration.softwareVersion) matches the database schema")
             // 4. Password synchronization.
             if state.passwordSyncEnabled, state.passwordSyncTarget != serverName {
                 let target = state.passwordSyncTarget ?? "no server"
                 throw DeploymentError(.passwordSyncTarget,
                     "password synchronization is enabled and directed to \(target), not to this server. Redirect it first: miisserver password-sync --enable --target \(serverName)")
             }
+            logger.debug("check 4/6 passed: password synchronization \(state.passwordSyncEnabled ? "points at this server" : "is disabled")")
             // 5. The key file.
             let (keyFile, bytes, fileWarnings) = try openKeyFile(options)
             warnings += fileWarnings
@@ -123,6 +130,7 @@ public struct StandbyActivation: Sendable {
                     "the key file holds key set \(keyFile.keySet.id.uuidString.lowercased()), but the deployment uses \(state.keySetID.uuidString.lowercased()): it is stale or from another deployment; use a current backup (keytool backup on the primary)")
             }
             try await verifyKeySet(keyFile.keySet, against: store)
+            logger.debug("check 5/6 passed: \(options.keyFilePath) opens, holds the current key set and decrypts every secret")
             // 6. The current primary must not be alive.
             let age = try await store.activeServerHeartbeatAge()
             let alive = age.map { $0 < options.lease } ?? false
@@ -130,6 +138,7 @@ public struct StandbyActivation: Sendable {
                 throw DeploymentError(.primaryAlive,
                     "the current primary \(state.activeServer) sent a heartbeat \(Int(age ?? 0)) s ago (lease \(Int(options.lease)) s): it is still alive. Stop it first, or override with --force --reason TEXT")
             }
+            logger.debug("check 6/6 \(alive ? "overridden by --force" : "passed"): last primary heartbeat \(age.map { "\(Int($0)) s ago" } ?? "never")")
             return ActivationPlan(state: state, keyFile: keyFile, keyFileBytes: bytes,
                                   forcedReason: alive ? options.forceReason : nil, warnings: warnings, primaryHeartbeatAge: age)
         } catch {
@@ -141,6 +150,7 @@ public struct StandbyActivation: Sendable {
     /// Installs the keys and switches the deployment to this server.
     public func commit(_ plan: ActivationPlan, options: ActivationRequestOptions) async throws -> ActivationReport {
         try installKeys(plan.keyFileBytes)
+        logger.debug("keys installed at \(installation.installedKeyFilePath)")
         FaultInjection.point("activate.after-keys-installed")
         let newState: DeploymentState
         do {
