@@ -1,0 +1,164 @@
+import Foundation
+import Testing
+
+/// Every check's failure: its exit code, its remedy, and that nothing changed.
+@Suite(.serialized) struct MiisactivateRefusalTests {
+    /// The deployment must be exactly as set up: epoch 1, sync1 active, no keys on the standby.
+    private func expectUnchanged(_ deployment: DeploymentFixture, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let state = try deployment.deploymentState()
+        #expect(state.epoch == 1 && state.active == "sync1", sourceLocation: sourceLocation)
+    }
+
+    @Test func schemaMismatchIsException0x80230443() throws {
+        let deployment = try DeploymentFixture(standbyVersion: "1.0.0")
+        let result = try deployment.activate("sync2")
+        #expect(result.status == 23)
+        #expect(result.stderr.contains("Exception: 0x80230443"))
+        #expect(result.stderr.contains("Update this standby"))
+        try expectUnchanged(deployment)
+        let log = try deployment.history(from: "sync1")
+        #expect(log.contains { ($0["outcome"] as? String) == "refused" && ($0["server"] as? String) == "sync2" })
+    }
+
+    @Test func passwordSyncMustPointHereFirst() throws {
+        let deployment = try DeploymentFixture()
+        #expect(try deployment.miisserver("sync1", ["password-sync", "--enable", "--target", "sync1"]).status == 0)
+        let refused = try deployment.activate("sync2")
+        #expect(refused.status == 24)
+        #expect(refused.stderr.contains("miisserver password-sync --enable --target sync2"))
+        try expectUnchanged(deployment)
+        #expect(try deployment.miisserver("sync1", ["password-sync", "--enable", "--target", "sync2"]).status == 0)
+        #expect(try deployment.activate("sync2").status == 0)
+    }
+
+    @Test func wrongPasswordIsNotCorruption() throws {
+        let deployment = try DeploymentFixture()
+        let result = try deployment.activate("sync2", password: "not the password")
+        #expect(result.status == 11)
+        #expect(result.stderr.contains("wrong password"))
+        try expectUnchanged(deployment)
+    }
+
+    @Test func corruptedAndTruncatedKeyFiles() throws {
+        let deployment = try DeploymentFixture()
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: deployment.backup)))
+        let flipped = deployment.root.file("flipped.bin")
+        bytes[bytes.count / 2] ^= 0x01
+        try Data(bytes).write(to: URL(fileURLWithPath: flipped))
+        chmod(flipped, 0o600)
+        let corrupted = try deployment.activate("sync2", keyFile: flipped)
+        #expect(corrupted.status == 10)
+        #expect(corrupted.stderr.contains("corrupted"))
+        let truncated = deployment.root.file("truncated.bin")
+        try Data(bytes.prefix(bytes.count - 40)).write(to: URL(fileURLWithPath: truncated))
+        chmod(truncated, 0o600)
+        #expect(try deployment.activate("sync2", keyFile: truncated).status == 10)
+        #expect(try deployment.activate("sync2", keyFile: deployment.root.file("missing.bin")).status == 15)
+        try expectUnchanged(deployment)
+    }
+
+    @Test func staleKeyFileFromAnotherDeployment() throws {
+        let deployment = try DeploymentFixture()
+        let other = try DeploymentFixture()
+        let result = try deployment.activate("sync2", keyFile: other.backup)
+        #expect(result.status == 25)
+        #expect(result.stderr.contains("stale"))
+        try expectUnchanged(deployment)
+    }
+
+    @Test func livePrimaryNeedsForceWithReason() throws {
+        let deployment = try DeploymentFixture()
+        #expect(try deployment.miisserver("sync1", ["heartbeat"]).status == 0)
+        let refused = try deployment.activate("sync2")
+        #expect(refused.status == 26)
+        #expect(refused.stderr.contains("still alive"))
+        #expect(refused.stderr.contains("--force --reason"))
+        try expectUnchanged(deployment)
+        let forced = try deployment.activate("sync2", extra: ["--force", "--reason", "primary host lost its disk"])
+        #expect(forced.status == 0, "\(forced.stderr)")
+        let log = try deployment.history(from: "sync2")
+        #expect(log.contains { ($0["detail"] as? String)?.contains("primary host lost its disk") == true })
+    }
+
+    @Test func groupWritableKeyFileIsRefusedReadableWarns() throws {
+        let deployment = try DeploymentFixture()
+        chmod(deployment.backup, 0o666)
+        #expect(try deployment.activate("sync2").status == 31)
+        try expectUnchanged(deployment)
+        chmod(deployment.backup, 0o644)
+        let warned = try deployment.activate("sync2")
+        #expect(warned.status == 0)
+        #expect(warned.stderr.contains("readable by group or others"))
+    }
+
+    @Test func unregisteredServerIsRefused() throws {
+        let deployment = try DeploymentFixture()
+        let other = try DeploymentFixture()
+        // sync2 of another deployment pointed at this database: not registered here.
+        let result = try ToolRunner.run("miisactivate", [deployment.backup, DeploymentFixture.account, "*", "/q",
+                                                         "--install-dir", other.installDirectory("sync2")],
+                                        stdin: DeploymentFixture.password + "\n")
+        #expect(result.status != 0)
+        try expectUnchanged(deployment)
+    }
+}
+
+/// Safety under concurrency and crashes.
+@Suite(.serialized) struct MiisactivateSafetyTests {
+    @Test func concurrentStandbysExactlyOneWins() throws {
+        let standbys = (2...6).map { "sync\($0)" }
+        let deployment = try DeploymentFixture(standbys: standbys)
+        let results = ResultsBox()
+        DispatchQueue.concurrentPerform(iterations: standbys.count) { index in
+            let result = try? deployment.activate(standbys[index])
+            results.append(result?.status ?? -1)
+        }
+        let statuses = results.values
+        #expect(statuses.filter { $0 == 0 }.count == 1, "\(statuses)")
+        #expect(statuses.filter { $0 == 27 }.count == standbys.count - 1, "\(statuses)")
+        let state = try deployment.deploymentState()
+        #expect(state.epoch == 2)
+        #expect(standbys.contains(state.active))
+        let log = try deployment.history(from: "sync1")
+        #expect(log.filter { ($0["outcome"] as? String) == "activated" }.count == 1)
+        #expect(log.filter { ($0["outcome"] as? String) == "refused" }.count == standbys.count - 1)
+    }
+
+    @Test func crashAfterInstallingKeysThenRerunConverges() throws {
+        let deployment = try DeploymentFixture()
+        let crashed = try deployment.activate("sync2", environment: ["MIIS_FAULT_POINT": "activate.after-keys-installed"])
+        #expect(crashed.status != 0)
+        #expect(try deployment.deploymentState().epoch == 1)
+        let rerun = try deployment.activate("sync2")
+        #expect(rerun.status == 0, "\(rerun.stderr)")
+        #expect(try deployment.deploymentState().epoch == 2)
+    }
+
+    @Test func crashAfterCommitThenRerunDoesNotBumpTwice() throws {
+        let deployment = try DeploymentFixture()
+        let crashed = try deployment.activate("sync2", environment: ["MIIS_FAULT_POINT": "activate.after-commit"])
+        #expect(crashed.status != 0)
+        #expect(try deployment.deploymentState().epoch == 2)
+        let rerun = try deployment.activate("sync2")
+        #expect(rerun.status == 0)
+        #expect(rerun.stdout.contains("already the active server"))
+        #expect(try deployment.deploymentState().epoch == 2)
+        #expect(try deployment.miisserver("sync2", ["check"]).status == 0)
+    }
+
+    @Test func crashWhileWritingKeysLeavesOldOrNew() throws {
+        let deployment = try DeploymentFixture()
+        let crashed = try deployment.activate("sync2", environment: ["MIIS_FAULT_POINT": "atomic-write.before-rename"])
+        #expect(crashed.status != 0)
+        #expect(!FileManager.default.fileExists(atPath: deployment.installDirectory("sync2") + "/keys/keyset.bin"))
+        #expect(try deployment.deploymentState().epoch == 1)
+        #expect(try deployment.activate("sync2").status == 0)
+    }
+}
+
+final class ResultsBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var storage: [Int32] = []
+    func append(_ value: Int32) { lock.lock(); storage.append(value); lock.unlock() }
+    var values: [Int32] { lock.lock(); defer { lock.unlock() }; return storage }
+}
