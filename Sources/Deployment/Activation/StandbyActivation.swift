@@ -134,6 +134,10 @@ public struct StandbyActivation: Sendable {
             // 6. The current primary must not be alive.
             let age = try await store.activeServerHeartbeatAge()
             let alive = age.map { $0 < options.lease } ?? false
+            if alive, options.forceReason == nil, let age, try await becameActiveRecently(state, within: options.lease) {
+                throw DeploymentError(.conflict,
+                    "another server became active: \(state.activeServer) took over at epoch \(state.epoch) \(Int(age)) s ago; nothing was changed")
+            }
             if alive, options.forceReason == nil {
                 throw DeploymentError(.primaryAlive,
                     "the current primary \(state.activeServer) sent a heartbeat \(Int(age ?? 0)) s ago (lease \(Int(options.lease)) s): it is still alive. Stop it first, or override with --force --reason TEXT")
@@ -213,6 +217,13 @@ public struct StandbyActivation: Sendable {
                 was updated and this warm standby was not. Update this standby to the primary's version, then run miisactivate again.
                 """)
         }
+    }
+
+    /// Whether the active server was itself activated within the lease: then a standby that lost
+    /// a race learns that another server became active, not merely that a primary is alive.
+    func becameActiveRecently(_ state: DeploymentState, within lease: TimeInterval) async throws -> Bool {
+        guard state.epoch > 1 else { return false }
+        return try await store.now().timeIntervalSince(state.updatedAt) < lease
     }
 
     func openKeyFile(_ options: ActivationRequestOptions) throws -> (KeyFile, [UInt8], [String]) {

@@ -4,7 +4,7 @@ import Testing
 /// A throwaway deployment built with the real `miisserver` and `keytool`: a primary and standbys
 /// in temporary installation directories sharing one database, and a key backup of the primary.
 /// KDF parameters are deliberately weak so the suite stays fast.
-final class DeploymentFixture {
+final class DeploymentFixture: @unchecked Sendable {
     static let account = "CORP\\svc-sync"
     static let password = "pässwörd-Ω-correct horse"
     static let weakKDF = ["--allow-weak-kdf", "--scrypt-log-n", "10"]

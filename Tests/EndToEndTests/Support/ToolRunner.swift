@@ -62,7 +62,7 @@ struct ToolRunner {
 }
 
 /// A temporary directory removed when the value goes away.
-final class TemporaryDirectory {
+final class TemporaryDirectory: Sendable {
     let path: String
 
     init(_ prefix: String = "miis-test") throws {
