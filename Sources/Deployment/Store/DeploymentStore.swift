@@ -71,8 +71,9 @@ public protocol DeploymentStore: Sendable {
     func checkValues() async throws -> [KeyCheckValue]
 
     /// In one transaction: moves the deployment to `request.server` with epoch
-    /// `request.expectedEpoch + 1` if the row still has `expectedEpoch` and the same key set, and
-    /// appends an `activated` log row. Throws `.conflict` when the epoch moved (another server
+    /// `request.expectedEpoch + 1` if the row still has `expectedEpoch` and the same key set,
+    /// records a heartbeat for the new active server (it is alive by definition, which keeps a
+    /// slower standby from taking over right after), and appends an `activated` log row. Throws `.conflict` when the epoch moved (another server
     /// won); then nothing is written.
     @discardableResult
     func activate(_ request: ActivationRequest) async throws -> DeploymentState
