@@ -103,7 +103,7 @@ public struct StandbyActivation: Sendable {
             throw DeploymentError(.notRegistered, "the database has no deployment yet: set up a primary first (miisserver setup --role primary)")
         }
         let servers = try await store.servers()
-        guard let me = servers.first(where: { $0.name == serverName }) else {
+        guard servers.contains(where: { $0.name == serverName }) else {
             throw DeploymentError(.notRegistered,
                 "server '\(serverName)' is not registered in this deployment; register it with miisserver setup --role standby")
         }
@@ -113,7 +113,7 @@ public struct StandbyActivation: Sendable {
         // From here on, refusals are logged (best effort) so the audit trail shows every attempt.
         do {
             // 3. Schema.
-            try await checkSchema(softwareVersion: me.softwareVersion)
+            try await checkSchema()
             logger.debug("check 3/6 passed: software version \(installation.configuration.softwareVersion) matches the database schema")
             // 4. Password synchronization.
             if state.passwordSyncEnabled, state.passwordSyncTarget != serverName {
@@ -206,7 +206,8 @@ public struct StandbyActivation: Sendable {
         }
     }
 
-    func checkSchema(softwareVersion: String) async throws {
+    /// Check 3: the schema this server's software needs is the one the database holds.
+    func checkSchema() async throws {
         let databaseSchema = try await store.schemaVersion()
         let needed = SchemaCatalog.schema(forSoftwareVersion: installation.configuration.softwareVersion)
         guard let databaseSchema, needed == databaseSchema else {
