@@ -26,8 +26,11 @@ public struct Password: Sendable, CustomStringConvertible {
     public init(utf8 raw: SecureBytes) throws {
         let text: String? = raw.withUnsafeBytes { buffer in
             var end = buffer.count
-            if end > 0, buffer[end - 1] == 0x0A { end -= 1 }
-            if end > 0, buffer[end - 1] == 0x0D { end -= 1 }
+            // Only a CR that belongs to a final CR LF goes; a lone trailing CR is part of the password.
+            if end > 0, buffer[end - 1] == 0x0A {
+                end -= 1
+                if end > 0, buffer[end - 1] == 0x0D { end -= 1 }
+            }
             return String(validating: UnsafeRawBufferPointer(rebasing: buffer[0..<end]), as: UTF8.self)
         }
         guard let text else {

@@ -64,6 +64,11 @@ public enum KDFParameters: Hashable, Sendable, CustomStringConvertible {
                 throw KeyFileError.excessiveParameters(
                     "scrypt N=2^\(logN) r=\(r) p=\(p) needs more than the 1 GiB ceiling or exceeds r<=\(Self.scryptMaximumR), p<=\(Self.scryptMaximumP)")
             }
+            // RFC 7914 requires N < 2^(128·r/8), i.e. logN < 16·r; OpenSSL enforces it, so refuse it
+            // here as invalid parameters instead of surfacing an OpenSSL failure after the fact.
+            guard UInt64(logN) < 16 * UInt64(r) else {
+                throw KeyFileError.invalidParameters("scrypt needs N < 2^(16·r), got logN=\(logN) with r=\(r)")
+            }
         case let .pbkdf2SHA256(iterations):
             guard iterations >= 1 else { throw KeyFileError.invalidParameters("PBKDF2 needs at least 1 iteration") }
             guard iterations <= Self.pbkdf2MaximumIterations else {

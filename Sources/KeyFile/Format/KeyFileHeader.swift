@@ -170,7 +170,8 @@ extension KeyFileHeader {
         try createdCursor.expectEnd("the creation time")
         let sourceServer = try Self.text(value(.sourceServer), field: .sourceServer, allowEmpty: false)
         let accountText = try Self.text(value(.account), field: .account, allowEmpty: false)
-        guard let account = try? ServiceAccount(accountText), account.canonical == accountText else {
+        // Compare the bytes: String == is canonical equivalence and would accept an NFD spelling.
+        guard let account = try? ServiceAccount(accountText), account.canonical.utf8.elementsEqual(accountText.utf8) else {
             throw KeyFileError.malformed("the account name is not in canonical (normalized) form")
         }
         let (kdf, salt) = try Self.decodeKDF(value(.kdf))

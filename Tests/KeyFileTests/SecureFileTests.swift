@@ -1,0 +1,102 @@
+import Foundation
+import Testing
+@testable import KeyFile
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite struct SecureFileTests {
+    let directory: String
+
+    init() throws {
+        directory = NSTemporaryDirectory() + "keyfile-tests-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    func cleanUp() { try? FileManager.default.removeItem(atPath: directory) }
+
+    @Test func readsARegularFile() throws {
+        defer { cleanUp() }
+        let path = directory + "/file"
+        try Data([1, 2, 3]).write(to: URL(fileURLWithPath: path))
+        #expect(try SecureFile.read(path) == [1, 2, 3])
+        try Data().write(to: URL(fileURLWithPath: path))
+        #expect(try SecureFile.read(path) == [])
+    }
+
+    @Test func refusesADirectory() {
+        defer { cleanUp() }
+        #expect(keyFileError { try SecureFile.read(directory) }?.code.rawValue == "io.not-regular")
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func refusesAFIFOWithoutBlocking() throws {
+        defer { cleanUp() }
+        let path = directory + "/fifo"
+        #expect(mkfifo(path, 0o600) == 0)
+        let clock = ContinuousClock()
+        let start = clock.now
+        #expect(keyFileError { try SecureFile.read(path) }?.code.rawValue == "io.not-regular")
+        #expect(clock.now - start < .seconds(5))
+    }
+
+    @Test func refusesDevZeroThroughASymlink() throws {
+        defer { cleanUp() }
+        let path = directory + "/zero"
+        try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: "/dev/zero")
+        #expect(keyFileError { try SecureFile.read(path) }?.code.rawValue == "io.not-regular")
+    }
+
+    @Test func refusesAFileOverTheLimit() throws {
+        defer { cleanUp() }
+        let path = directory + "/big"
+        try Data(repeating: 7, count: 11).write(to: URL(fileURLWithPath: path))
+        #expect(keyFileError { try SecureFile.read(path, limit: 10) }?.code.rawValue == "corrupted.size")
+        #expect(try SecureFile.read(path, limit: 11).count == 11)
+    }
+
+    @Test func missingFile() {
+        defer { cleanUp() }
+        #expect(keyFileError { try SecureFile.read(directory + "/absent") }?.code.rawValue == "io.not-found")
+    }
+
+    @Test func writeAtomicallyCreates0600AndLeavesNoTemporary() throws {
+        defer { cleanUp() }
+        let path = directory + "/keys.bin"
+        let oldMask = umask(0)  // even with a permissive umask the file is 0600
+        defer { umask(oldMask) }
+        try SecureFile.writeAtomically([9, 8, 7], to: path, replace: false)
+        var status = stat()
+        #expect(stat(path, &status) == 0)
+        #expect(status.st_mode & 0o7777 == 0o600)
+        #expect((status.st_mode & S_IFMT) == S_IFREG)
+        #expect(try SecureFile.read(path) == [9, 8, 7])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["keys.bin"])
+    }
+
+    @Test func refusesOverwriteWithoutReplace() throws {
+        defer { cleanUp() }
+        let path = directory + "/keys.bin"
+        try SecureFile.writeAtomically([1], to: path, replace: false)
+        #expect(keyFileError { try SecureFile.writeAtomically([2], to: path, replace: false) }?.code.rawValue == "io.exists")
+        #expect(try SecureFile.read(path) == [1])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["keys.bin"])
+        try SecureFile.writeAtomically([3, 4], to: path, replace: true)
+        #expect(try SecureFile.read(path) == [3, 4])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["keys.bin"])
+    }
+
+    @Test func writeIntoAMissingDirectoryFailsCleanly() {
+        defer { cleanUp() }
+        let error = keyFileError { try SecureFile.writeAtomically([1], to: directory + "/no/such/keys.bin", replace: true) }
+        #expect(error?.category == .io)
+    }
+
+    @Test func keyFileThroughTheFileSystem() throws {
+        defer { cleanUp() }
+        let bytes = try TestVectorTests.load("scrypt-weak.bin")
+        let path = directory + "/keys.bin"
+        try SecureFile.writeAtomically(bytes, to: path, replace: false)
+        #expect(try SecureFile.read(path) == bytes)
+    }
+}
