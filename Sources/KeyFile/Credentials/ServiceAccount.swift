@@ -18,7 +18,8 @@ public struct ServiceAccount: Hashable, Sendable, CustomStringConvertible, Codab
     /// Parses and normalizes `name`; throws ``KeyFileError/Category/invalidInput`` when it is
     /// empty, has more than one `\`, contains control characters or is too long.
     public init(_ name: String) throws {
-        let normalized = name.precomposedStringWithCanonicalMapping.lowercased().precomposedStringWithCanonicalMapping
+        let trimmed = name.trimmingCharacters(in: .whitespaces)
+        let normalized = trimmed.precomposedStringWithCanonicalMapping.lowercased().precomposedStringWithCanonicalMapping
         guard !normalized.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
             throw KeyFileError.invalidInput("account", "the account name contains control characters")
         }
@@ -33,6 +34,9 @@ public struct ServiceAccount: Hashable, Sendable, CustomStringConvertible, Codab
         }
         guard !user.isEmpty, !user.allSatisfy(\.isWhitespace) else {
             throw KeyFileError.invalidInput("account", "the account name is empty; use DOMAIN\\user, \\user or user")
+        }
+        for part in [domain, user].compactMap({ $0 }) where part.first?.isWhitespace == true || part.last?.isWhitespace == true {
+            throw KeyFileError.invalidInput("account", "the account name '\(name)' has white space around '\\' or at an end")
         }
         self.domain = domain.map(String.init)
         self.user = String(user)

@@ -21,6 +21,9 @@ public enum KDFParameters: Hashable, Sendable, CustomStringConvertible {
     public static let scryptMaximumLogN: UInt8 = 30
     public static let scryptMaximumR: UInt32 = 32
     public static let scryptMaximumP: UInt32 = 16
+    /// scrypt's time is proportional to N·r·p; 2^24 is 16 times the recommended 2^17·8·1, a few
+    /// seconds on a server core. Without it p = 16 at the memory ceiling would cost about a minute.
+    public static let scryptMaximumWork: UInt64 = 1 << 24
     public static let pbkdf2MaximumIterations: UInt32 = 10_000_000
 
     /// How strictly a caller applies the floor. The ceiling always applies.
@@ -42,6 +45,18 @@ public enum KDFParameters: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// scrypt's work, N·r·p (saturating), or 0 for PBKDF2.
+    public var workCost: UInt64 {
+        switch self {
+        case let .scrypt(logN, r, p):
+            guard logN < 64 else { return .max }
+            let (rp, overflowRP) = UInt64(r).multipliedReportingOverflow(by: UInt64(p))
+            let (work, overflowWork) = rp.multipliedReportingOverflow(by: UInt64(1) << UInt64(logN))
+            return overflowRP || overflowWork ? .max : work
+        case .pbkdf2SHA256: return 0
+        }
+    }
+
     /// Whether the parameters are below the floor.
     public var isWeak: Bool {
         switch self {
@@ -59,10 +74,10 @@ public enum KDFParameters: Hashable, Sendable, CustomStringConvertible {
                 throw KeyFileError.invalidParameters("scrypt needs logN, r and p of at least 1, got logN=\(logN) r=\(r) p=\(p)")
             }
             guard logN <= Self.scryptMaximumLogN, r <= Self.scryptMaximumR, p <= Self.scryptMaximumP,
-                  memoryCost <= Self.scryptMaximumMemory
+                  memoryCost <= Self.scryptMaximumMemory, workCost <= Self.scryptMaximumWork
             else {
                 throw KeyFileError.excessiveParameters(
-                    "scrypt N=2^\(logN) r=\(r) p=\(p) needs more than the 1 GiB ceiling or exceeds r<=\(Self.scryptMaximumR), p<=\(Self.scryptMaximumP)")
+                    "scrypt N=2^\(logN) r=\(r) p=\(p) exceeds the ceiling (memory 128·r·N <= 1 GiB, work N·r·p <= 2^24, r <= \(Self.scryptMaximumR), p <= \(Self.scryptMaximumP))")
             }
             // RFC 7914 requires N < 2^(128·r/8), i.e. logN < 16·r; OpenSSL enforces it, so refuse it
             // here as invalid parameters instead of surfacing an OpenSSL failure after the fact.

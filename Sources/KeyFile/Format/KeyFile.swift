@@ -14,7 +14,7 @@ public struct KeyFile: Sendable {
     /// key material) under a header already used with the same credentials would reuse a nonce
     /// under the same key; for new content use ``init(keySet:account:sourceServer:kdf:policy:createdAt:comment:)``
     /// or ``reprotected(account:kdf:policy:createdAt:)``, which draw a fresh salt and nonce.
-    public init(header: KeyFileHeader, keySet: KeySet) throws {
+    init(header: KeyFileHeader, keySet: KeySet) throws {
         guard header.keySetID == keySet.id, header.keys == keySet.descriptors else {
             throw KeyFileError.invalidInput("header", "the header's key-set ID or key index does not match the key set")
         }

@@ -120,7 +120,9 @@ extension KeyFileHeader {
     static func checkText(_ text: String, field: HeaderField, allowEmpty: Bool) throws {
         let count = text.utf8.count
         guard (allowEmpty || count > 0), count <= field.maximumLength,
-              !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control && $0 != "\n" || $0 == "\0" })
+              // No control characters at all: a newline in a header string could forge lines in
+              // `keytool inspect` output, which auditors read without the password.
+              !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
         else {
             throw KeyFileError.invalidInput("\(field)", "the \(field) must be 1 to \(field.maximumLength) bytes of UTF-8 without control characters")
         }
