@@ -177,6 +177,9 @@ import Testing
         #expect(try header { $0.salt = [1] } == "invalidInput.salt")
         #expect(try header { $0.nonce = [1] } == "invalidInput.nonce")
         #expect(try header { $0.sourceServer = "" } == "invalidInput.sourceServer")
+        // A newline could forge lines in `keytool inspect`, which auditors trust without a password.
+        #expect(try header { $0.sourceServer = "sync1\nKDF: scrypt N=2^20" } == "invalidInput.sourceServer")
+        #expect(try header { $0.comment = "backup\r\nfake line" } == "invalidInput.comment")
         #expect(try header { $0.comment = "bad\u{7}" } == "invalidInput.comment")
         #expect(try header { $0.kdf = .scrypt(logN: 31, r: 8, p: 1) } == "parametersOutOfBounds.ceiling")
         #expect(try header { $0.unknownFields = [UnknownHeaderField(type: 0x8042, value: [])] } == "invalidInput.unknown-field")

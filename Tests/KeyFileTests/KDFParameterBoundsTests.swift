@@ -24,6 +24,11 @@ import Testing
         #expect(code(.scrypt(logN: 15, r: 8, p: 16), .standard) == nil)
         #expect(code(.scrypt(logN: 15, r: 8, p: 17), .standard) == "parametersOutOfBounds.ceiling")
         #expect(code(.scrypt(logN: 15, r: .max, p: .max), .standard) == "parametersOutOfBounds.ceiling")
+        // Work N·r·p <= 2^24: p = 16 at the memory ceiling would otherwise cost about a minute.
+        #expect(code(.scrypt(logN: 20, r: 8, p: 2), .standard) == nil)
+        #expect(code(.scrypt(logN: 20, r: 8, p: 4), .standard) == "parametersOutOfBounds.ceiling")
+        #expect(code(.scrypt(logN: 20, r: 8, p: 16), .allowWeak) == "parametersOutOfBounds.ceiling")
+        #expect(KDFParameters.scrypt(logN: 63, r: .max, p: .max).workCost == .max)
         #expect(KDFParameters.scrypt(logN: 63, r: .max, p: 1).memoryCost == .max)
         #expect(KDFParameters.scrypt(logN: 64, r: 1, p: 1).memoryCost == .max)
     }

@@ -41,9 +41,10 @@ import Foundation
         #expect(try ServiceAccount("CORP\\Sync") != ServiceAccount("sync"))
         #expect(try ServiceAccount("CORP\\Sync") != ServiceAccount("OTHER\\Sync"))
         #expect(try ServiceAccount("MÜNCHEN\\Jörg") == ServiceAccount("münchen\\JÖRG"))
+        #expect(try ServiceAccount("  CORP\\Sync\t") == ServiceAccount("corp\\sync"))
     }
 
-    @Test(arguments: ["", "\\", "CORP\\", "a\\b\\c", "\\\\user", "   ", "CORP\\  ", "sy\u{0}nc", "sy\nnc", "CORP\\sy\u{7f}nc"])
+    @Test(arguments: ["", "\\", "CORP\\", "a\\b\\c", "\\\\user", "   ", "CORP\\  ", "sy\u{0}nc", "sy\nnc", "CORP\\sy\u{7f}nc", "CORP \\sync", "CORP\\ sync"])
     func refused(_ input: String) {
         #expect(keyFileError { try ServiceAccount(input) }?.code.rawValue == "invalidInput.account")
     }
