@@ -35,7 +35,7 @@ let package = Package(
         .target(
             name: "ToolSupport",
             dependencies: [
-                "KeyFile",
+                "KeyFile", "Deployment",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

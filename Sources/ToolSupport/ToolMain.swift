@@ -1,4 +1,5 @@
 import ArgumentParser
+import Deployment
 import Foundation
 import KeyFile
 #if canImport(Glibc)
@@ -25,6 +26,7 @@ public func printError(_ line: String) {
 public func exitStatus(for error: any Error) -> (code: Int32, message: String) {
     switch error {
     case let error as KeyFileError: return (error.category.exitCode, error.message)
+    case let error as DeploymentError: return (error.exitCode, error.message)
     case let error as ToolFailure: return (error.exitCode, error.message)
     default: return (1, String(describing: error))
     }
@@ -37,11 +39,18 @@ extension ParsableCommand {
         ProcessHardening.apply()
         do {
             var command = try parseAsRoot(arguments)
-            try command.run()
+            if let asyncCommand = command as? any AsyncParsableCommand {
+                try runBlocking(asyncCommand)
+            } else {
+                try command.run()
+            }
             Foundation.exit(0)
         } catch let error as KeyFileError {
             printError("\(toolName): \(error.message)")
             Foundation.exit(error.category.exitCode)
+        } catch let error as DeploymentError {
+            printError("\(toolName): \(error.message)")
+            Foundation.exit(error.exitCode)
         } catch let error as ToolFailure {
             printError("\(toolName): \(error.message)")
             Foundation.exit(error.exitCode)
@@ -49,4 +58,22 @@ extension ParsableCommand {
             exit(withError: error)
         }
     }
+}
+
+/// Runs an async command to completion from synchronous code (the main thread of a tool), so
+/// `runMain` serves both `ParsableCommand` and `AsyncParsableCommand`.
+private func runBlocking(_ command: any AsyncParsableCommand) throws {
+    final class Box: @unchecked Sendable {
+        var command: any AsyncParsableCommand
+        var error: (any Error)?
+        init(_ command: any AsyncParsableCommand) { self.command = command }
+    }
+    let box = Box(command)
+    let done = DispatchSemaphore(value: 0)
+    Task.detached {
+        do { try await box.command.run() } catch { box.error = error }
+        done.signal()
+    }
+    done.wait()
+    if let error = box.error { throw error }
 }

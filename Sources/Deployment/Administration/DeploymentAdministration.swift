@@ -52,6 +52,11 @@ public enum DeploymentAdministration {
     /// `password` is required for a primary and ignored for a standby.
     public static func setup(_ request: SetupRequest, password: Password?,
                              groupFile: String = "/etc/group") async throws -> SetupOutcome {
+        var request = request
+        if DeploymentStoreFactory.engine(for: request.database) == .sqlite {
+            // server.json must not depend on the directory setup ran from.
+            request.database = URL(fileURLWithPath: request.database).standardizedFileURL.path
+        }
         guard let neededSchema = SchemaCatalog.schema(forSoftwareVersion: request.softwareVersion) else {
             throw DeploymentError(.invalidRequest, "unknown software version '\(request.softwareVersion)'; known releases: \(SchemaCatalog.schemaForRelease.keys.sorted().joined(separator: ", "))")
         }
