@@ -77,3 +77,21 @@ private func runBlocking(_ command: any AsyncParsableCommand) throws {
     done.wait()
     if let error = box.error { throw error }
 }
+
+/// Awaits `body` from synchronous code (a sync command's `run()` on the main thread).
+/// Never call it from inside an async context: it blocks the calling thread.
+public func blockingAwait<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+    let box = BlockingResultBox<T>()
+    let done = DispatchSemaphore(value: 0)
+    Task.detached {
+        do { box.result = .success(try await body()) } catch { box.result = .failure(error) }
+        done.signal()
+    }
+    done.wait()
+    return try box.result!.get()
+}
+
+private final class BlockingResultBox<T>: @unchecked Sendable {
+    // Written once by the task before the semaphore is signalled, read after the wait.
+    var result: Result<T, any Error>?
+}
