@@ -308,6 +308,11 @@ public enum DeploymentAdministration {
             guard let epoch = installation.activeEpoch else {
                 throw DeploymentError(.fenced, "server '\(name)' is not the active server (it was never activated)")
             }
+            if let current = try await store.deployment(), current.epoch > epoch {
+                throw DeploymentError(.fenced,
+                    "server '\(name)' is fenced: it was activated at epoch \(epoch) but the deployment is at epoch \(current.epoch) (active server '\(current.activeServer)')")
+            }
+            // The store re-checks atomically: it may have moved since.
             try await store.heartbeat(server: name, epoch: epoch)
             guard let state = try await store.deployment() else { throw DeploymentError(.notRegistered, "the database holds no deployment") }
             return state
