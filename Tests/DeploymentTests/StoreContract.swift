@@ -112,6 +112,17 @@ struct DeploymentStoreContractTests {
         #expect(servers.count == 2)
         #expect(servers[1].softwareVersion == "1.1.0")
         await expectDeploymentError(.invalidRequest) { try await store.register(Fixture.server("")) }
+        try await store.unregister("beta")
+        #expect(try await store.servers().map(\.name) == ["alpha"])
+        await expectDeploymentError(.notRegistered) { try await store.unregister("beta") }
+    }
+
+    @Test(arguments: StoreFactory.all)
+    func theActiveServerCannotBeUnregistered(_ factory: StoreFactory) async throws {
+        let (store, _, _) = try await Fixture.deployed(factory)
+        await expectDeploymentError(.invalidRequest) { try await store.unregister("alpha") }
+        try await store.unregister("gamma")
+        #expect(try await store.servers().map(\.name) == ["alpha", "beta"])
     }
 
     @Test(arguments: StoreFactory.all)

@@ -95,16 +95,22 @@ public enum DeploymentAdministration {
             let file = try KeyFile(keySet: keySet, account: request.serviceAccount, sourceServer: request.serverName,
                                    kdf: request.kdf, policy: request.kdfPolicy)
             let installation = try ServerInstallation.create(directory: request.installDirectory, configuration: configuration(for: request), replace: false)
+            var registered = false
             do {
                 try installation.installKeySet(file, credentials: Credentials(account: request.serviceAccount, password: password), replace: false)
                 let now = try await store.now()
                 try await store.register(RegisteredServer(name: request.serverName, softwareVersion: request.softwareVersion, role: .primary, registeredAt: now))
+                registered = true
                 let state = DeploymentState(activeServer: request.serverName, epoch: 1, keySetID: keySet.id,
                                             keySetFingerprint: keySet.fingerprint, updatedAt: now)
                 try await store.createDeployment(state, checkValues: DeploymentKeyCheck.checkValues(of: keySet))
                 try installation.recordActivation(epoch: 1, keySetID: keySet.id)
             } catch {
-                // Undo the local files so that setup can be re-run; the database row is the truth.
+                // Undo the registration (another primary won the race) and the local files so that
+                // setup can be re-run; the deployment row is the truth.
+                if registered, (try? await store.deployment())??.activeServer != request.serverName {
+                    try? await store.unregister(request.serverName)
+                }
                 try? FileManager.default.removeItem(atPath: installation.installedKeyFilePath)
                 try? FileManager.default.removeItem(atPath: installation.activationRecordPath)
                 try? FileManager.default.removeItem(atPath: installation.configurationPath)

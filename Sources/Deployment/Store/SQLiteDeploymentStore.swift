@@ -174,6 +174,19 @@ public final class SQLiteDeploymentStore: DeploymentStore {
         }
     }
 
+    public func unregister(_ name: String) async throws {
+        try await write { db in
+            try self.requireSchema(db)
+            if let state = try self.fetchDeployment(db), state.activeServer == name {
+                throw DeploymentError(.invalidRequest, "server '\(name)' is the deployment's active server; it cannot be unregistered")
+            }
+            try db.execute(sql: "DELETE FROM servers WHERE name = ?", arguments: [name])
+            guard db.changesCount == 1 else {
+                throw DeploymentError(.notRegistered, "server '\(name)' is not registered in this deployment")
+            }
+        }
+    }
+
     public func servers() async throws -> [RegisteredServer] {
         try await read { db in
             try self.requireSchema(db)

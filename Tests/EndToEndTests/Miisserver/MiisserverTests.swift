@@ -318,6 +318,25 @@ struct MiisserverEndToEndTests {
         expectFailure(pg, 29, "PostgreSQL support is not built yet")
     }
 
+    @Test func twoPrimariesSetUpAtOnceHaveExactlyOneWinner() async throws {
+        let sandbox = try DeploymentSandbox()
+        let names = ["p1", "p2", "p3", "p4"]
+        let results = runConcurrently(names.map { name in { try sandbox.setupPrimary(name) } })
+        #expect(results.filter { $0.status == 0 }.count == 1, "\(results.map(\.stderr))")
+        for result in results where result.status != 0 { expectFailure(result, 30) }
+        let store = try sandbox.store()
+        let deployment = try #require(try await store.deployment())
+        #expect(deployment.epoch == 1)
+        #expect(try await store.integrityCheck() == "ok")
+        let winner = try #require(zip(names, results).first { $0.1.status == 0 }?.0)
+        #expect(deployment.activeServer == winner)
+        // The losers left no registration behind.
+        #expect(try await store.servers().map(\.name) == [winner])
+        for name in names where name != winner {
+            #expect(!FileManager.default.fileExists(atPath: sandbox.install(name) + "/keys/keyset.bin"))
+        }
+    }
+
     @Test func schemaMismatchOfAnUnupdatedStandbyIsReported() throws {
         let sandbox = try DeploymentSandbox()
         try sandbox.setupPrimary()
