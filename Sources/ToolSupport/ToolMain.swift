@@ -40,7 +40,11 @@ extension ParsableCommand {
         ProcessHardening.apply()
         do {
             var command = try parseAsRoot(arguments)
-            try command.run()
+            if let asyncCommand = command as? any AsyncParsableCommand {
+                try runBlocking(asyncCommand)
+            } else {
+                try command.run()
+            }
             Foundation.exit(0)
         } catch let error as KeyFileError {
             fail(toolName, error)
@@ -58,4 +62,41 @@ private func fail(_ toolName: String, _ error: any Error) -> Never {
     let (code, message) = exitStatus(for: error)
     printError("\(toolName): \(message)")
     exit(code)
+}
+
+/// Runs an async command to completion from synchronous code (the main thread of a tool), so
+/// `runMain` serves both `ParsableCommand` and `AsyncParsableCommand`.
+private func runBlocking(_ command: any AsyncParsableCommand) throws {
+    final class Box: @unchecked Sendable {
+        var command: any AsyncParsableCommand
+        var error: (any Error)?
+        init(_ command: any AsyncParsableCommand) { self.command = command }
+    }
+    let box = Box(command)
+    let done = DispatchSemaphore(value: 0)
+    Task.detached {
+        do { try await box.command.run() } catch { box.error = error }
+        done.signal()
+    }
+    done.wait()
+    if let error = box.error { throw error }
+}
+
+/// Awaits `body` from synchronous code (a sync command's `run()` on the main thread).
+/// Never call it from inside an async context: it blocks the calling thread.
+public func blockingAwait<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+    let box = BlockingResultBox<T>()
+    let done = DispatchSemaphore(value: 0)
+    Task.detached {
+        do { box.result = .success(try await body()) } catch { box.result = .failure(error) }
+        done.signal()
+    }
+    done.wait()
+    guard let result = box.result else { throw ToolFailure(exitCode: 1, "internal error: the awaited task ended without a result") }
+    return try result.get()
+}
+
+private final class BlockingResultBox<T>: @unchecked Sendable {
+    // Written once by the task before the semaphore is signalled, read after the wait.
+    var result: Result<T, any Error>?
 }

@@ -129,7 +129,7 @@ public struct StandbyActivation: Sendable {
                 throw DeploymentError(.keySetMismatch,
                     "the key file holds key set \(keyFile.keySet.id.uuidString.lowercased()), but the deployment uses \(state.keySetID.uuidString.lowercased()): it is stale or from another deployment; use a current backup (keytool backup on the primary)")
             }
-            try await verifyKeySet(keyFile.keySet, against: store)
+            try await DeploymentKeyCheck.verifyKeySet(keyFile.keySet, against: store)
             logger.debug("check 5/6 passed: \(options.keyFilePath) opens, holds the current key set and decrypts every secret")
             // 6. The current primary must not be alive.
             let age = try await store.activeServerHeartbeatAge()
@@ -168,7 +168,7 @@ public struct StandbyActivation: Sendable {
             throw error
         }
         FaultInjection.point("activate.after-commit")
-        try installation.recordActivation(epoch: newState.epoch)
+        try installation.recordActivation(epoch: newState.epoch, keySetID: newState.keySetID)
         return report(.activated, state: newState, previous: plan.state.activeServer, forcedReason: plan.forcedReason, warnings: plan.warnings)
     }
 
@@ -191,7 +191,7 @@ public struct StandbyActivation: Sendable {
             throw DeploymentError(.notRegistered, "the deployment disappeared while activating")
         }
         if installation.activeEpoch != state.epoch, FileManager.default.fileExists(atPath: installation.installedKeyFilePath) {
-            try installation.recordActivation(epoch: state.epoch)
+            try installation.recordActivation(epoch: state.epoch, keySetID: state.keySetID)
         }
         return report(.alreadyActive, state: state, previous: nil, forcedReason: nil, warnings: [])
     }

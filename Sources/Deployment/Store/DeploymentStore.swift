@@ -41,6 +41,11 @@ public protocol DeploymentStore: Sendable {
     /// Registers a server (or updates its version and role when it re-registers).
     func register(_ server: RegisteredServer) async throws
 
+    /// Removes a server's registration (a decommissioned server, or the cleanup of a failed
+    /// setup). Throws `.invalidRequest` for the deployment's active server and `.notRegistered`
+    /// for an unknown one.
+    func unregister(_ name: String) async throws
+
     /// All registered servers, by name.
     func servers() async throws -> [RegisteredServer]
 

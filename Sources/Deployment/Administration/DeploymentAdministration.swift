@@ -1,0 +1,350 @@
+import Foundation
+import KeyFile
+
+/// The decisions behind `miisserver`: setting servers up, repairing them, reporting status, and
+/// the day-to-day operations (password-sync target, secrets, heartbeat, check, history).
+/// Every function opens the installation's database, does one job and closes it.
+public enum DeploymentAdministration {
+    public static let defaultAdminGroup = "MIISSyncAdmins"
+
+    /// What `setup` needs.
+    public struct SetupRequest: Sendable {
+        public var installDirectory: String
+        public var serverName: String
+        public var database: String
+        public var role: ServerRole
+        public var serviceAccount: ServiceAccount
+        public var adminGroup: String
+        public var softwareVersion: String
+        public var kdf: KDFParameters
+        public var kdfPolicy: KDFParameters.Policy
+
+        public init(installDirectory: String, serverName: String, database: String, role: ServerRole, serviceAccount: ServiceAccount,
+                    adminGroup: String = DeploymentAdministration.defaultAdminGroup,
+                    softwareVersion: String = SchemaCatalog.currentSoftwareVersion,
+                    kdf: KDFParameters = .recommended, kdfPolicy: KDFParameters.Policy = .standard) {
+            self.installDirectory = installDirectory
+            self.serverName = serverName
+            self.database = database
+            self.role = role
+            self.serviceAccount = serviceAccount
+            self.adminGroup = adminGroup
+            self.softwareVersion = softwareVersion
+            self.kdf = kdf
+            self.kdfPolicy = kdfPolicy
+        }
+    }
+
+    /// What `setup` did.
+    public struct SetupOutcome: Sendable {
+        public var installation: ServerInstallation
+        public var databaseSchema: Int
+        /// Set for a primary.
+        public var keySetID: UUID?
+        public var keySetFingerprint: String?
+        /// Human-readable warnings (schema mismatch of a standby, local admin group).
+        public var warnings: [String]
+    }
+
+    /// Sets up a new server installation. A primary creates or migrates the schema, generates and
+    /// installs the key set (sealed with `password` for the service account), registers itself and
+    /// creates the deployment at epoch 1. A standby registers itself and installs no keys.
+    /// `password` is required for a primary and ignored for a standby.
+    public static func setup(_ request: SetupRequest, password: Password?,
+                             groupFile: String = "/etc/group") async throws -> SetupOutcome {
+        var request = request
+        if DeploymentStoreFactory.engine(for: request.database) == .sqlite {
+            // server.json must not depend on the directory setup ran from.
+            request.database = URL(fileURLWithPath: request.database).standardizedFileURL.path
+        }
+        guard let neededSchema = SchemaCatalog.schema(forSoftwareVersion: request.softwareVersion) else {
+            throw DeploymentError(.invalidRequest, "unknown software version '\(request.softwareVersion)'; known releases: \(SchemaCatalog.schemaForRelease.keys.sorted().joined(separator: ", "))")
+        }
+        try validateServerName(request.serverName)
+        guard !request.adminGroup.isEmpty else { throw DeploymentError(.invalidRequest, "the admin group must not be empty") }
+        let configurationPath = "\(request.installDirectory)/\(ServerInstallation.configurationFileName)"
+        guard !FileManager.default.fileExists(atPath: configurationPath) else {
+            throw DeploymentError(.installation, "\(configurationPath) already exists: this server is already set up; use setup --repair to change it")
+        }
+        if DeploymentStoreFactory.engine(for: request.database) == .sqlite, request.role == .standby,
+           !FileManager.default.fileExists(atPath: request.database) {
+            throw DeploymentError(.database, "\(request.database): no such database file; set up the primary server first")
+        }
+        let store = try DeploymentStoreFactory.open(location: request.database, create: request.role == .primary)
+        defer { Task { try? await store.close() } }
+        var warnings: [String] = []
+        let schema: Int
+        switch request.role {
+        case .primary:
+            guard let password else { throw DeploymentError(.invalidRequest, "setting up a primary needs the service account's password") }
+            let existing = try await store.schemaVersion()
+            if let existing, existing > neededSchema {
+                throw DeploymentError(.schemaMismatch,
+                    "the database holds schema \(existing) but software version \(request.softwareVersion) needs schema \(neededSchema)")
+            }
+            if existing != nil, let deployment = try await store.deployment() {
+                throw DeploymentError(.invalidRequest,
+                    "the deployment already has a primary ('\(deployment.activeServer)'); set this server up with --role standby")
+            }
+            if existing != neededSchema { try await store.migrate(to: neededSchema) }
+            schema = neededSchema
+            if try await store.servers().contains(where: { $0.name == request.serverName }) {
+                throw DeploymentError(.invalidRequest, "a server named '\(request.serverName)' is already registered in this deployment")
+            }
+            let keySet = try KeySet.generate()
+            let file = try KeyFile(keySet: keySet, account: request.serviceAccount, sourceServer: request.serverName,
+                                   kdf: request.kdf, policy: request.kdfPolicy)
+            let installation = try ServerInstallation.create(directory: request.installDirectory, configuration: configuration(for: request), replace: false)
+            var registered = false
+            do {
+                try installation.installKeySet(file, credentials: Credentials(account: request.serviceAccount, password: password), replace: false)
+                let now = try await store.now()
+                try await store.register(RegisteredServer(name: request.serverName, softwareVersion: request.softwareVersion, role: .primary, registeredAt: now))
+                registered = true
+                let state = DeploymentState(activeServer: request.serverName, epoch: 1, keySetID: keySet.id,
+                                            keySetFingerprint: keySet.fingerprint, updatedAt: now)
+                try await store.createDeployment(state, checkValues: DeploymentKeyCheck.checkValues(of: keySet))
+                try installation.recordActivation(epoch: 1, keySetID: keySet.id)
+            } catch {
+                // Undo the registration (another primary won the race) and the local files so that
+                // setup can be re-run; the deployment row is the truth.
+                if registered, (try? await store.deployment())??.activeServer != request.serverName {
+                    try? await store.unregister(request.serverName)
+                }
+                try? FileManager.default.removeItem(atPath: installation.installedKeyFilePath)
+                try? FileManager.default.removeItem(atPath: installation.activationRecordPath)
+                try? FileManager.default.removeItem(atPath: installation.configurationPath)
+                throw error
+            }
+            warnings += adminGroupWarnings(request.adminGroup, groupFile: groupFile)
+            return SetupOutcome(installation: installation, databaseSchema: schema, keySetID: keySet.id,
+                                keySetFingerprint: keySet.fingerprint, warnings: warnings)
+        case .standby:
+            guard let existing = try await store.schemaVersion() else {
+                throw DeploymentError(.database, "\(request.database): the database holds no deployment yet; set up the primary server first")
+            }
+            guard existing <= SchemaCatalog.current else {
+                throw DeploymentError(.schemaMismatch, "the database holds schema \(existing), newer than this software knows (\(SchemaCatalog.current)); update this server's software")
+            }
+            schema = existing
+            guard try await store.deployment() != nil else {
+                throw DeploymentError(.notRegistered, "the database holds no deployment yet; set up the primary server first")
+            }
+            if try await store.servers().contains(where: { $0.name == request.serverName }) {
+                throw DeploymentError(.invalidRequest, "a server named '\(request.serverName)' is already registered in this deployment")
+            }
+            if existing != neededSchema {
+                warnings.append(schemaMismatchAdvice(softwareVersion: request.softwareVersion, needed: neededSchema, database: existing))
+            }
+            let installation = try ServerInstallation.create(directory: request.installDirectory, configuration: configuration(for: request), replace: false)
+            do {
+                let now = try await store.now()
+                try await store.register(RegisteredServer(name: request.serverName, softwareVersion: request.softwareVersion, role: .standby, registeredAt: now))
+            } catch {
+                try? FileManager.default.removeItem(atPath: installation.configurationPath)
+                throw error
+            }
+            return SetupOutcome(installation: installation, databaseSchema: schema, keySetID: nil, keySetFingerprint: nil, warnings: warnings)
+        }
+    }
+
+    /// The reference's `Exception: 0x80230443` text with its remedy.
+    public static func schemaMismatchAdvice(softwareVersion: String, needed: Int, database: Int) -> String {
+        "Exception: 0x80230443: schema mismatch: software version \(softwareVersion) needs database schema \(needed) but the database holds schema \(database); update this server with the same release as the primary, then try again"
+    }
+
+    static func adminGroupWarnings(_ group: String, groupFile: String) -> [String] {
+        switch AdminGroupScope.resolve(group, groupFile: groupFile) {
+        case .directory: return []
+        case .local: return ["the admin group '\(group)' is a local group; after a standby is activated its members cannot administer it. Create a directory (LDAP/SSSD) group and run 'miisserver setup --repair --admin-group NAME'"]
+        case .missing: return ["the admin group '\(group)' does not exist on this host"]
+        }
+    }
+
+    private static func configuration(for request: SetupRequest) -> ServerConfiguration {
+        ServerConfiguration(serverName: request.serverName, softwareVersion: request.softwareVersion, database: request.database,
+                            adminGroup: request.adminGroup, serviceAccount: request.serviceAccount)
+    }
+
+    static func validateServerName(_ name: String) throws {
+        let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: ".-_"))
+        guard !name.isEmpty, name.utf8.count <= 255, name.unicodeScalars.allSatisfy({ $0.isASCII && allowed.contains($0) }) else {
+            throw DeploymentError(.invalidRequest, "invalid server name: use 1 to 255 ASCII letters, digits and . - _")
+        }
+    }
+
+    // MARK: - Repair
+
+    /// What `setup --repair` changes; `nil` keeps the current value.
+    public struct RepairRequest: Sendable {
+        public var adminGroup: String?
+        public var serviceAccount: ServiceAccount?
+        public var softwareVersion: String?
+        public var kdf: KDFParameters?
+        public var kdfPolicy: KDFParameters.Policy
+        public init(adminGroup: String? = nil, serviceAccount: ServiceAccount? = nil, softwareVersion: String? = nil,
+                    kdf: KDFParameters? = nil, kdfPolicy: KDFParameters.Policy = .standard) {
+            self.adminGroup = adminGroup
+            self.serviceAccount = serviceAccount
+            self.softwareVersion = softwareVersion
+            self.kdf = kdf
+            self.kdfPolicy = kdfPolicy
+        }
+        /// Whether changing the account requires re-sealing the installed key set.
+        public func needsCredentials(for installation: ServerInstallation) -> Bool {
+            guard let serviceAccount, serviceAccount != installation.configuration.serviceAccount else { return false }
+            return installation.hasInstalledKeySet
+        }
+    }
+
+    /// Repair mode: changes the admin group, the service account (re-sealing the installed key set
+    /// from `oldPassword` to `newPassword`) or the software version (re-registering the server).
+    public static func repair(_ installation: ServerInstallation, _ request: RepairRequest,
+                              oldPassword: Password?, newPassword: Password?, groupFile: String = "/etc/group") async throws -> (ServerInstallation, [String]) {
+        var configuration = installation.configuration
+        var warnings: [String] = []
+        if let group = request.adminGroup {
+            guard !group.isEmpty else { throw DeploymentError(.invalidRequest, "the admin group must not be empty") }
+            configuration.adminGroup = group
+        }
+        if let version = request.softwareVersion {
+            guard SchemaCatalog.schema(forSoftwareVersion: version) != nil else {
+                throw DeploymentError(.invalidRequest, "unknown software version '\(version)'")
+            }
+            configuration.softwareVersion = version
+        }
+        if let account = request.serviceAccount, account != configuration.serviceAccount {
+            if installation.hasInstalledKeySet {
+                guard let oldPassword, let newPassword else {
+                    throw DeploymentError(.invalidRequest, "changing the service account re-seals the installed key set: it needs the current and the new password")
+                }
+                let file = try installation.openInstalledKeySet(password: oldPassword, policy: request.kdfPolicy)
+                let resealed = try file.reprotected(account: account, kdf: request.kdf ?? file.header.kdf, policy: request.kdfPolicy)
+                try installation.installKeySet(resealed, credentials: Credentials(account: account, password: newPassword), replace: true)
+            }
+            configuration.serviceAccount = account
+        }
+        let updated = try installation.updating(configuration)
+        if request.softwareVersion != nil {
+            let store = try DeploymentStoreFactory.open(location: configuration.database)
+            defer { Task { try? await store.close() } }
+            guard let server = try await store.servers().first(where: { $0.name == configuration.serverName }) else {
+                throw DeploymentError(.notRegistered, "server '\(configuration.serverName)' is not registered in the deployment")
+            }
+            var changed = server
+            changed.softwareVersion = configuration.softwareVersion
+            try await store.register(changed)
+        }
+        warnings += adminGroupWarnings(configuration.adminGroup, groupFile: groupFile)
+        return (updated, warnings)
+    }
+
+    // MARK: - Operations
+
+    /// Opens the installation's database and checks it holds a schema this software can use.
+    public static func openStore(for installation: ServerInstallation) async throws -> any DeploymentStore {
+        let store = try DeploymentStoreFactory.open(location: installation.configuration.database)
+        do {
+            guard let version = try await store.schemaVersion() else {
+                throw DeploymentError(.database, "\(installation.configuration.database): the database holds no deployment yet; set up the primary server first")
+            }
+            guard version <= SchemaCatalog.current else {
+                throw DeploymentError(.schemaMismatch, "the database holds schema \(version), newer than this software knows (\(SchemaCatalog.current)); update this server's software")
+            }
+            return store
+        } catch {
+            try? await store.close()
+            throw error
+        }
+    }
+
+    static func withStore<T>(_ installation: ServerInstallation, _ body: (any DeploymentStore) async throws -> T) async throws -> T {
+        let store = try await openStore(for: installation)
+        do {
+            let result = try await body(store)
+            try? await store.close()
+            return result
+        } catch {
+            try? await store.close()
+            throw error
+        }
+    }
+
+    public static func setPasswordSync(_ installation: ServerInstallation, enabled: Bool, target: String?) async throws -> DeploymentState {
+        try await withStore(installation) { store in
+            try await store.setPasswordSync(enabled: enabled, target: enabled ? target : nil)
+            guard let state = try await store.deployment() else { throw DeploymentError(.notRegistered, "the database holds no deployment") }
+            return state
+        }
+    }
+
+    /// Encrypts `value` under the installed key set's primary key and stores it as `name`.
+    /// The installed key set must be the deployment's current one.
+    public static func setSecret(_ installation: ServerInstallation, name: String, value: SecureBytes,
+                                 password: Password, policy: KDFParameters.Policy = .standard) async throws -> StoredSecret {
+        try SecretCipher.validate(name: name)
+        let file = try installation.openInstalledKeySet(password: password, policy: policy)
+        return try await withStore(installation) { store in
+            guard let deployment = try await store.deployment() else { throw DeploymentError(.notRegistered, "the database holds no deployment") }
+            guard deployment.keySetID == file.keySet.id, deployment.keySetFingerprint == file.keySet.fingerprint else {
+                throw DeploymentError(.keySetMismatch, "the installed key set \(file.keySet.id.uuidString) is not the deployment's current key set \(deployment.keySetID.uuidString)")
+            }
+            let secret = try SecretCipher.seal(value, name: name, keySet: file.keySet)
+            try await store.putSecret(secret)
+            return secret
+        }
+    }
+
+    public static func secrets(_ installation: ServerInstallation) async throws -> [StoredSecret] {
+        try await withStore(installation) { try await $0.secrets() }
+    }
+
+    public static func history(_ installation: ServerInstallation) async throws -> [ActivationLogEntry] {
+        try await withStore(installation) { try await $0.activationLog() }
+    }
+
+    /// Records a heartbeat for this server at the epoch it was activated at. Throws `.fenced` when
+    /// it is not the active server at the current epoch.
+    public static func heartbeat(_ installation: ServerInstallation) async throws -> DeploymentState {
+        try await withStore(installation) { store in
+            let name = installation.configuration.serverName
+            guard try await store.servers().contains(where: { $0.name == name }) else {
+                throw DeploymentError(.notRegistered, "server '\(name)' is not registered in this deployment")
+            }
+            guard let epoch = installation.activeEpoch else {
+                throw DeploymentError(.fenced, "server '\(name)' is not the active server (it was never activated)")
+            }
+            if let current = try await store.deployment(), current.epoch > epoch {
+                throw DeploymentError(.fenced,
+                    "server '\(name)' is fenced: it was activated at epoch \(epoch) but the deployment is at epoch \(current.epoch) (active server '\(current.activeServer)')")
+            }
+            // The store re-checks atomically: it may have moved since.
+            try await store.heartbeat(server: name, epoch: epoch)
+            guard let state = try await store.deployment() else { throw DeploymentError(.notRegistered, "the database holds no deployment") }
+            return state
+        }
+    }
+
+    /// Succeeds only when this server is the active one at the current epoch with the deployment's
+    /// key set installed (checked from the key file's public header: no password).
+    public static func check(_ installation: ServerInstallation) async throws -> DeploymentState {
+        try await withStore(installation) { store in
+            let name = installation.configuration.serverName
+            let servers = try await store.servers()
+            guard let deployment = try await store.deployment(), servers.contains(where: { $0.name == name }) else {
+                throw DeploymentError(.notRegistered, "server '\(name)' is not registered in this deployment")
+            }
+            switch installation.state(deployment: deployment, servers: servers) {
+            case .active: break
+            case .fenced:
+                throw DeploymentError(.fenced, "server '\(name)' is fenced: it holds epoch \(installation.activeEpoch.map(String.init) ?? "none") but the deployment is at epoch \(deployment.epoch) (active server '\(deployment.activeServer)')")
+            case .standby, .unregistered:
+                throw DeploymentError(.fenced, "server '\(name)' is a standby; the active server is '\(deployment.activeServer)' at epoch \(deployment.epoch)")
+            }
+            guard let header = try installation.installedKeyFileHeader(), header.keySetID == deployment.keySetID else {
+                throw DeploymentError(.keySetMismatch, "the installed key set is not the deployment's current key set \(deployment.keySetID.uuidString)")
+            }
+            return deployment
+        }
+    }
+}

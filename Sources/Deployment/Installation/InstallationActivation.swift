@@ -1,0 +1,123 @@
+import Foundation
+import KeyFile
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What this installation remembers about its own activation: `<install>/keys/activation.json`,
+/// written atomically (0600) whenever this server becomes the active one (setup of a primary,
+/// `miisactivate`). A server whose recorded epoch is older than the database's is fenced.
+public struct ActivationRecord: Codable, Sendable, Equatable {
+    public var recordVersion: Int = 1
+    /// The deployment epoch at which this server became active.
+    public var epoch: Int64
+    /// The key set it installed then.
+    public var keySetID: UUID
+    public var activatedAt: Date
+
+    public init(epoch: Int64, keySetID: UUID, activatedAt: Date = Date()) {
+        self.epoch = epoch
+        self.keySetID = keySetID
+        self.activatedAt = activatedAt
+    }
+}
+
+/// How this installation stands relative to the database.
+public enum InstallationState: String, Codable, Sendable {
+    /// The deployment's active server at the current epoch, with its keys installed.
+    case active
+    /// A registered server that is not the active one (and never was at a later epoch).
+    case standby
+    /// It was activated at an older epoch than the database's (or is named active without
+    /// having recorded the current epoch): it must not act as the primary.
+    case fenced
+    /// Not registered in the database (or the database has no deployment).
+    case unregistered
+}
+
+extension ServerInstallation {
+    public static let activationRecordFileName = "activation.json"
+
+    /// `<install>/keys/activation.json`.
+    public var activationRecordPath: String { "\(keysDirectory)/\(Self.activationRecordFileName)" }
+
+    /// Records that this server became active at `epoch` with key set `keySetID` (atomic, durable).
+    public func recordActivation(epoch: Int64, keySetID: UUID, at time: Date = Date()) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        do {
+            try ensureKeysDirectory()
+            let data = try encoder.encode(ActivationRecord(epoch: epoch, keySetID: keySetID, activatedAt: time))
+            try SecureFile.writeAtomically(Array(data) + [0x0A], to: activationRecordPath, mode: 0o600, replace: true)
+        } catch let error as KeyFileError {
+            throw DeploymentError(.installation, "cannot record the activation: \(error.message)")
+        }
+    }
+
+    /// The recorded activation, or `nil` when this server was never active.
+    public func activationRecord() throws -> ActivationRecord? {
+        guard FileManager.default.fileExists(atPath: activationRecordPath) else { return nil }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        do {
+            let bytes = try SecureFile.read(activationRecordPath, limit: 64 * 1024)
+            return try decoder.decode(ActivationRecord.self, from: Data(bytes))
+        } catch let error as KeyFileError {
+            throw DeploymentError(.installation, "cannot read the activation record: \(error.message)")
+        } catch {
+            throw DeploymentError(.installation, "\(activationRecordPath): invalid activation record")
+        }
+    }
+
+    /// The epoch this server was last activated at, if ever.
+    public var activeEpoch: Int64? { (try? activationRecord())?.epoch }
+
+    /// Whether `keys/keyset.bin` exists.
+    public var hasInstalledKeySet: Bool { FileManager.default.fileExists(atPath: installedKeyFilePath) }
+
+    /// The installed key file's public header (no password needed), or `nil` when none is installed.
+    public func installedKeyFileHeader() throws -> KeyFileHeader? {
+        guard hasInstalledKeySet else { return nil }
+        return try SealedKeyFile(bytes: SecureFile.read(installedKeyFilePath)).header
+    }
+
+    /// Opens the installed key set with the service account's credentials.
+    public func openInstalledKeySet(password: Password, policy: KDFParameters.Policy = .standard) throws -> KeyFile {
+        guard hasInstalledKeySet else {
+            throw DeploymentError(.installation, "\(installedKeyFilePath): no key set is installed on this server")
+        }
+        let credentials = Credentials(account: configuration.serviceAccount, password: password)
+        return try SealedKeyFile(bytes: SecureFile.read(installedKeyFilePath)).open(with: credentials, policy: policy)
+    }
+
+    /// Installs `file` as `keys/keyset.bin` sealed with `credentials` (atomic, durable, 0600 in a
+    /// 0700 directory). `replace` allows overwriting an installed key set.
+    public func installKeySet(_ file: KeyFile, credentials: Credentials, replace: Bool) throws {
+        try ensureKeysDirectory()
+        let bytes = try file.serialized(with: credentials)
+        try SecureFile.writeAtomically(bytes, to: installedKeyFilePath, mode: 0o600, replace: replace)
+    }
+
+    /// How this installation stands: see ``InstallationState``.
+    public func state(deployment: DeploymentState?, servers: [RegisteredServer]) -> InstallationState {
+        guard let deployment, servers.contains(where: { $0.name == configuration.serverName }) else { return .unregistered }
+        let recorded = activeEpoch
+        if deployment.activeServer == configuration.serverName {
+            return recorded == deployment.epoch && hasInstalledKeySet ? .active : .fenced
+        }
+        if let recorded, recorded < deployment.epoch { return .fenced }
+        return .standby
+    }
+
+    private func ensureKeysDirectory() throws {
+        if !FileManager.default.fileExists(atPath: keysDirectory) {
+            do { try FileManager.default.createDirectory(atPath: keysDirectory, withIntermediateDirectories: true) } catch {
+                throw DeploymentError(.installation, "\(keysDirectory): cannot create the keys directory")
+            }
+        }
+        guard chmod(keysDirectory, 0o700) == 0 else {
+            throw DeploymentError(.installation, "\(keysDirectory): cannot set mode 0700")
+        }
+    }
+}

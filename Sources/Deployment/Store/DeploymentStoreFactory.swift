@@ -1,0 +1,28 @@
+import Foundation
+
+/// Opens the store a database location names: a `postgres://` or `postgresql://` URL for
+/// PostgreSQL, anything else a SQLite file path.
+public enum DeploymentStoreFactory {
+    public enum Engine: String, Sendable, Equatable {
+        case sqlite
+        case postgresql
+    }
+
+    /// Which engine `location` names.
+    public static func engine(for location: String) -> Engine {
+        let lowered = location.lowercased()
+        return lowered.hasPrefix("postgres://") || lowered.hasPrefix("postgresql://") ? .postgresql : .sqlite
+    }
+
+    /// Opens the deployment database at `location`. With `create`, a missing SQLite file is
+    /// created (empty: call `migrate(to:)`); otherwise a missing file is a `.database` error.
+    public static func open(location: String, create: Bool = false) throws -> any DeploymentStore {
+        guard !location.isEmpty else { throw DeploymentError(.database, "no database location given") }
+        switch engine(for: location) {
+        case .postgresql:
+            throw DeploymentError(.database, "PostgreSQL support is not built yet; use a SQLite database file path")
+        case .sqlite:
+            return try SQLiteDeploymentStore(path: location, create: create)
+        }
+    }
+}

@@ -1,0 +1,507 @@
+import Foundation
+import GRDB
+import KeyFile
+
+/// The embedded deployment store: one SQLite file shared by every server of a deployment on one
+/// host (or on a file system with working POSIX locks).
+///
+/// - The file is opened with a 10-second busy timeout and switched to WAL mode when its schema is
+///   created, so readers never block the writer.
+/// - Every write is one `BEGIN IMMEDIATE` transaction: the write lock is taken before anything is
+///   read, so two processes can never interleave a read-check-write (no lost update, no
+///   `SQLITE_BUSY` upgrade deadlock).
+/// - A `meta` table holds the product marker and the schema version; a SQLite file without the
+///   marker is refused as foreign and is never modified.
+/// - The activation log refuses `UPDATE` and `DELETE` by triggers.
+/// - Liveness times (heartbeats, `now()`) come from SQLite's clock (`julianday('now')`).
+public final class SQLiteDeploymentStore: DeploymentStore {
+    /// The product marker in `meta`.
+    public static let productMarker = "miis-deployment"
+    /// How long a writer waits for another one's lock before giving up with `.database`.
+    public static let defaultBusyTimeout: TimeInterval = 10
+
+    public let path: String
+    private let queue: DatabaseQueue
+
+    /// Opens (with `create`, creates) the SQLite file at `path`. Opening checks nothing else:
+    /// ``schemaVersion()`` tells an empty file from ours and refuses a foreign one.
+    public init(path: String, create: Bool = false, busyTimeout: TimeInterval = SQLiteDeploymentStore.defaultBusyTimeout) throws {
+        let path = URL(fileURLWithPath: path).standardizedFileURL.path
+        self.path = path
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+            guard !isDirectory.boolValue else { throw DeploymentError(.database, "\(path): is a directory, not a database file") }
+            guard FileManager.default.isReadableFile(atPath: path), FileManager.default.isWritableFile(atPath: path) else {
+                throw DeploymentError(.database, "\(path): cannot open the database: permission denied")
+            }
+        } else if !create {
+            throw DeploymentError(.database, "\(path): no such database file")
+        }
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(busyTimeout)
+        configuration.label = "miis-deployment"
+        do {
+            queue = try DatabaseQueue(path: path, configuration: configuration)
+        } catch {
+            throw Self.mapped(error, path: path)
+        }
+    }
+
+    // MARK: - Schema
+
+    public func schemaVersion() async throws -> Int? {
+        try await read { db in try Self.schemaVersion(db, path: self.path) }
+    }
+
+    public func migrate(to version: Int) async throws {
+        guard (1...SchemaCatalog.current).contains(version) else {
+            throw DeploymentError(.schemaMismatch, "schema \(version) is not one this software can create (1...\(SchemaCatalog.current))")
+        }
+        let path = self.path
+        // WAL must be set outside a transaction; only once the file is known to be ours or empty.
+        _ = try await read { db in try Self.schemaVersion(db, path: path) }
+        // Some file systems cannot do WAL; SQLite then keeps a rollback journal: still correct, only slower.
+        _ = try await writeWithoutTransaction { db in try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") }
+        try await write { db in
+            let existing = try Self.schemaVersion(db, path: path)
+            if let existing, existing > version {
+                throw DeploymentError(.schemaMismatch,
+                    "\(path): the database holds schema \(existing), newer than schema \(version); it cannot be downgraded")
+            }
+            var current = existing ?? 0
+            if current == 0 {
+                try Self.createSchema1(db)
+                current = 1
+            }
+            while current < version {
+                try Self.migrations[current + 1]?(db)
+                current += 1
+            }
+            try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'schema_version'", arguments: [String(current)])
+        }
+    }
+
+    static func schemaVersion(_ db: Database, path: String) throws -> Int? {
+        let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+        if tables.isEmpty { return nil }
+        guard tables.contains("meta") else {
+            throw DeploymentError(.database, "\(path): this SQLite database is not a MIIS deployment database (no meta table); refusing to use it")
+        }
+        let rows = try Row.fetchAll(db, sql: "SELECT key, value FROM meta")
+        var meta: [String: String] = [:]
+        for row in rows {
+            if let key = row["key"] as String?, let value = row["value"] as String? { meta[key] = value }
+        }
+        guard meta["product"] == productMarker else {
+            throw DeploymentError(.database, "\(path): this SQLite database is not a MIIS deployment database (wrong product marker); refusing to use it")
+        }
+        guard let text = meta["schema_version"], let version = Int(text), version >= 1 else {
+            throw DeploymentError(.database, "\(path): the deployment database has no valid schema version")
+        }
+        return version
+    }
+
+    /// Schema 1 (release 1.0).
+    static func createSchema1(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
+            INSERT INTO meta (key, value) VALUES ('product', '\(productMarker)'), ('schema_version', '1');
+            CREATE TABLE servers (
+                name TEXT PRIMARY KEY NOT NULL,
+                software_version TEXT NOT NULL,
+                role TEXT NOT NULL CHECK (role IN ('primary', 'standby')),
+                registered_at REAL NOT NULL,
+                last_heartbeat REAL
+            );
+            CREATE TABLE deployment (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                active_server TEXT NOT NULL,
+                epoch INTEGER NOT NULL CHECK (epoch >= 1),
+                key_set_id TEXT NOT NULL,
+                key_set_fingerprint TEXT NOT NULL,
+                password_sync_enabled INTEGER NOT NULL DEFAULT 0,
+                password_sync_target TEXT,
+                updated_at REAL NOT NULL
+            );
+            CREATE TABLE secrets (
+                name TEXT PRIMARY KEY NOT NULL,
+                key_id INTEGER NOT NULL,
+                nonce BLOB NOT NULL,
+                ciphertext BLOB NOT NULL
+            );
+            CREATE TABLE key_check_values (
+                key_id INTEGER PRIMARY KEY NOT NULL,
+                check_value BLOB NOT NULL
+            );
+            CREATE TABLE activation_log (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                time REAL NOT NULL,
+                server TEXT NOT NULL,
+                previous_server TEXT,
+                epoch INTEGER NOT NULL,
+                key_set_id TEXT,
+                os_user TEXT NOT NULL,
+                outcome TEXT NOT NULL,
+                detail TEXT NOT NULL
+            );
+            CREATE TRIGGER activation_log_no_update BEFORE UPDATE ON activation_log
+                BEGIN SELECT RAISE(ABORT, 'the activation log is append-only'); END;
+            CREATE TRIGGER activation_log_no_delete BEFORE DELETE ON activation_log
+                BEGIN SELECT RAISE(ABORT, 'the activation log is append-only'); END;
+            """)
+    }
+
+    /// Migrations from schema N-1 to N, keyed by N.
+    static let migrations: [Int: @Sendable (Database) throws -> Void] = [
+        // Release 1.1: secrets remember when they were last set (database clock).
+        2: { db in try db.execute(sql: "ALTER TABLE secrets ADD COLUMN updated_at REAL") },
+    ]
+
+    /// SQLite's current time as Unix seconds with sub-second precision (SQLite 3.40 has no `unixepoch('subsec')`).
+    static let nowSQL = "((julianday('now') - 2440587.5) * 86400.0)"
+
+    // MARK: - Servers
+
+    public func register(_ server: RegisteredServer) async throws {
+        try checkName(server.name, what: "server name")
+        try await write { db in
+            try self.requireSchema(db)
+            try db.execute(sql: """
+                INSERT INTO servers (name, software_version, role, registered_at, last_heartbeat) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT(name) DO UPDATE SET software_version = excluded.software_version, role = excluded.role
+                """, arguments: [server.name, server.softwareVersion, server.role.rawValue,
+                                 server.registeredAt.timeIntervalSince1970, server.lastHeartbeat?.timeIntervalSince1970])
+        }
+    }
+
+    public func unregister(_ name: String) async throws {
+        try await write { db in
+            try self.requireSchema(db)
+            if let state = try self.fetchDeployment(db), state.activeServer == name {
+                throw DeploymentError(.invalidRequest, "server '\(name)' is the deployment's active server; it cannot be unregistered")
+            }
+            try db.execute(sql: "DELETE FROM servers WHERE name = ?", arguments: [name])
+            guard db.changesCount == 1 else {
+                throw DeploymentError(.notRegistered, "server '\(name)' is not registered in this deployment")
+            }
+        }
+    }
+
+    public func servers() async throws -> [RegisteredServer] {
+        try await read { db in
+            try self.requireSchema(db)
+            return try Row.fetchAll(db, sql: "SELECT * FROM servers ORDER BY name").map { row in
+                let roleText: String = row["role"]
+                guard let role = ServerRole(rawValue: roleText) else {
+                    throw DeploymentError(.database, "\(self.path): server row with unknown role '\(roleText)'")
+                }
+                return RegisteredServer(
+                    name: row["name"], softwareVersion: row["software_version"], role: role,
+                    registeredAt: Date(timeIntervalSince1970: row["registered_at"]),
+                    lastHeartbeat: (row["last_heartbeat"] as Double?).map(Date.init(timeIntervalSince1970:)))
+            }
+        }
+    }
+
+    // MARK: - Deployment row
+
+    public func deployment() async throws -> DeploymentState? {
+        try await read { db in
+            try self.requireSchema(db)
+            return try self.fetchDeployment(db)
+        }
+    }
+
+    private func fetchDeployment(_ db: Database) throws -> DeploymentState? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM deployment WHERE id = 1") else { return nil }
+        let idText: String = row["key_set_id"]
+        guard let id = UUID(uuidString: idText) else {
+            throw DeploymentError(.database, "\(path): the deployment row has an invalid key-set ID")
+        }
+        return DeploymentState(
+            activeServer: row["active_server"], epoch: row["epoch"], keySetID: id,
+            keySetFingerprint: row["key_set_fingerprint"], passwordSyncEnabled: row["password_sync_enabled"],
+            passwordSyncTarget: row["password_sync_target"], updatedAt: Date(timeIntervalSince1970: row["updated_at"]))
+    }
+
+    public func createDeployment(_ state: DeploymentState, checkValues: [KeyCheckValue]) async throws {
+        try await write { db in
+            try self.requireSchema(db)
+            if let existing = try self.fetchDeployment(db) {
+                throw DeploymentError(.invalidRequest,
+                    "the deployment already has a primary ('\(existing.activeServer)', epoch \(existing.epoch)); set this server up as a standby")
+            }
+            guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM servers WHERE name = ?", arguments: [state.activeServer]) == 1 else {
+                throw DeploymentError(.notRegistered, "server '\(state.activeServer)' is not registered in this deployment")
+            }
+            try db.execute(sql: """
+                INSERT INTO deployment (id, active_server, epoch, key_set_id, key_set_fingerprint, password_sync_enabled, password_sync_target, updated_at)
+                VALUES (1, ?, ?, ?, ?, ?, ?, \(Self.nowSQL))
+                """, arguments: [state.activeServer, state.epoch, state.keySetID.uuidString, state.keySetFingerprint,
+                                 state.passwordSyncEnabled, state.passwordSyncTarget])
+            try db.execute(sql: "DELETE FROM key_check_values")
+            for value in checkValues {
+                try db.execute(sql: "INSERT INTO key_check_values (key_id, check_value) VALUES (?, ?)",
+                               arguments: [Int64(value.keyID.rawValue), Data(value.checkValue)])
+            }
+        }
+    }
+
+    public func heartbeat(server: String, epoch: Int64) async throws {
+        try await write { db in
+            try self.requireSchema(db)
+            guard let state = try self.fetchDeployment(db) else {
+                throw DeploymentError(.notRegistered, "there is no deployment in the database yet")
+            }
+            guard state.activeServer == server else {
+                throw DeploymentError(.fenced, "server '\(server)' is not the active server ('\(state.activeServer)' is, at epoch \(state.epoch))")
+            }
+            guard state.epoch == epoch else {
+                throw DeploymentError(.fenced, "server '\(server)' holds epoch \(epoch) but the deployment is at epoch \(state.epoch); it is fenced")
+            }
+            try db.execute(sql: "UPDATE servers SET last_heartbeat = \(Self.nowSQL) WHERE name = ?", arguments: [server])
+            guard db.changesCount == 1 else {
+                throw DeploymentError(.notRegistered, "server '\(server)' is not registered in this deployment")
+            }
+        }
+    }
+
+    public func activeServerHeartbeatAge() async throws -> TimeInterval? {
+        try await read { db in
+            try self.requireSchema(db)
+            return try Double.fetchOne(db, sql: """
+                SELECT \(Self.nowSQL) - s.last_heartbeat FROM deployment d JOIN servers s ON s.name = d.active_server
+                WHERE d.id = 1 AND s.last_heartbeat IS NOT NULL
+                """)
+        }
+    }
+
+    public func setPasswordSync(enabled: Bool, target: String?) async throws {
+        if enabled {
+            guard let target, !target.isEmpty else {
+                throw DeploymentError(.invalidRequest, "enabling password synchronization needs a target server")
+            }
+        }
+        try await write { db in
+            try self.requireSchema(db)
+            guard try self.fetchDeployment(db) != nil else {
+                throw DeploymentError(.notRegistered, "there is no deployment in the database yet")
+            }
+            if let target {
+                guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM servers WHERE name = ?", arguments: [target]) == 1 else {
+                    throw DeploymentError(.invalidRequest, "password-sync target '\(target)' is not a registered server")
+                }
+            }
+            try db.execute(sql: "UPDATE deployment SET password_sync_enabled = ?, password_sync_target = ?, updated_at = \(Self.nowSQL) WHERE id = 1",
+                           arguments: [enabled, target])
+        }
+    }
+
+    // MARK: - Secrets
+
+    public func putSecret(_ secret: StoredSecret) async throws {
+        try checkName(secret.name, what: "secret name")
+        try await write { db in
+            let version = try self.requireSchema(db)
+            if version >= 2 {
+                try db.execute(sql: """
+                    INSERT INTO secrets (name, key_id, nonce, ciphertext, updated_at) VALUES (?, ?, ?, ?, \(Self.nowSQL))
+                    ON CONFLICT(name) DO UPDATE SET key_id = excluded.key_id, nonce = excluded.nonce,
+                        ciphertext = excluded.ciphertext, updated_at = excluded.updated_at
+                    """, arguments: [secret.name, Int64(secret.keyID.rawValue), Data(secret.nonce), Data(secret.ciphertext)])
+            } else {
+                try db.execute(sql: "INSERT OR REPLACE INTO secrets (name, key_id, nonce, ciphertext) VALUES (?, ?, ?, ?)",
+                               arguments: [secret.name, Int64(secret.keyID.rawValue), Data(secret.nonce), Data(secret.ciphertext)])
+            }
+        }
+    }
+
+    public func secrets() async throws -> [StoredSecret] {
+        try await read { db in
+            try self.requireSchema(db)
+            return try Row.fetchAll(db, sql: "SELECT name, key_id, nonce, ciphertext FROM secrets ORDER BY name").map { row in
+                StoredSecret(name: row["name"], keyID: try Self.keyID(row["key_id"], path: self.path),
+                             nonce: Array(row["nonce"] as Data), ciphertext: Array(row["ciphertext"] as Data))
+            }
+        }
+    }
+
+    public func checkValues() async throws -> [KeyCheckValue] {
+        try await read { db in
+            try self.requireSchema(db)
+            return try Row.fetchAll(db, sql: "SELECT key_id, check_value FROM key_check_values ORDER BY key_id").map { row in
+                KeyCheckValue(keyID: try Self.keyID(row["key_id"], path: self.path), checkValue: Array(row["check_value"] as Data))
+            }
+        }
+    }
+
+    private static func keyID(_ value: Int64, path: String) throws -> KeyID {
+        guard value > 0, value <= Int64(UInt32.max) else { throw DeploymentError(.database, "\(path): invalid key ID \(value)") }
+        return KeyID(rawValue: UInt32(value))
+    }
+
+    // MARK: - Activation
+
+    @discardableResult
+    public func activate(_ request: ActivationRequest) async throws -> DeploymentState {
+        try await write { db in
+            try self.requireSchema(db)
+            guard let state = try self.fetchDeployment(db) else {
+                throw DeploymentError(.notRegistered, "there is no deployment in the database yet")
+            }
+            guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM servers WHERE name = ?", arguments: [request.server]) == 1 else {
+                throw DeploymentError(.notRegistered, "server '\(request.server)' is not registered in this deployment")
+            }
+            guard state.epoch == request.expectedEpoch else {
+                throw DeploymentError(.conflict,
+                    "another server became active: the deployment moved to epoch \(state.epoch) (active server '\(state.activeServer)') since epoch \(request.expectedEpoch) was read; nothing was changed")
+            }
+            guard state.keySetID == request.keySetID else {
+                throw DeploymentError(.keySetMismatch,
+                    "key set \(request.keySetID.uuidString) is not the deployment's current key set \(state.keySetID.uuidString)")
+            }
+            try db.execute(sql: """
+                UPDATE deployment SET active_server = ?, epoch = epoch + 1, updated_at = \(Self.nowSQL)
+                WHERE id = 1 AND epoch = ? AND key_set_id = ?
+                """, arguments: [request.server, request.expectedEpoch, request.keySetID.uuidString])
+            guard db.changesCount == 1 else {
+                throw DeploymentError(.conflict, "another server became active while activating; nothing was changed")
+            }
+            // The new active server is alive by definition: a slower standby must not take over next.
+            try db.execute(sql: "UPDATE servers SET last_heartbeat = \(Self.nowSQL) WHERE name = ?", arguments: [request.server])
+            try db.execute(sql: """
+                INSERT INTO activation_log (time, server, previous_server, epoch, key_set_id, os_user, outcome, detail)
+                VALUES (\(Self.nowSQL), ?, ?, ?, ?, ?, 'activated', ?)
+                """, arguments: [request.server, state.activeServer, request.expectedEpoch + 1, request.keySetID.uuidString,
+                                 request.osUser, request.detail])
+            guard let updated = try self.fetchDeployment(db) else {
+                throw DeploymentError(.database, "\(self.path): the deployment row vanished during activation")
+            }
+            return updated
+        }
+    }
+
+    public func appendLog(_ entry: ActivationLogEntry) async throws {
+        try await write { db in
+            try self.requireSchema(db)
+            try db.execute(sql: """
+                INSERT INTO activation_log (time, server, previous_server, epoch, key_set_id, os_user, outcome, detail)
+                VALUES (\(Self.nowSQL), ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [entry.server, entry.previousServer, entry.epoch, entry.keySetID?.uuidString,
+                                 entry.osUser, entry.outcome.rawValue, entry.detail])
+        }
+    }
+
+    public func activationLog() async throws -> [ActivationLogEntry] {
+        try await read { db in
+            try self.requireSchema(db)
+            return try Row.fetchAll(db, sql: "SELECT * FROM activation_log ORDER BY id").map { row in
+                let outcomeText: String = row["outcome"]
+                return ActivationLogEntry(
+                    time: Date(timeIntervalSince1970: row["time"]), server: row["server"], previousServer: row["previous_server"],
+                    epoch: row["epoch"], keySetID: (row["key_set_id"] as String?).flatMap(UUID.init(uuidString:)),
+                    osUser: row["os_user"], outcome: ActivationLogEntry.Outcome(rawValue: outcomeText) ?? .failed,
+                    detail: row["detail"])
+            }
+        }
+    }
+
+    public func now() async throws -> Date {
+        try await read { db in Date(timeIntervalSince1970: try Double.fetchOne(db, sql: "SELECT \(Self.nowSQL)") ?? 0) }
+    }
+
+    public func close() async throws {
+        do { try queue.close() } catch { throw Self.mapped(error, path: path) }
+    }
+
+    // MARK: - SQLite-specific (diagnostics and tests)
+
+    /// `PRAGMA integrity_check`: `"ok"` for a sound file.
+    public func integrityCheck() async throws -> String {
+        try await read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "; ") }
+    }
+
+    /// The journal mode in effect (`wal` once the schema was created).
+    public func journalMode() async throws -> String {
+        try await writeWithoutTransaction { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "" }
+    }
+
+    /// Runs raw SQL in an immediate transaction. For tests and repair only: it bypasses every
+    /// rule of the store (the triggers still apply).
+    public func executeRawSQL(_ sql: String) async throws {
+        try await write { db in try db.execute(sql: sql) }
+    }
+
+    // MARK: - Plumbing
+
+    @discardableResult
+    private func requireSchema(_ db: Database) throws -> Int {
+        guard let version = try Self.schemaVersion(db, path: path) else {
+            throw DeploymentError(.database, "\(path): the database holds no deployment schema yet; set up the primary server first")
+        }
+        guard version <= SchemaCatalog.current else {
+            throw DeploymentError(.schemaMismatch,
+                "\(path): the database holds schema \(version), newer than this software's schema \(SchemaCatalog.current); update this server's software")
+        }
+        return version
+    }
+
+    private func checkName(_ name: String, what: String) throws {
+        guard !name.isEmpty, name.count <= 255, !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw DeploymentError(.invalidRequest, "invalid \(what): it must have 1 to 255 characters and no control characters")
+        }
+    }
+
+    /// One `BEGIN IMMEDIATE` transaction, committed when `body` returns.
+    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await writeWithoutTransaction { db in
+            var result: T?
+            try db.inTransaction(.immediate) {
+                result = try body(db)
+                return .commit
+            }
+            guard let result else { throw DeploymentError(.database, "transaction returned no result") }
+            return result
+        }
+    }
+
+    private func writeWithoutTransaction<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await queue.writeWithoutTransaction(body)
+        } catch {
+            throw Self.mapped(error, path: path)
+        }
+    }
+
+    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await queue.read(body)
+        } catch {
+            throw Self.mapped(error, path: path)
+        }
+    }
+
+    /// GRDB and SQLite errors as one-line `.database` errors; our own errors pass through.
+    static func mapped(_ error: any Error, path: String) -> any Error {
+        if error is DeploymentError { return error }
+        if let error = error as? DatabaseError {
+            switch error.resultCode {
+            case .SQLITE_NOTADB:
+                return DeploymentError(.database, "\(path): not a SQLite database (a foreign or damaged file); refusing to use it")
+            case .SQLITE_CORRUPT:
+                return DeploymentError(.database, "\(path): the database file is corrupted")
+            case .SQLITE_BUSY, .SQLITE_LOCKED:
+                return DeploymentError(.database, "\(path): the database stayed locked by another process; try again")
+            case .SQLITE_CANTOPEN:
+                return DeploymentError(.database, "\(path): cannot open the database file")
+            case .SQLITE_READONLY, .SQLITE_PERM, .SQLITE_AUTH:
+                return DeploymentError(.database, "\(path): the database is read-only or access is denied")
+            case .SQLITE_FULL:
+                return DeploymentError(.database, "\(path): the disk is full")
+            default:
+                return DeploymentError(.database, "\(path): database error: \(error.message ?? "\(error.resultCode)")")
+            }
+        }
+        return DeploymentError(.database, "\(path): \(error)")
+    }
+}

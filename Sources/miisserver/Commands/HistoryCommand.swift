@@ -1,0 +1,25 @@
+import ArgumentParser
+import Deployment
+
+struct HistoryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "history", abstract: "Show the activation log, oldest first.")
+
+    @OptionGroup var installation: InstallationOptions
+
+    @Flag(name: .customLong("json"), help: "Print JSON (schemaVersion 1).")
+    var json = false
+
+    struct History: Codable {
+        var schemaVersion = 1
+        var entries: [ActivationLogEntry]
+    }
+
+    func run() async throws {
+        let entries = try await DeploymentAdministration.history(try installation.locate())
+        if json { return try printJSON(History(entries: entries)) }
+        if entries.isEmpty { print("No activations recorded.") }
+        for e in entries {
+            print("\(e.time.iso8601)  \(e.outcome.rawValue)  \(e.server)  epoch \(e.epoch)  from \(e.previousServer ?? "-")  by \(e.osUser)\(e.detail.isEmpty ? "" : "  \(e.detail)")")
+        }
+    }
+}

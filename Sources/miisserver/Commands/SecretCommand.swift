@@ -1,0 +1,73 @@
+import ArgumentParser
+import Deployment
+import Foundation
+import KeyFile
+import ToolSupport
+
+struct SecretCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "secret",
+        abstract: "Store and list the deployment's secrets (encrypted under the installed key set).",
+        subcommands: [SecretSetCommand.self, SecretListCommand.self])
+}
+
+struct SecretSetCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "set",
+        abstract: "Store secret NAME; its value is read from standard input (one trailing newline is dropped).")
+
+    @OptionGroup var installation: InstallationOptions
+
+    @Argument(help: "The secret's name (letters, digits, . _ - / @ :).")
+    var name: String
+
+    @Option(name: .customLong("password-file"), help: ArgumentHelp("The service account's password, first line of FILE (else a prompt).", valueName: "file"))
+    var passwordFile: String?
+
+    @Flag(name: .customLong("allow-weak-kdf"), help: "Accept an installed key file with weak KDF parameters.")
+    var allowWeakKDF = false
+
+    func run() async throws {
+        let installation = try installation.locate()
+        try SecretCipher.validate(name: name)
+        let value = try Self.readValue()
+        let source: PasswordSource = passwordFile.map { .file($0) } ?? .prompt
+        let password = try source.read(prompt: "Password for \(installation.configuration.serviceAccount): ")
+        let stored = try await DeploymentAdministration.setSecret(installation, name: name, value: value, password: password,
+                                                                    policy: allowWeakKDF ? .allowWeak : .standard)
+        print("Stored secret '\(stored.name)' under key \(stored.keyID).")
+    }
+
+    /// Standard input into wiped memory, without one trailing "\n" or "\r\n".
+    static func readValue() throws -> SecureBytes {
+        var data = FileHandle.standardInput.readDataToEndOfFile()
+        defer { data.resetBytes(in: 0..<data.count) }
+        var count = data.count
+        if count > 0, data[count - 1] == 0x0A { count -= 1; if count > 0, data[count - 1] == 0x0D { count -= 1 } }
+        guard count > 0 else { throw ValidationError("no secret value on standard input") }
+        guard count <= SecretCipher.maximumValueSize else { throw ValidationError("the secret value is larger than \(SecretCipher.maximumValueSize) bytes") }
+        return data.withUnsafeBytes { raw in SecureBytes(count: count) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[0..<count])) } }
+    }
+}
+
+struct SecretListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the secrets' names and key IDs (never their values).")
+
+    @OptionGroup var installation: InstallationOptions
+
+    @Flag(name: .customLong("json"), help: "Print JSON (schemaVersion 1).")
+    var json = false
+
+    struct Listing: Codable {
+        struct Entry: Codable { var name: String; var keyID: UInt32 }
+        var schemaVersion = 1
+        var secrets: [Entry]
+    }
+
+    func run() async throws {
+        let secrets = try await DeploymentAdministration.secrets(try installation.locate())
+        if json { return try printJSON(Listing(secrets: secrets.map { .init(name: $0.name, keyID: $0.keyID.rawValue) })) }
+        if secrets.isEmpty { print("No secrets.") }
+        for secret in secrets { print("\(secret.name)\tkey \(secret.keyID)") }
+    }
+}

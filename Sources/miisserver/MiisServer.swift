@@ -1,0 +1,42 @@
+import ArgumentParser
+import Deployment
+import Foundation
+
+/// `miisserver`: the deployment's administration tool.
+struct MiisServer: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "miisserver",
+        abstract: "Set up and administer the servers of a MIIS deployment and their shared database.",
+        discussion: "Exit codes: 0 success, 10-17 key-file errors, 20-32 deployment errors (see docs/miisserver.md).",
+        subcommands: [SetupCommand.self, StatusCommand.self, PasswordSyncCommand.self, SecretCommand.self,
+                      HeartbeatCommand.self, CheckCommand.self, HistoryCommand.self])
+}
+
+/// `--install-dir DIR`: else the parent of the Bin/ folder holding this executable, else MIIS_INSTALL_DIR.
+struct InstallationOptions: ParsableArguments {
+    @Option(name: .customLong("install-dir"), help: ArgumentHelp("The server installation directory.", valueName: "dir"))
+    var installDir: String?
+
+    func locate() throws -> ServerInstallation {
+        try ServerInstallation.locate(explicit: installDir)
+    }
+}
+
+/// Writes `value` as the documented JSON to standard output.
+func printJSON(_ value: some Encodable) throws {
+    let data = try DeploymentAdministration.jsonEncoder().encode(value)
+    FileHandle.standardOutput.write(data + Data("\n".utf8))
+}
+
+func printWarning(_ text: String) {
+    FileHandle.standardError.write(Data("miisserver: warning: \(text)\n".utf8))
+}
+
+extension Date {
+    var iso8601: String { ISO8601DateFormatter().string(from: self) }
+}
+
+func formatAge(_ seconds: Double?) -> String {
+    guard let seconds else { return "never" }
+    return String(format: "%.1fs ago", max(0, seconds))
+}

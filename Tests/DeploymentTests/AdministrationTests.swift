@@ -1,0 +1,154 @@
+import Deployment
+import Foundation
+import KeyFile
+import Testing
+
+let weakKDF = KDFParameters.scrypt(logN: 10, r: 8, p: 1)
+
+func temporaryDirectory() throws -> String {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("miis-admin-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    return directory
+}
+
+@Suite("Administration")
+struct AdministrationTests {
+    static func request(_ root: String, _ name: String, _ role: ServerRole, version: String = SchemaCatalog.currentSoftwareVersion) throws -> DeploymentAdministration.SetupRequest {
+        DeploymentAdministration.SetupRequest(installDirectory: "\(root)/\(name)", serverName: name, database: "\(root)/db.sqlite", role: role,
+                                              serviceAccount: try ServiceAccount("CORP\\svc"), softwareVersion: version, kdf: weakKDF, kdfPolicy: .allowWeak)
+    }
+
+    @Test func adminGroupScope() throws {
+        let root = try temporaryDirectory()
+        let file = "\(root)/group"
+        try "# comment\nmiisadmins:x:1500:alice,bob\n+nisgroup\n\nwheel:x:10:\n".write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(AdminGroupScope.resolve("miisadmins", groupFile: file) == .local)
+        #expect(AdminGroupScope.resolve("wheel", groupFile: file) == .local)
+        // root resolves through NSS but is not in the injected file: a "directory" group here.
+        #expect(AdminGroupScope.resolve("root", groupFile: file) == .directory)
+        #expect(AdminGroupScope.resolve("no-such-group-\(UUID().uuidString.prefix(8))", groupFile: file) == .missing)
+        #expect(AdminGroupScope.resolve("nisgroup", groupFile: file) != .local)
+        #expect(AdminGroupScope.resolve("root", groupFile: "\(root)/missing") == .directory)
+    }
+
+    @Test func primaryAndStandbySetupAndState() async throws {
+        let root = try temporaryDirectory()
+        let password = try Password("correct horse")
+        let primary = try await DeploymentAdministration.setup(try Self.request(root, "alpha", .primary), password: password)
+        #expect(primary.databaseSchema == SchemaCatalog.current)
+        let alpha = primary.installation
+        #expect(alpha.activeEpoch == 1)
+        #expect(alpha.hasInstalledKeySet)
+        var status = stat()
+        #expect(stat(alpha.installedKeyFilePath, &status) == 0 && status.st_mode & 0o777 == 0o600)
+        #expect(stat(alpha.keysDirectory, &status) == 0 && status.st_mode & 0o777 == 0o700)
+        let file = try alpha.openInstalledKeySet(password: password, policy: .allowWeak)
+        #expect(file.keySet.id == primary.keySetID)
+
+        let standby = try await DeploymentAdministration.setup(try Self.request(root, "beta", .standby), password: nil)
+        #expect(standby.warnings.allSatisfy { !$0.contains("0x80230443") })
+        #expect(!standby.installation.hasInstalledKeySet)
+        let old = try await DeploymentAdministration.setup(try Self.request(root, "gamma", .standby, version: "1.0.0"), password: nil)
+        #expect(old.warnings.contains { $0.contains("0x80230443") })
+
+        await expectDeploymentError(.invalidRequest) {
+            _ = try await DeploymentAdministration.setup(try Self.request(root, "delta", .primary), password: password)
+        }
+        #expect(!FileManager.default.fileExists(atPath: "\(root)/delta/server.json"))
+        await expectDeploymentError(.installation) {
+            _ = try await DeploymentAdministration.setup(try Self.request(root, "beta", .standby), password: nil)
+        }
+
+        let alphaStatus = try await DeploymentAdministration.status(alpha)
+        #expect(alphaStatus.installation.state == .active)
+        #expect(alphaStatus.servers.map(\.name) == ["alpha", "beta", "gamma"])
+        let betaStatus = try await DeploymentAdministration.status(standby.installation)
+        #expect(betaStatus.installation.state == .standby)
+        let gammaStatus = try await DeploymentAdministration.status(old.installation)
+        #expect(!gammaStatus.database.schemaMatches)
+
+        // A takeover by beta (what miisactivate does) fences alpha.
+        let store = try await DeploymentAdministration.openStore(for: alpha)
+        let state = try await store.activate(Fixture.request("beta", epoch: 1, keySet: file.keySet.id))
+        try standby.installation.installKeySet(file, credentials: Credentials(account: try ServiceAccount("CORP\\svc"), password: password), replace: false)
+        try standby.installation.recordActivation(epoch: state.epoch, keySetID: state.keySetID)
+        #expect(try await DeploymentAdministration.status(alpha).installation.state == .fenced)
+        #expect(try await DeploymentAdministration.status(standby.installation).installation.state == .active)
+        await expectDeploymentError(.fenced) { _ = try await DeploymentAdministration.heartbeat(alpha) }
+        await expectDeploymentError(.fenced) { _ = try await DeploymentAdministration.check(alpha) }
+        _ = try await DeploymentAdministration.heartbeat(standby.installation)
+        _ = try await DeploymentAdministration.check(standby.installation)
+    }
+
+    @Test func secretsThroughTheInstalledKeySet() async throws {
+        let root = try temporaryDirectory()
+        let password = try Password("pw")
+        let alpha = try await DeploymentAdministration.setup(try Self.request(root, "alpha", .primary), password: password).installation
+        let stored = try await DeploymentAdministration.setSecret(alpha, name: "crm", value: secure("hunter2"), password: password, policy: .allowWeak)
+        let keySet = try alpha.openInstalledKeySet(password: password, policy: .allowWeak).keySet
+        #expect(try SecretCipher.open(stored, keySet: keySet) == secure("hunter2"))
+        #expect(try await DeploymentAdministration.secrets(alpha).map(\.name) == ["crm"])
+        #expect(throws: KeyFileError.self) {
+            _ = try alpha.openInstalledKeySet(password: try Password("wrong"), policy: .allowWeak)
+        }
+        let store = try await DeploymentAdministration.openStore(for: alpha)
+        try await DeploymentKeyCheck.verifyKeySet(keySet, against: store)
+    }
+
+    @Test func repairChangesAdminGroupAndReSealsForANewAccount() async throws {
+        let root = try temporaryDirectory()
+        let password = try Password("old")
+        let alpha = try await DeploymentAdministration.setup(try Self.request(root, "alpha", .primary), password: password).installation
+        let keySetID = try alpha.installedKeyFileHeader()?.keySetID
+        let newAccount = try ServiceAccount("CORP\\svc2")
+        await expectDeploymentError(.invalidRequest) {
+            _ = try await DeploymentAdministration.repair(alpha, .init(serviceAccount: newAccount, kdfPolicy: .allowWeak), oldPassword: nil, newPassword: nil)
+        }
+        let (repaired, _) = try await DeploymentAdministration.repair(
+            alpha, .init(adminGroup: "directory-admins", serviceAccount: newAccount, kdfPolicy: .allowWeak),
+            oldPassword: password, newPassword: try Password("new"))
+        #expect(repaired.configuration.adminGroup == "directory-admins")
+        #expect(repaired.configuration.serviceAccount == newAccount)
+        let file = try repaired.openInstalledKeySet(password: try Password("new"), policy: .allowWeak)
+        #expect(file.keySet.id == keySetID)
+        #expect(file.header.account == newAccount)
+        let (versioned, _) = try await DeploymentAdministration.repair(repaired, .init(softwareVersion: "1.1.5"), oldPassword: nil, newPassword: nil)
+        #expect(versioned.configuration.softwareVersion == "1.1.5")
+        #expect(try await DeploymentAdministration.status(versioned).servers.first?.softwareVersion == "1.1.5")
+    }
+
+    @Test func backupWritesAVerifiedFreshCopy() async throws {
+        let root = try temporaryDirectory()
+        let password = try Password("pw")
+        let alpha = try await DeploymentAdministration.setup(try Self.request(root, "alpha", .primary), password: password).installation
+        #expect(KeyBackup.nextDefaultPath(in: root) == "\(root)/miiskeys-1.bin")
+        let outcome = try await KeyBackup.backup(installation: alpha, password: password, output: "\(root)/miiskeys-1.bin", policy: .allowWeak)
+        #expect(KeyBackup.nextDefaultPath(in: root) == "\(root)/miiskeys-2.bin")
+        let installed = try SecureFile.read(alpha.installedKeyFilePath)
+        let backup = try SecureFile.read(outcome.path)
+        #expect(installed != backup)
+        let opened = try SealedKeyFile(bytes: backup).open(with: Credentials(account: alpha.configuration.serviceAccount, password: password), policy: .allowWeak)
+        #expect(opened.keySet.fingerprint == outcome.fingerprint)
+        var status = stat()
+        #expect(stat(outcome.path, &status) == 0 && status.st_mode & 0o777 == 0o600)
+        // Never over an existing file.
+        await #expect(throws: KeyFileError.self) {
+            _ = try await KeyBackup.backup(installation: alpha, password: password, output: outcome.path, policy: .allowWeak)
+        }
+        await #expect(throws: KeyFileError.self) {
+            _ = try await KeyBackup.backup(installation: alpha, password: try Password("wrong"), output: "\(root)/x.bin", policy: .allowWeak)
+        }
+    }
+
+    @Test func backupRefusesAStaleKeySet() async throws {
+        let root = try temporaryDirectory()
+        let password = try Password("pw")
+        let alpha = try await DeploymentAdministration.setup(try Self.request(root, "alpha", .primary), password: password).installation
+        let stale = try KeyFile(keySet: try KeySet.generate(), account: alpha.configuration.serviceAccount, sourceServer: "alpha", kdf: weakKDF, policy: .allowWeak)
+        try alpha.installKeySet(stale, credentials: Credentials(account: alpha.configuration.serviceAccount, password: password), replace: true)
+        await expectDeploymentError(.keySetMismatch) {
+            _ = try await KeyBackup.backup(installation: alpha, password: password, output: "\(root)/b.bin", policy: .allowWeak)
+        }
+        #expect(!FileManager.default.fileExists(atPath: "\(root)/b.bin"))
+    }
+}

@@ -1,0 +1,318 @@
+import Deployment
+import Foundation
+import KeyFile
+import Testing
+
+/// One engine under the contract: `newDatabase()` makes a fresh, empty database and returns an
+/// opener; each call of the opener is a new store instance (a new connection) on that database.
+/// A PostgreSQL store joins the contract by adding a factory to `StoreFactory.all`.
+struct StoreFactory: Sendable, CustomTestStringConvertible {
+    typealias Opener = @Sendable () async throws -> any DeploymentStore
+    let name: String
+    let newDatabase: @Sendable () throws -> Opener
+    var testDescription: String { name }
+
+    static let sqlite = StoreFactory(name: "SQLite") {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("miis-store-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let path = "\(directory)/deployment.sqlite"
+        return { try SQLiteDeploymentStore(path: path, create: true) }
+    }
+
+    static let all: [StoreFactory] = [.sqlite]
+}
+
+/// Test fixtures shared by the contract tests.
+enum Fixture {
+    static func server(_ name: String, _ role: ServerRole = .standby, version: String = SchemaCatalog.currentSoftwareVersion) -> RegisteredServer {
+        RegisteredServer(name: name, softwareVersion: version, role: role, registeredAt: Date())
+    }
+
+    /// A migrated store with primary "alpha" active at epoch 1 and standbys "beta", "gamma".
+    static func deployed(_ factory: StoreFactory) async throws -> (store: any DeploymentStore, open: StoreFactory.Opener, keySet: KeySet) {
+        let open = try factory.newDatabase()
+        let store = try await open()
+        try await store.migrate(to: SchemaCatalog.current)
+        try await store.register(server("alpha", .primary))
+        try await store.register(server("beta"))
+        try await store.register(server("gamma"))
+        let keySet = try KeySet.generate(count: 2)
+        try await store.createDeployment(
+            DeploymentState(activeServer: "alpha", epoch: 1, keySetID: keySet.id, keySetFingerprint: keySet.fingerprint, updatedAt: Date()),
+            checkValues: DeploymentKeyCheck.checkValues(of: keySet))
+        return (store, open, keySet)
+    }
+
+    static func request(_ server: String, epoch: Int64, keySet: UUID, detail: String = "") -> ActivationRequest {
+        ActivationRequest(server: server, expectedEpoch: epoch, keySetID: keySet, osUser: "root", detail: detail)
+    }
+}
+
+func expectDeploymentError(_ kind: DeploymentError.Kind, _ body: () async throws -> Void,
+                           sourceLocation: SourceLocation = #_sourceLocation) async {
+    do {
+        try await body()
+        Issue.record("expected a \(kind) error, got success", sourceLocation: sourceLocation)
+    } catch let error as DeploymentError {
+        #expect(error.kind == kind, "\(error.message)", sourceLocation: sourceLocation)
+    } catch {
+        Issue.record("expected a DeploymentError \(kind), got \(error)", sourceLocation: sourceLocation)
+    }
+}
+
+@Suite("DeploymentStore contract")
+struct DeploymentStoreContractTests {
+    @Test(arguments: StoreFactory.all)
+    func emptyDatabaseHasNoSchemaUntilMigrated(_ factory: StoreFactory) async throws {
+        let store = try await factory.newDatabase()()
+        #expect(try await store.schemaVersion() == nil)
+        await expectDeploymentError(.database) { _ = try await store.servers() }
+        try await store.migrate(to: SchemaCatalog.current)
+        #expect(try await store.schemaVersion() == SchemaCatalog.current)
+        try await store.migrate(to: SchemaCatalog.current)  // idempotent
+        #expect(try await store.schemaVersion() == SchemaCatalog.current)
+        #expect(try await store.deployment() == nil)
+        #expect(try await store.servers().isEmpty)
+        try await store.close()
+    }
+
+    @Test(arguments: StoreFactory.all)
+    func migratesSchema1To2KeepingData(_ factory: StoreFactory) async throws {
+        let open = try factory.newDatabase()
+        let store = try await open()
+        try await store.migrate(to: 1)
+        #expect(try await store.schemaVersion() == 1)
+        try await store.register(Fixture.server("old", .primary, version: "1.0.0"))
+        let secret = StoredSecret(name: "s", keyID: KeyID(rawValue: 1), nonce: Array(repeating: 1, count: 12), ciphertext: [1, 2, 3])
+        try await store.putSecret(secret)
+        try await store.migrate(to: 2)
+        #expect(try await store.schemaVersion() == 2)
+        #expect(try await store.servers().map(\.name) == ["old"])
+        #expect(try await store.secrets() == [secret])
+        try await store.putSecret(secret)
+        // A newer database is never downgraded.
+        await expectDeploymentError(.schemaMismatch) { try await store.migrate(to: 1) }
+        await expectDeploymentError(.schemaMismatch) { try await store.migrate(to: SchemaCatalog.current + 1) }
+        // Another connection sees the same schema.
+        #expect(try await open().schemaVersion() == 2)
+    }
+
+    @Test(arguments: StoreFactory.all)
+    func registersAndUpdatesServers(_ factory: StoreFactory) async throws {
+        let store = try await factory.newDatabase()()
+        try await store.migrate(to: SchemaCatalog.current)
+        try await store.register(Fixture.server("beta", version: "1.0.0"))
+        try await store.register(Fixture.server("alpha", .primary))
+        var servers = try await store.servers()
+        #expect(servers.map(\.name) == ["alpha", "beta"])
+        #expect(servers[1].softwareVersion == "1.0.0")
+        #expect(servers[1].lastHeartbeat == nil)
+        try await store.register(Fixture.server("beta", version: "1.1.0"))
+        servers = try await store.servers()
+        #expect(servers.count == 2)
+        #expect(servers[1].softwareVersion == "1.1.0")
+        await expectDeploymentError(.invalidRequest) { try await store.register(Fixture.server("")) }
+        try await store.unregister("beta")
+        #expect(try await store.servers().map(\.name) == ["alpha"])
+        await expectDeploymentError(.notRegistered) { try await store.unregister("beta") }
+    }
+
+    @Test(arguments: StoreFactory.all)
+    func theActiveServerCannotBeUnregistered(_ factory: StoreFactory) async throws {
+        let (store, _, _) = try await Fixture.deployed(factory)
+        await expectDeploymentError(.invalidRequest) { try await store.unregister("alpha") }
+        try await store.unregister("gamma")
+        #expect(try await store.servers().map(\.name) == ["alpha", "beta"])
+    }
+
+    @Test(arguments: StoreFactory.all)
+    func createsTheDeploymentOnce(_ factory: StoreFactory) async throws {
+        let (store, _, keySet) = try await Fixture.deployed(factory)
+        let state = try #require(try await store.deployment())
+        #expect(state.activeServer == "alpha")
+        #expect(state.epoch == 1)
+        #expect(state.keySetID == keySet.id)
+        #expect(state.keySetFingerprint == keySet.fingerprint)
+        #expect(!state.passwordSyncEnabled)
+        #expect(try await store.checkValues() == DeploymentKeyCheck.checkValues(of: keySet))
+        let other = try KeySet.generate()
+        await expectDeploymentError(.invalidRequest) {
+            try await store.createDeployment(
+                DeploymentState(activeServer: "beta", epoch: 1, keySetID: other.id, keySetFingerprint: other.fingerprint, updatedAt: Date()),
+                checkValues: [])
+        }
+        #expect(try await store.deployment() == state)
+        #expect(try await store.checkValues() == DeploymentKeyCheck.checkValues(of: keySet))
+    }
+
+    @Test(arguments: StoreFactory.all)
+    func createDeploymentNeedsARegisteredServer(_ factory: StoreFactory) async throws {
+        let store = try await factory.newDatabase()()
+        try await store.migrate(to: SchemaCatalog.current)
+        let keySet = try KeySet.generate()
+        await expectDeploymentError(.notRegistered) {
+            try await store.createDeployment(
+                DeploymentState(activeServer: "nobody", epoch: 1, keySetID: keySet.id, keySetFingerprint: keySet.fingerprint, updatedAt: Date()),
+                checkValues: [])
+        }
+        #expect(try await store.deployment() == nil)
+    }
+
+    @Test(arguments: StoreFactory.all)
+    func heartbeatOnlyForTheActiveServerAtTheCurrentEpoch(_ factory: StoreFactory) async throws {
+        let (store, _, _) = try await Fixture.deployed(factory)
+        #expect(try await store.activeServerHeartbeatAge() == nil)
+        try await store.heartbeat(server: "alpha", epoch: 1)
+        let age = try #require(try await store.activeServerHeartbeatAge())
+        #expect(age >= 0 && age < 30)
+        let alpha = try #require(try await store.servers().first { $0.name == "alpha" })
+        let beat = try #require(alpha.lastHeartbeat)
+        #expect(abs(beat.timeIntervalSince(try await store.now())) < 30)
+        await expectDeploymentError(.fenced) { try await store.heartbeat(server: "beta", epoch: 1) }
+        await expectDeploymentError(.fenced) { try await store.heartbeat(server: "alpha", epoch: 0) }
+        await expectDeploymentError(.fenced) { try await store.heartbeat(server: "alpha", epoch: 2) }
+        #expect(try await store.servers().first { $0.name == "beta" }?.lastHeartbeat == nil)
+    }
+
+    @Test(arguments: StoreFactory.all)
+    func heartbeatAgeComesFromTheDatabaseClock(_ factory: StoreFactory) async throws {
+        let (store, _, _) = try await Fixture.deployed(factory)
+        try await store.heartbeat(server: "alpha", epoch: 1)
+        let first = try #require(try await store.activeServerHeartbeatAge())
+        try await Task.sleep(for: .milliseconds(300))
+        let second = try #require(try await store.activeServerHeartbeatAge())
+        #expect(second - first >= 0.25)
+        #expect(abs(try await store.now().timeIntervalSinceNow) < 60)
+    }
+
+    @Test(arguments: StoreFactory.all)
+    func activateMovesTheDeploymentByExactlyOneEpochAndLogs(_ factory: StoreFactory) async throws {
+        let (store, _, keySet) = try await Fixture.deployed(factory)
+        let state = try await store.activate(Fixture.request("beta", epoch: 1, keySet: keySet.id, detail: "primary lost"))
+        #expect(state.activeServer == "beta")
+        #expect(state.epoch == 2)
+        #expect(state.keySetID == keySet.id)
+        #expect(try await store.deployment() == state)
+        let log = try await store.activationLog()
+        #expect(log.count == 1)
+        #expect(log[0].server == "beta")
+        #expect(log[0].previousServer == "alpha")
+        #expect(log[0].epoch == 2)
+        #expect(log[0].keySetID == keySet.id)
+        #expect(log[0].outcome == .activated)
+        #expect(log[0].detail == "primary lost")
+        #expect(log[0].osUser == "root")
+        // The old primary is fenced now; the new one may beat.
+        await expectDeploymentError(.fenced) { try await store.heartbeat(server: "alpha", epoch: 1) }
+        try await store.heartbeat(server: "beta", epoch: 2)
+    }
+
+    @Test(arguments: StoreFactory.all)
+    func staleEpochConflictsAndWritesNothing(_ factory: StoreFactory) async throws {
+        let (store, _, keySet) = try await Fixture.deployed(factory)
+        try await store.activate(Fixture.request("beta", epoch: 1, keySet: keySet.id))
+        let before = try await store.deployment()
+        await expectDeploymentError(.conflict) { try await store.activate(Fixture.request("gamma", epoch: 1, keySet: keySet.id)) }
+        #expect(try await store.deployment() == before)
+        #expect(try await store.activationLog().count == 1)
+    }
+
+    @Test(arguments: StoreFactory.all)
+    func wrongKeySetOrUnknownServerIsRefused(_ factory: StoreFactory) async throws {
+        let (store, _, _) = try await Fixture.deployed(factory)
+        let before = try await store.deployment()
+        await expectDeploymentError(.keySetMismatch) { try await store.activate(Fixture.request("beta", epoch: 1, keySet: UUID())) }
+        let keySetID = try #require(before?.keySetID)
+        await expectDeploymentError(.notRegistered) { try await store.activate(Fixture.request("nobody", epoch: 1, keySet: keySetID)) }
+        #expect(try await store.deployment() == before)
+        #expect(try await store.activationLog().isEmpty)
+    }
+
+    @Test(arguments: StoreFactory.all)
+    func activationWithoutDeploymentIsRefused(_ factory: StoreFactory) async throws {
+        let store = try await factory.newDatabase()()
+        try await store.migrate(to: SchemaCatalog.current)
+        try await store.register(Fixture.server("beta"))
+        await expectDeploymentError(.notRegistered) { try await store.activate(Fixture.request("beta", epoch: 1, keySet: UUID())) }
+        await expectDeploymentError(.notRegistered) { try await store.heartbeat(server: "beta", epoch: 1) }
+    }
+
+    @Test(arguments: StoreFactory.all)
+    func logIsAppendedInOrder(_ factory: StoreFactory) async throws {
+        let (store, _, keySet) = try await Fixture.deployed(factory)
+        try await store.appendLog(ActivationLogEntry(time: Date(), server: "gamma", previousServer: "alpha", epoch: 1, keySetID: nil,
+                                                     osUser: "ops", outcome: .refused, detail: "primary alive"))
+        try await store.activate(Fixture.request("beta", epoch: 1, keySet: keySet.id))
+        try await store.appendLog(ActivationLogEntry(time: Date(), server: "gamma", previousServer: "beta", epoch: 2, keySetID: keySet.id,
+                                                     osUser: "ops", outcome: .failed, detail: "crash"))
+        let log = try await store.activationLog()
+        #expect(log.map(\.outcome) == [.refused, .activated, .failed])
+        #expect(log[0].keySetID == nil)
+        #expect(log[0].detail == "primary alive")
+        #expect(log[2].keySetID == keySet.id)
+        #expect(log[0].time <= log[1].time && log[1].time <= log[2].time)
+    }
+
+    @Test(arguments: StoreFactory.all)
+    func secretsAndCheckValuesRoundTrip(_ factory: StoreFactory) async throws {
+        let (store, open, keySet) = try await Fixture.deployed(factory)
+        let value = SecureBytes(count: 5) { $0.copyBytes(from: Array("hello".utf8)) }
+        let first = try SecretCipher.seal(value, name: "ldap/bind", keySet: keySet)
+        let second = try SecretCipher.seal(value, name: "crm", keySet: keySet)
+        try await store.putSecret(first)
+        try await store.putSecret(second)
+        #expect(try await store.secrets() == [second, first])
+        let replaced = try SecretCipher.seal(value, name: "crm", keySet: keySet)
+        try await store.putSecret(replaced)
+        let other = try await open()
+        #expect(try await other.secrets() == [replaced, first])
+        #expect(try await other.checkValues() == DeploymentKeyCheck.checkValues(of: keySet))
+        #expect(try SecretCipher.open(replaced, keySet: keySet) == value)
+    }
+
+    @Test(arguments: StoreFactory.all)
+    func passwordSyncSettings(_ factory: StoreFactory) async throws {
+        let (store, _, _) = try await Fixture.deployed(factory)
+        try await store.setPasswordSync(enabled: true, target: "beta")
+        var state = try #require(try await store.deployment())
+        #expect(state.passwordSyncEnabled && state.passwordSyncTarget == "beta")
+        await expectDeploymentError(.invalidRequest) { try await store.setPasswordSync(enabled: true, target: "nobody") }
+        await expectDeploymentError(.invalidRequest) { try await store.setPasswordSync(enabled: true, target: nil) }
+        state = try #require(try await store.deployment())
+        #expect(state.passwordSyncTarget == "beta")
+        try await store.setPasswordSync(enabled: false, target: nil)
+        state = try #require(try await store.deployment())
+        #expect(!state.passwordSyncEnabled && state.passwordSyncTarget == nil)
+        #expect(state.epoch == 1)
+    }
+
+    @Test(arguments: StoreFactory.all)
+    func concurrentActivationsFromSeparateConnectionsHaveExactlyOneWinner(_ factory: StoreFactory) async throws {
+        let (store, open, keySet) = try await Fixture.deployed(factory)
+        let contenders = 8
+        for index in 0..<contenders { try await store.register(Fixture.server("standby\(index)")) }
+        let stores = try await withThrowingTaskGroup(of: (any DeploymentStore).self) { group in
+            for _ in 0..<contenders { group.addTask { try await open() } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        let outcomes = await withTaskGroup(of: Result<DeploymentState, DeploymentError>.self) { group in
+            for (index, contender) in stores.enumerated() {
+                group.addTask {
+                    do { return .success(try await contender.activate(Fixture.request("standby\(index)", epoch: 1, keySet: keySet.id))) }
+                    catch let error as DeploymentError { return .failure(error) }
+                    catch { return .failure(DeploymentError(.database, "\(error)")) }
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        let winners = outcomes.compactMap { try? $0.get() }
+        let losers = outcomes.compactMap { if case .failure(let error) = $0 { return error } else { return nil } }
+        #expect(winners.count == 1)
+        #expect(losers.count == contenders - 1)
+        #expect(losers.allSatisfy { $0.kind == .conflict }, "\(losers.map(\.message))")
+        let state = try #require(try await store.deployment())
+        #expect(state.epoch == 2)
+        #expect(state.activeServer == winners.first?.activeServer)
+        #expect(try await store.activationLog().count == 1)
+    }
+}
