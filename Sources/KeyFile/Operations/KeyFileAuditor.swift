@@ -66,6 +66,12 @@ public struct FileAuditReport: Codable, Sendable {
     public var ageDays: Int64?
     public var findings: [AuditFinding]
 
+    /// A report with only a path and findings (facts are filled in by the auditor).
+    public init(path: String, findings: [AuditFinding]) {
+        self.path = path
+        self.findings = findings
+    }
+
     /// The most severe finding.
     public var highestSeverity: AuditSeverity? { findings.map(\.severity).max() }
 }
