@@ -23,7 +23,7 @@ public struct CollectedPath: Sendable, Equatable {
 /// - A directory contributes the files directly in it; with `recursive` also those in its
 ///   subdirectories. Symbolic links to directories are not followed (no loops); symbolic links
 ///   to files are. A directory that cannot be listed is reported as a problem.
-/// - The result is sorted byte-wise by path and free of duplicates, so output is deterministic.
+/// - The result is sorted by path (Swift string order, byte order for ASCII) and free of duplicates, so output is deterministic.
 ///
 /// Only paths are held in memory, never file contents.
 public enum KeyFilePathCollector {
@@ -37,7 +37,7 @@ public enum KeyFilePathCollector {
                 found.append(CollectedPath(path: argument))
             }
         }
-        found.sort { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+        found.sort { $0.path < $1.path }
         var unique: [CollectedPath] = []
         unique.reserveCapacity(found.count)
         for entry in found where unique.last?.path != entry.path { unique.append(entry) }
