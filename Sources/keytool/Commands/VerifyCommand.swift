@@ -74,7 +74,7 @@ struct VerifyCommand: ParsableCommand {
         var done = 0
         let summary = verifier.verify(collected) { result in
             done += 1
-            progress.erase()
+            if json || !quiet || !result.passed { progress.erase() }
             if json {
                 let data = (try? encoder.encode(VerificationReport(result))) ?? Data("{}".utf8)
                 Console.line(String(decoding: data, as: UTF8.self) + (done < collected.count ? "," : ""))

@@ -30,13 +30,13 @@ final class ProgressBar {
         drawn = true
     }
 
-    /// Erases the bar (before a line is printed to the same terminal); the next update redraws it.
+    /// Erases the bar before a line is printed to the same terminal; a later update redraws it
+    /// (still at most ten times a second).
     func erase() {
         guard drawn else { return }
         fflush(nil)
         FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
         drawn = false
-        lastDraw = 0
     }
 
     func finish() { erase() }
