@@ -29,9 +29,9 @@ struct Keytool: ParsableCommand {
           20  audit: a finding at or above the --fail-on severity
           21  diff: the two files do not hold the same key set
           64  usage error (bad or missing options, refused cleartext output)
-        verify exits with the code of the most severe failure class among all files
-        (tampered > corrupted > wrong credentials > crypto > out of bounds > unsupported
-        > unreadable > invalid).
+        verify exits with the code of the most severe failure class among its files:
+        tampered > corrupted > wrong credentials > crypto > out of bounds
+        > unsupported > unreadable > invalid.
         """,
         version: "1.0.0",
         subcommands: [
