@@ -72,13 +72,9 @@ enum Console {
     }
 }
 
-/// Reading a key file and its credentials, the same way in every command.
+/// Reading a key file the same way in every command.
 enum KeyFileInput {
     static func sealed(_ path: String) throws -> SealedKeyFile {
         try SealedKeyFile(bytes: try SecureFile.read(path))
-    }
-
-    static func credentials(account: ServiceAccount, source: PasswordSourceLike, prompt: String) throws -> Credentials {
-        Credentials(account: account, password: try source.readPassword(prompt: prompt))
     }
 }

@@ -2,15 +2,6 @@ import ArgumentParser
 import KeyFile
 import ToolSupport
 
-/// Anything that yields a password (a ``PasswordSource`` wrapper, so commands read uniformly).
-protocol PasswordSourceLike {
-    func readPassword(prompt: String) throws -> Password
-}
-
-extension PasswordSource: PasswordSourceLike {
-    func readPassword(prompt: String) throws -> Password { try read(prompt: prompt) }
-}
-
 /// `--new-password-file F` / `--new-password-stdin`: the new password of `passwd`, kept apart
 /// from the current password's options so both can come from non-interactive sources.
 struct NewPasswordOptions: ParsableArguments {
