@@ -1,1 +1,3 @@
-print("not yet implemented")
+import ToolSupport
+
+Keytool.runMain(toolName: "keytool")

@@ -1,0 +1,106 @@
+import ArgumentParser
+import KeyFile
+import ToolSupport
+
+/// `keytool verify PATH...`: many files at once, in parallel, one line per file plus a summary.
+struct VerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Verify key files: structure and checksum, or a full open with credentials.",
+        discussion: """
+        Without --account: size, magic, whole-file checksum, version, strict structure and KDF \
+        bounds of every file (headers are not authenticated). With --account and a password: a \
+        full authenticated open of every file (header MAC, AES-256-GCM payload, per-key check \
+        values). The password is read once.
+
+        Directories contribute the files directly in them; --recursive descends into \
+        subdirectories (symbolic links to directories are not followed). Files are checked in \
+        parallel on --jobs threads; lines are printed in sorted path order. A progress bar is \
+        drawn on stderr when it is a terminal.
+
+        Exit status: 0 when all files pass, else the exit code of the most severe failure class \
+        (see keytool --help); 15 when no file was found.
+        """)
+
+    @Argument(help: "Key files and directories.")
+    var paths: [String]
+
+    @Flag(name: .shortAndLong, help: "Descend into subdirectories.")
+    var recursive = false
+
+    @Flag(name: .long, help: "Print a JSON report (schemaVersion 1) instead of text.")
+    var json = false
+
+    @Option(name: .customLong("account"), help: ArgumentHelp("Open every file as this service account (enables the authenticated check).", valueName: "account"))
+    var account: String?
+
+    @OptionGroup var password: PasswordOptions
+
+    @Flag(name: .customLong("allow-weak-kdf"), help: "Accept KDF parameters below the security floor (never above the ceiling).")
+    var allowWeakKDF = false
+
+    @Option(name: .shortAndLong, help: "Worker threads (default: the number of active processors).")
+    var jobs: Int = OrderedParallelRunner.defaultJobs
+
+    @Flag(name: .shortAndLong, help: "Print only failing files and the summary.")
+    var quiet = false
+
+    func validate() throws {
+        guard (1...1024).contains(jobs) else { throw ValidationError("--jobs must be between 1 and 1024") }
+        if account == nil, password.passwordFile != nil || password.passwordStdin {
+            throw ValidationError("a password option needs --account (the service account the files are bound to)")
+        }
+    }
+
+    func run() throws {
+        let policy: KDFParameters.Policy = allowWeakKDF ? .allowWeak : .standard
+        let mode: KeyFileVerifier.Mode
+        if let account {
+            let serviceAccount = try ServiceAccount(account)
+            let secret = try password.source.read(prompt: "Password for \(serviceAccount): ")
+            mode = .open(credentials: Credentials(account: serviceAccount, password: secret), policy: policy)
+        } else {
+            mode = .integrity(policy: policy)
+        }
+        let collected = KeyFilePathCollector.collect(paths, recursive: recursive)
+        guard !collected.isEmpty else {
+            throw ToolFailure(exitCode: KeyFileError.Category.io.exitCode, "no files to verify in the given paths")
+        }
+        let verifier = KeyFileVerifier(mode: mode, jobs: jobs)
+        let progress = ProgressBar(total: collected.count)
+        let encoder = KeyFileReportSchema.encoder(pretty: false)
+        let modeName = mode.isAuthenticated ? "authenticated" : "integrity"
+        if json { Console.line("{\"schemaVersion\":\(KeyFileReportSchema.currentSchemaVersion),\"mode\":\"\(modeName)\",\"results\":[") }
+        var done = 0
+        let summary = verifier.verify(collected) { result in
+            done += 1
+            if json || !quiet || !result.passed { progress.erase() }
+            if json {
+                let data = (try? encoder.encode(VerificationReport(result))) ?? Data("{}".utf8)
+                Console.line(String(decoding: data, as: UTF8.self) + (done < collected.count ? "," : ""))
+            } else if !quiet || !result.passed {
+                var line = Console.pad(result.status, 17) + " " + result.path
+                if let error = result.error { line += "  (\(error.code)) \(error.message)" }
+                Console.line(line)
+            }
+            progress.update(done)
+        }
+        progress.finish()
+        if json {
+            let data = try encoder.encode(VerificationSummaryReport(summary))
+            Console.line("],\"summary\":" + String(decoding: data, as: UTF8.self) + "}")
+        } else {
+            var parts = ["\(summary.passed) ok"]
+            for category in KeyFileError.Category.allCases.sorted(by: { $0.severity > $1.severity }) {
+                if let count = summary.failures[category] { parts.append("\(count) \(VerificationSummary.label(for: category))") }
+            }
+            let scope = mode.isAuthenticated
+                ? "authenticated: header MAC, payload and key check values"
+                : "integrity only: checksum and structure; headers are not authenticated without the password"
+            Console.line("\(summary.total) file\(summary.total == 1 ? "" : "s"): \(parts.joined(separator: ", ")) (\(scope))")
+        }
+        if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
+    }
+}
+
+import Foundation

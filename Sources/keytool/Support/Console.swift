@@ -1,0 +1,80 @@
+import Foundation
+import KeyFile
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// keytool's output conventions: results on stdout, diagnostics on stderr, JSON with sorted keys.
+enum Console {
+    /// Exit status of `audit` when a finding reaches `--fail-on`.
+    static let auditFindingsExitCode: Int32 = 20
+    /// Exit status of `diff` when the key sets differ.
+    static let differentExitCode: Int32 = 21
+    /// Exit status of usage errors (EX_USAGE), as ArgumentParser uses.
+    static let usageExitCode: Int32 = 64
+
+    static var standardOutputIsTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
+
+    static func line(_ text: String) { print(text) }
+
+    /// Prints `value` as pretty JSON on stdout.
+    static func json(_ value: some Encodable, pretty: Bool = true) throws {
+        let data = try KeyFileReportSchema.encoder(pretty: pretty).encode(value)
+        print(String(decoding: data, as: UTF8.self))
+    }
+
+    /// Aligns columns; the last column is not padded.
+    static func table(_ rows: [[String]], indent: String = "", gap: String = "  ") -> [String] {
+        let columns = rows.map(\.count).max() ?? 0
+        var widths = [Int](repeating: 0, count: columns)
+        for row in rows { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
+        return rows.map { row in
+            indent + row.enumerated().map { index, cell in
+                index == row.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+            }.joined(separator: gap)
+        }
+    }
+
+    static func pad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text : text.padding(toLength: width, withPad: " ", startingAt: 0)
+    }
+
+    /// "128 MiB"-style sizes.
+    static func byteCount(_ bytes: UInt64) -> String {
+        if bytes >= 1 << 30, bytes % (1 << 30) == 0 { return "\(bytes >> 30) GiB" }
+        if bytes >= 1 << 20 { return "\(bytes >> 20) MiB" }
+        if bytes >= 1 << 10 { return "\(bytes >> 10) KiB" }
+        return "\(bytes) B"
+    }
+
+    static func kdfDescription(_ kdf: KDFParameters) -> String {
+        let report = KDFReport(kdf)
+        var text = kdf.description
+        if let memory = report.memoryBytes { text += " (\(byteCount(memory)))" }
+        if report.outOfBounds { text += "  [above the ceiling: refused]" } else if report.belowFloor { text += "  [below the security floor]" }
+        return text
+    }
+
+    /// Writes raw bytes to stdout (used for deliberate exports only), bypassing Swift strings.
+    static func writeRaw(_ secret: SecureBytes) throws {
+        fflush(nil)
+        try secret.withUnsafeBytes { buffer in
+            var written = 0
+            while written < buffer.count {
+                let count = write(STDOUT_FILENO, buffer.baseAddress?.advanced(by: written), buffer.count - written)
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    throw KeyFileError.io("stdout", path: "standard output", "cannot write: \(String(cString: strerror(errno)))")
+                }
+                written += count
+            }
+        }
+    }
+}
+
+/// Reading a key file the same way in every command.
+enum KeyFileInput {
+    static func sealed(_ path: String) throws -> SealedKeyFile {
+        try SealedKeyFile(bytes: try SecureFile.read(path))
+    }
+}

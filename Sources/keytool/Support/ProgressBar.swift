@@ -1,0 +1,43 @@
+import Foundation
+import ToolSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A one-line progress bar on stderr, drawn only when stderr is a terminal, redrawn at most
+/// ten times a second, and erased when done.
+final class ProgressBar {
+    private let total: Int
+    private let enabled: Bool
+    private var lastDraw: UInt64 = 0
+    private var drawn = false
+
+    init(total: Int, enabled: Bool = TerminalPrompt.standardErrorIsTerminal) {
+        self.total = total
+        self.enabled = enabled && total > 1
+    }
+
+    func update(_ done: Int) {
+        guard enabled else { return }
+        let now = DispatchTime.now().uptimeNanoseconds
+        guard done == total || now - lastDraw > 100_000_000 else { return }
+        lastDraw = now
+        let width = 30
+        let filled = total == 0 ? width : width * done / total
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        fflush(nil)
+        FileHandle.standardError.write(Data("\r[\(bar)] \(done)/\(total)".utf8))
+        drawn = true
+    }
+
+    /// Erases the bar before a line is printed to the same terminal; a later update redraws it
+    /// (still at most ten times a second).
+    func erase() {
+        guard drawn else { return }
+        fflush(nil)
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+        drawn = false
+    }
+
+    func finish() { erase() }
+}

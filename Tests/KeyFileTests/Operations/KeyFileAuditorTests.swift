@@ -1,0 +1,52 @@
+import Foundation
+import Testing
+@testable import KeyFile
+
+@Suite struct KeyFileAuditorTests {
+    @Test func weakKDFLoosePermissionsAndAgeAreFindings() throws {
+        let directory = try OperationsTemporaryDirectory()
+        let now: Int64 = 1_800_000_000
+        let bytes = try OperationsFixture.bytes(credentials: try OperationsFixture.credentials(), createdAt: now - 40 * 86_400)
+        try OperationsFixture.write(bytes, to: directory.file("old.key"), mode: 0o664)
+        let report = KeyFileAuditor(maxAgeDays: 30, now: now).audit(directory.file("old.key"))
+        let ids = Set(report.findings.map(\.id))
+        #expect(ids.isSuperset(of: ["kdf.below-floor", "permissions.world-readable", "permissions.group-readable",
+                                    "permissions.group-writable", "age.exceeded", "header.unauthenticated", "cipher"]))
+        #expect(report.highestSeverity == .high)
+        #expect(report.checksumValid == true)
+        #expect(report.ageDays == 40)
+        #expect(report.mode == "0664")
+        #expect(report.findings.first?.severity == .high)
+    }
+
+    @Test func recommendedParametersAndPrivateFileLeaveOnlyInformation() throws {
+        let header = try OperationsFixture.keyFile(credentials: try OperationsFixture.credentials(), kdf: .recommendedPBKDF2).header
+        let findings = KeyFileAuditor().contentFindings(header)
+        #expect(findings.allSatisfy { $0.severity == .info })
+        #expect(findings.contains { $0.id == "kdf.pbkdf2" })
+        #expect(KeyFileAuditor().permissionFindings(mode: 0o600, directory: "/nonexistent").isEmpty)
+    }
+
+    @Test func aboveFloorButBelowRecommendationIsMedium() throws {
+        var header = try OperationsFixture.keyFile(credentials: try OperationsFixture.credentials()).header
+        header.kdf = .scrypt(logN: 16, r: 8, p: 1)
+        #expect(KeyFileAuditor().contentFindings(header).contains { $0.id == "kdf.below-recommended" && $0.severity == .medium })
+        header.kdf = .scrypt(logN: 30, r: 8, p: 1)
+        #expect(KeyFileAuditor().contentFindings(header).contains { $0.id == "kdf.out-of-bounds" && $0.severity == .high })
+    }
+
+    @Test func unreadableAndCorruptedFilesAreHighFindings() throws {
+        let directory = try OperationsTemporaryDirectory()
+        try OperationsFixture.write(Array("hello".utf8), to: directory.file("text.key"))
+        #expect(KeyFileAuditor().audit(directory.file("text.key")).findings.contains { $0.id == "file.corrupted" })
+        #expect(KeyFileAuditor().audit(directory.file("missing.key")).findings.map(\.id) == ["file.unreadable"])
+    }
+
+    @Test func reportFailsAtOrAboveTheThreshold() throws {
+        let files = [FileAuditReport(path: "a", findings: [AuditFinding("x", .medium, "m"), AuditFinding("y", .info, "i")])]
+        #expect(AuditReport(files: files, failOn: .medium, maxAgeDays: nil).failed)
+        #expect(!AuditReport(files: files, failOn: .high, maxAgeDays: nil).failed)
+        #expect(AuditReport(files: files, failOn: .info, maxAgeDays: nil).counts == ["info": 1, "low": 0, "medium": 1, "high": 0])
+        #expect(AuditSeverity(name: "LOW") == .low && AuditSeverity(name: "severe") == nil)
+    }
+}

@@ -1,0 +1,38 @@
+import Foundation
+import Testing
+@testable import KeyFile
+
+@Suite struct KeyFileReportsTests {
+    @Test func timesAreISO8601UTC() {
+        #expect(KeyFileTime.iso8601(0) == "1970-01-01T00:00:00Z")
+        #expect(KeyFileTime.iso8601(1_800_000_000) == "2027-01-15T08:00:00Z")
+    }
+
+    @Test func kdfReportStandsAgainstFloorCeilingAndRecommendation() {
+        let recommended = KDFReport(.recommended)
+        #expect(recommended.meetsRecommendation && !recommended.belowFloor && !recommended.outOfBounds)
+        #expect(recommended.memoryBytes == 128 << 20 && recommended.n == 131_072)
+        #expect(KDFReport(.scrypt(logN: 10, r: 8, p: 1)).belowFloor)
+        #expect(KDFReport(.scrypt(logN: 30, r: 8, p: 1)).outOfBounds)
+        #expect(!KDFReport(.pbkdf2SHA256(iterations: 400_000)).meetsRecommendation)
+        #expect(KDFReport(.recommendedPBKDF2).meetsRecommendation)
+    }
+
+    @Test func inspectAndListReportsAreVersionedAndCarryNoMaterial() throws {
+        let credentials = try OperationsFixture.credentials()
+        let file = try OperationsFixture.keyFile(keys: 2, credentials: credentials)
+        let inspect = try JSONSerialization.jsonObject(with: KeyFileReportSchema.encoder().encode(
+            InspectReport(path: "f", fileSize: 1, checksumValid: true, header: file.header))) as? [String: Any]
+        #expect(inspect?["schemaVersion"] as? Int == 1)
+        #expect(inspect?["headerAuthenticated"] as? Bool == false)
+        let listData = try KeyFileReportSchema.encoder().encode(KeyListReport(path: "f", file: file))
+        let list = String(decoding: listData, as: UTF8.self)
+        #expect(list.contains("\"schemaVersion\" : 1"))
+        #expect(list.contains(file.keySet.keys[1].checkValueHex))
+        for key in file.keySet.keys {
+            let material = key.material.unsafeCopyToArray()
+            #expect(!list.contains(material.hexString))
+            #expect(!list.contains(Data(material).base64EncodedString()))
+        }
+    }
+}
