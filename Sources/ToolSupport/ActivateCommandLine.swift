@@ -6,7 +6,7 @@ import Foundation
 ///     miisactivate /?
 ///
 /// plus Linux conventions (`-q`/`--quiet`, `-h`/`--help`, `--install-dir`, `--dry-run`,
-/// `--force --reason`, `--json`, `--lease`, `--password-file`, `--`). Slash switches are
+/// `--force --reason`, `--json`, `--lease`, `--password-file`, `--allow-weak-kdf`, `--`). Slash switches are
 /// case-insensitive; `--` ends options so a file literally named `/q` can still be given.
 public struct ActivateCommandLine: Equatable, Sendable {
     /// How the password was given.
@@ -33,6 +33,7 @@ public struct ActivateCommandLine: Equatable, Sendable {
     public var json = false
     public var lease: Double?
     public var verbose = false
+    public var allowWeakKDF = false
 
     public init() {}
 
@@ -73,6 +74,7 @@ public struct ActivateCommandLine: Equatable, Sendable {
             case "--reason": reason = try optionValue()
             case "--json": json = true
             case "--verbose", "-v": verbose = true
+            case "--allow-weak-kdf": allowWeakKDF = true
             case "--password-file": password = .file(try optionValue())
             case "--lease":
                 let text = try optionValue()

@@ -4,6 +4,10 @@ import KeyFile
 /// The exit statuses shared by the three tools, as printed in their help and the README.
 public enum ExitCodes {
     public static let usage: Int32 = 64
+    /// `keytool audit`: a finding at or above `--fail-on`.
+    public static let auditFindings: Int32 = 40
+    /// `keytool diff`: the two files do not hold the same key set.
+    public static let keySetsDiffer: Int32 = 41
 
     /// One `  CODE  meaning` line per status.
     public static let table: String = {
@@ -35,7 +39,9 @@ public enum ExitCodes {
             (.cancelled, "cancelled by the user, or quiet mode lacked an answer"),
         ]
         rows += deployment.map { ($0.0.exitCode, $0.1) }
-        rows.append((usage, "usage error (bad arguments)"))
+        rows.append((auditFindings, "keytool audit: a finding at or above the --fail-on severity"))
+        rows.append((keySetsDiffer, "keytool diff: the two files do not hold the same key set"))
+        rows.append((usage, "usage error (bad arguments, refused cleartext output)"))
         return rows.map { "  \(String($0.0).padding(toLength: 4, withPad: " ", startingAt: 0))\($0.1)" }.joined(separator: "\n")
     }()
 }

@@ -33,6 +33,7 @@ enum HelpText {
       --force --reason TEXT Take over although the current primary still sends heartbeats;
                             overrides only that check, and the reason is logged.
       --lease SECONDS       How recent a heartbeat keeps the primary alive (default 30).
+      --allow-weak-kdf      Accept a key file whose KDF parameters are below the floor.
       --json                Print a machine-readable report on standard output.
       --verbose, -v         Log each check to standard error.
       --                    End of options (for a file literally named /q).

@@ -24,6 +24,7 @@ struct Miisactivate {
         options.dryRun = commandLine.dryRun
         options.forceReason = commandLine.force ? commandLine.reason : nil
         if let lease = commandLine.lease { options.lease = lease }
+        if commandLine.allowWeakKDF { options.kdfPolicy = .allowWeak }
 
         let store = try DeploymentStoreFactory.open(location: installation.configuration.database)
         defer { Task { try? await store.close() } }

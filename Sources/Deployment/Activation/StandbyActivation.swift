@@ -15,6 +15,8 @@ public struct ActivationRequestOptions: Sendable {
     public var forceReason: String?
     /// How recent a heartbeat keeps the current primary "alive", in seconds (database clock).
     public var lease: TimeInterval = StandbyActivation.defaultLease
+    /// Whether a key file with KDF parameters below the floor may be used (never above the ceiling).
+    public var kdfPolicy: KDFParameters.Policy = .standard
     /// The operating-system user recorded in the activation log.
     public var osUser: String
     /// The effective user ID (root is required).
@@ -134,6 +136,11 @@ public struct StandbyActivation: Sendable {
             // 6. The current primary must not be alive.
             let age = try await store.activeServerHeartbeatAge()
             let alive = age.map { $0 < options.lease } ?? false
+            // The age is the *current* active server's: if another standby won meanwhile, say so.
+            if alive, let current = try await store.deployment(), current.epoch != state.epoch {
+                throw DeploymentError(.conflict,
+                    "another server became active: \(current.activeServer) took over at epoch \(current.epoch) while this activation was checking; nothing was changed")
+            }
             if alive, options.forceReason == nil, let age, try await becameActiveRecently(state, within: options.lease) {
                 throw DeploymentError(.conflict,
                     "another server became active: \(state.activeServer) took over at epoch \(state.epoch) \(Int(age)) s ago; nothing was changed")
@@ -230,7 +237,7 @@ public struct StandbyActivation: Sendable {
     func openKeyFile(_ options: ActivationRequestOptions) throws -> (KeyFile, [UInt8], [String]) {
         let warnings = try InstallationPermissions.checkKeyFile(options.keyFilePath)
         let bytes = try SecureFile.read(options.keyFilePath)
-        let keyFile = try SealedKeyFile(bytes: bytes).open(with: options.credentials)
+        let keyFile = try SealedKeyFile(bytes: bytes).open(with: options.credentials, policy: options.kdfPolicy)
         guard keyFile.header.account == installation.configuration.serviceAccount else {
             throw DeploymentError(.invalidRequest,
                 "the key file is bound to account '\(keyFile.header.account)' but this server's service account is '\(installation.configuration.serviceAccount)'; fix it with miisserver setup --repair --account")

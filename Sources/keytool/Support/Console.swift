@@ -1,5 +1,6 @@
 import Foundation
 import KeyFile
+import ToolSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,11 +8,11 @@ import Glibc
 /// keytool's output conventions: results on stdout, diagnostics on stderr, JSON with sorted keys.
 enum Console {
     /// Exit status of `audit` when a finding reaches `--fail-on`.
-    static let auditFindingsExitCode: Int32 = 20
+    static let auditFindingsExitCode: Int32 = ExitCodes.auditFindings
     /// Exit status of `diff` when the key sets differ.
-    static let differentExitCode: Int32 = 21
+    static let differentExitCode: Int32 = ExitCodes.keySetsDiffer
     /// Exit status of usage errors (EX_USAGE), as ArgumentParser uses.
-    static let usageExitCode: Int32 = 64
+    static let usageExitCode: Int32 = ExitCodes.usage
 
     static var standardOutputIsTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
 

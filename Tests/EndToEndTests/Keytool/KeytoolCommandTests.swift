@@ -149,7 +149,7 @@ func keytool(_ arguments: [String], stdin: String? = nil) throws -> ToolRunner.R
         let fixture = try KeytoolFixture()
         let weak = try fixture.writeFile("weak.key")
         let weakAudit = try keytool(["audit", weak.path])
-        #expect(weakAudit.status == 20)
+        #expect(weakAudit.status == 40)
         #expect(weakAudit.stdout.contains("kdf.below-floor"))
         #expect(weakAudit.stdout.contains("header.unauthenticated"))
 
@@ -161,9 +161,9 @@ func keytool(_ arguments: [String], stdin: String? = nil) throws -> ToolRunner.R
         try KeytoolFixture.write(try KeytoolFixture.withScryptLogN(17, try KeytoolFixture.makeFile(createdAt: old).bytes), to: strong)
         let clean = try keytool(["audit", strong])
         #expect(clean.status == 0, "\(clean.stdout)")
-        #expect(try keytool(["audit", strong, "--fail-on", "info"]).status == 20)
+        #expect(try keytool(["audit", strong, "--fail-on", "info"]).status == 40)
         let aged = try keytool(["audit", strong, "--max-age", "90", "--fail-on", "medium", "--json"])
-        #expect(aged.status == 20)
+        #expect(aged.status == 40)
         let report = try #require(try JSONSerialization.jsonObject(with: Data(aged.stdout.utf8)) as? [String: Any])
         #expect(report["schemaVersion"] as? Int == 1)
         #expect(report["failed"] as? Bool == true)
@@ -174,7 +174,7 @@ func keytool(_ arguments: [String], stdin: String? = nil) throws -> ToolRunner.R
 
         chmod(strong, 0o644)
         let loose = try keytool(["audit", strong])
-        #expect(loose.status == 20)
+        #expect(loose.status == 40)
         #expect(loose.stdout.contains("permissions.world-readable"))
         #expect(try keytool(["audit", strong, "--fail-on", "severe"]).status == 64)
     }
@@ -196,7 +196,7 @@ func keytool(_ arguments: [String], stdin: String? = nil) throws -> ToolRunner.R
 
         let unrelated = try fixture.writeFile("unrelated.key")
         let different = try keytool(["diff", a.path, unrelated.path])
-        #expect(different.status == 21)
+        #expect(different.status == 41)
         #expect(different.stdout.contains("key-set IDs differ"))
 
         // Same ID, key 2 with other material: only credentials reveal it.
@@ -205,7 +205,7 @@ func keytool(_ arguments: [String], stdin: String? = nil) throws -> ToolRunner.R
         try KeytoolFixture.write(try KeytoolFixture.makeFile(keySet: mixed).bytes, to: fixture.directory.file("mixed.key"))
         #expect(try keytool(["diff", a.path, fixture.directory.file("mixed.key")]).status == 0)
         let material = try keytool(["diff", a.path, fixture.directory.file("mixed.key"), "--json"] + fixture.credentialArguments)
-        #expect(material.status == 21)
+        #expect(material.status == 41)
         let report = try #require(try JSONSerialization.jsonObject(with: Data(material.stdout.utf8)) as? [String: Any])
         #expect(report["same"] as? Bool == false)
         #expect((report["differences"] as? [[String: Any]])?.first?["kind"] as? String == "material")

@@ -49,7 +49,8 @@ final class DeploymentFixture: @unchecked Sendable {
     @discardableResult
     func activate(_ server: String, keyFile: String? = nil, password: String? = nil, extra: [String] = [],
                   environment: [String: String] = [:]) throws -> ToolRunner.Result {
-        try ToolRunner.run("miisactivate", [keyFile ?? backup, Self.account, "*", "/q", "--install-dir", installDirectory(server)] + extra,
+        try ToolRunner.run("miisactivate", [keyFile ?? backup, Self.account, "*", "/q", "--allow-weak-kdf",
+                                            "--install-dir", installDirectory(server)] + extra,
                            stdin: (password ?? Self.password) + "\n", environment: environment)
     }
 

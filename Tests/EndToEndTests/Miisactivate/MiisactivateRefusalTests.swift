@@ -111,11 +111,11 @@ import Testing
         let results = ResultsBox()
         DispatchQueue.concurrentPerform(iterations: standbys.count) { index in
             let result = try? deployment.activate(standbys[index])
-            results.append(result?.status ?? -1)
+            results.append(result?.status ?? -1, result?.stderr ?? "")
         }
         let statuses = results.values
-        #expect(statuses.filter { $0 == 0 }.count == 1, "\(statuses)")
-        #expect(statuses.filter { $0 == 27 }.count == standbys.count - 1, "\(statuses)")
+        #expect(statuses.filter { $0 == 0 }.count == 1, "\(results.messages)")
+        #expect(statuses.filter { $0 == 27 }.count == standbys.count - 1, "\(results.messages)")
         let state = try deployment.deploymentState()
         #expect(state.epoch == 2)
         #expect(standbys.contains(state.active))
@@ -158,7 +158,8 @@ import Testing
 
 final class ResultsBox: @unchecked Sendable {
     private let lock = NSLock()
-    private var storage: [Int32] = []
-    func append(_ value: Int32) { lock.lock(); storage.append(value); lock.unlock() }
-    var values: [Int32] { lock.lock(); defer { lock.unlock() }; return storage }
+    private var storage: [(status: Int32, stderr: String)] = []
+    func append(_ status: Int32, _ stderr: String) { lock.lock(); storage.append((status, stderr)); lock.unlock() }
+    var values: [Int32] { lock.lock(); defer { lock.unlock() }; return storage.map(\.status) }
+    var messages: [String] { lock.lock(); defer { lock.unlock() }; return storage.map { "\($0.status): \($0.stderr)" } }
 }

@@ -86,7 +86,7 @@ import Testing
     @Test func literalPasswordWorksButWarns() throws {
         let deployment = try DeploymentFixture()
         let result = try ToolRunner.run("miisactivate", [deployment.backup, DeploymentFixture.account, DeploymentFixture.password,
-                                                         "--install-dir", deployment.installDirectory("sync2"), "--dry-run"])
+                                                         "--install-dir", deployment.installDirectory("sync2"), "--dry-run", "--allow-weak-kdf"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stderr.contains("visible to other local users"))
         #expect(!result.allOutput.contains(DeploymentFixture.password))
@@ -97,10 +97,10 @@ import Testing
         let bin = deployment.installDirectory("sync2") + "/Bin"
         try? FileManager.default.removeItem(atPath: bin + "/miisactivate")
         try FileManager.default.copyItem(atPath: ToolRunner.path(of: "miisactivate"), toPath: bin + "/miisactivate")
-        let fromBin = try ToolRunner.run(bin + "/miisactivate", [deployment.backup, DeploymentFixture.account, "*", "/q", "--dry-run"],
+        let fromBin = try ToolRunner.run(bin + "/miisactivate", [deployment.backup, DeploymentFixture.account, "*", "/q", "--dry-run", "--allow-weak-kdf"],
                                          stdin: DeploymentFixture.password + "\n")
         #expect(fromBin.status == 0, "\(fromBin.stderr)")
-        let fromEnvironment = try ToolRunner.run("miisactivate", [deployment.backup, DeploymentFixture.account, "*", "/q", "--dry-run"],
+        let fromEnvironment = try ToolRunner.run("miisactivate", [deployment.backup, DeploymentFixture.account, "*", "/q", "--dry-run", "--allow-weak-kdf"],
                                                  stdin: DeploymentFixture.password + "\n",
                                                  environment: ["MIIS_INSTALL_DIR": deployment.installDirectory("sync2")])
         #expect(fromEnvironment.status == 0, "\(fromEnvironment.stderr)")

@@ -26,7 +26,9 @@ enum OperationsFixture {
     }
 
     static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o600) throws {
-        FileManager.default.createFile(atPath: path, contents: Data(bytes), attributes: [.posixPermissions: Int(mode)])
+        guard FileManager.default.createFile(atPath: path, contents: Data(bytes), attributes: [.posixPermissions: Int(mode)]) else {
+            throw CocoaError(.fileWriteUnknown)
+        }
         chmod(path, mode)
     }
 }
