@@ -22,14 +22,19 @@ public final class SecureBytes: @unchecked Sendable, Equatable, CustomStringConv
         // A zero-byte allocation still gets a real pointer so that C callees never see NULL.
         let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(count, 1), alignment: 16)
         storage.initializeMemory(as: UInt8.self, repeating: 0)
-        self.buffer = UnsafeMutableRawBufferPointer(rebasing: storage[0..<count])
-        self.isLocked = mlock(storage.baseAddress, storage.count) == 0
+        let buffer = UnsafeMutableRawBufferPointer(rebasing: storage[0..<count])
+        let locked = mlock(storage.baseAddress, storage.count) == 0
+        // `initialize` runs before the stored properties are set: a class initializer that throws
+        // once `self` is fully initialized also runs `deinit`, which would wipe and free the
+        // storage a second time (a double free whenever a KDF or cipher call failed).
         do {
             try initialize(buffer)
         } catch {
-            Self.wipe(storage, locked: isLocked)
+            SecureBytes.wipe(storage, locked: locked)
             throw error
         }
+        self.buffer = buffer
+        self.isLocked = locked
     }
 
     /// Copies `bytes` into a new secret buffer. The caller remains responsible for its own copy.
