@@ -64,6 +64,11 @@ public enum KDFParameters: Hashable, Sendable, CustomStringConvertible {
                 throw KeyFileError.excessiveParameters(
                     "scrypt N=2^\(logN) r=\(r) p=\(p) needs more than the 1 GiB ceiling or exceeds r<=\(Self.scryptMaximumR), p<=\(Self.scryptMaximumP)")
             }
+            // RFC 7914 requires N < 2^(128·r/8); OpenSSL refuses the rest from inside the KDF, which
+            // would surface a crafted header as a crypto failure instead of a bounds error.
+            guard UInt32(logN) < 16 * r else {
+                throw KeyFileError.invalidParameters("scrypt N=2^\(logN) needs r of at least \(UInt32(logN) / 16 + 1) (RFC 7914: N < 2^(16r)), got r=\(r)")
+            }
         case let .pbkdf2SHA256(iterations):
             guard iterations >= 1 else { throw KeyFileError.invalidParameters("PBKDF2 needs at least 1 iteration") }
             guard iterations <= Self.pbkdf2MaximumIterations else {
