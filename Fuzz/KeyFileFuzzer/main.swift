@@ -38,8 +38,12 @@ private func expectTypedErrors<T>(_ what: String, _ body: () throws -> T) -> T? 
 func isCheapForFuzzing(_ kdf: KDFParameters) -> Bool {
     switch kdf {
     case let .scrypt(logN, r, p):
+        // Overflow-checked: r and p are fuzzer-chosen 32-bit values (crash-e2455b96 was this
+        // product overflowing in the harness itself, with r = p = 0xFFFFFFFF).
         guard logN <= 13 else { return false }
-        return (UInt64(1) << UInt64(logN)) * UInt64(r) * UInt64(p) <= 1 << 13
+        let (nr, overflow1) = (UInt64(1) << UInt64(logN)).multipliedReportingOverflow(by: UInt64(r))
+        let (nrp, overflow2) = nr.multipliedReportingOverflow(by: UInt64(p))
+        return !overflow1 && !overflow2 && nrp <= 1 << 13
     case let .pbkdf2SHA256(iterations):
         return iterations <= 1000
     }
