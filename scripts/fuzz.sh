@@ -65,11 +65,10 @@ done
 # -rss_limit_mb: a parser that allocates wildly is a finding (the KDF ceiling is 1 GiB, the harness
 # derives only for cheap KDFs). -max_len: key files are at most 8 MiB, but mutations of a few KiB
 # reach every branch; a larger -max_len slows libFuzzer down without new coverage.
-# detect_leaks=0: Swift's runtime metadata caches look like leaks to LSan at exit.
 echo "fuzz: running for ${seconds}s" >&2
 # SWIFT_BACKTRACE=enable=no: Swift's crash backtracer reads memory that ASan flags (a second,
 # confusing report); libFuzzer and ASan print the stack themselves.
-SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:symbolize=1 "$BIN" "$OUT/corpus" \
+SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=abort_on_error=1:symbolize=1 "$BIN" "$OUT/corpus" \
     -max_total_time="$seconds" -max_len=8192 -rss_limit_mb=2048 -timeout=10 \
     -artifact_prefix="$OUT/artifacts/" -print_final_stats=1 2>&1 | tee "$OUT/last-run.log"
 status=${PIPESTATUS[0]}
