@@ -91,7 +91,8 @@ struct HostileFileTests {
             }
         }
         let edited = Hostile.replacingFields(of: valid, with: fields)
-        let error = Hostile.expectError(.corrupted) { _ = try SealedKeyFile(bytes: edited) }
+        // A generous bound: a debug build parses the 983 KB index in about 0.1 s, on shared CI more.
+        let error = Hostile.expectError(.corrupted, within: .seconds(5)) { _ = try SealedKeyFile(bytes: edited) }
         #expect(error?.message.contains("65535 keys need") == true)
     }
 
@@ -160,7 +161,7 @@ struct HostileFileTests {
         let clock = ContinuousClock()
         let start = clock.now
         let sealed = try SealedKeyFile(bytes: edited) // legal: skippable fields in canonical order
-        #expect(clock.now - start < .seconds(1))
+        #expect(clock.now - start < .seconds(5))
         #expect(sealed.header.unknownFields.count == Int(0x7FFF - first) + 1)
         // The header MAC covers them: the unchanged MAC no longer holds.
         Hostile.expectError(.wrongCredentials) { _ = try sealed.open(with: Hostile.credentials, policy: .allowWeak) }
@@ -265,13 +266,22 @@ struct HostileFileTests {
         #expect(ftruncate(descriptor, 1 << 30) == 0)
         close(descriptor)
 
-        var error: KeyFileError?
-        let growth = Hostile.peakRSSGrowth {
-            error = Hostile.expectError(.corrupted, within: .milliseconds(500)) { _ = try SecureFile.read(path) }
+        // Peak RSS is process-wide, and other suites may run in parallel (a default-cost scrypt
+        // alone takes 128 MiB): take the smallest growth of up to three attempts. Reading the file
+        // would add about 1 GiB to every attempt.
+        var growths: [Int] = []
+        for _ in 0..<3 {
+            var error: KeyFileError?
+            let growth = Hostile.peakRSSGrowth {
+                error = Hostile.expectError(.corrupted, within: .milliseconds(500)) { _ = try SecureFile.read(path) }
+            }
+            #expect(error?.code.rawValue == "corrupted.size")
+            guard let growth else { break }
+            growths.append(growth)
+            if growth < 64 << 20 { break }
         }
-        #expect(error?.code.rawValue == "corrupted.size")
-        if let growth {
-            #expect(growth < 64 << 20, "peak RSS grew by \(growth >> 20) MiB")
+        if let smallest = growths.min() {
+            #expect(smallest < 64 << 20, "peak RSS grew by \(smallest >> 20) MiB")
         }
         // Just past the 8 MiB limit: the same refusal.
         #expect(truncate(path, off_t(SealedKeyFile.maximumSize + 1)) == 0)
