@@ -1,10 +1,14 @@
 # The two commands of the README:
 #   make demo   the main job: a demo deployment on SQLite, a standby activated
 #   make test   the whole test suite (installs what it needs, builds, runs every test)
+# Robustness (docs/security.md):
+#   make fuzz SECONDS=600   libFuzzer on the key-file parser for SECONDS (default 600)
+#   make fuzz-smoke         the same for about 60 s, for CI
 SWIFT ?= swift
 PREFIX ?= /usr/local/miis
+SECONDS ?= 600
 
-.PHONY: deps build release test demo install bench bench-smoke clean
+.PHONY: deps build release test demo install bench bench-smoke fuzz fuzz-smoke clean
 
 deps:
 	@scripts/install-deps.sh
@@ -34,5 +38,12 @@ bench-smoke: release
 install: release
 	scripts/install.sh "$(PREFIX)"
 
+# libFuzzer on the key-file parser (docs/security.md).
+fuzz: deps
+	scripts/fuzz.sh $(SECONDS)
+
+fuzz-smoke: deps
+	scripts/fuzz.sh 60
+
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz
