@@ -267,6 +267,9 @@ public struct StandbyActivation: Sendable {
         let group = installation.configuration.adminGroup
         let scope = AdminGroupScope.resolve(group)
         var warnings = warnings
+        if outcome == .activated, scope == .missing {
+            warnings.append("the administrators' group '\(group)' does not exist on this host; create it (as a directory group) and run miisserver setup --repair --admin-group NAME")
+        }
         if outcome == .activated, scope == .local {
             warnings.append("""
                 the administrators' group '\(group)' is a local group, not a directory (domain) group: administrators of the \
