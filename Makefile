@@ -8,7 +8,7 @@ SWIFT ?= swift
 PREFIX ?= /usr/local/miis
 SECONDS ?= 600
 
-.PHONY: deps build release test demo install bench bench-smoke fuzz fuzz-smoke clean
+.PHONY: deps build release test demo install man bench bench-smoke fuzz fuzz-smoke clean
 
 deps:
 	@scripts/install-deps.sh
@@ -37,6 +37,15 @@ bench-smoke: release
 # make install PREFIX=DIR: release binaries into DIR/Bin, man pages, shell completions.
 install: release
 	scripts/install.sh "$(PREFIX)"
+
+# Regenerates docs/man/keytool.1 and miisserver.1 from their argument parsers (miisactivate.1,
+# which follows the reference page's syntax, is written by hand).
+man: release
+	$(SWIFT) build -c release --product generate-manual
+	for tool in keytool miisserver; do \
+		.build/release/generate-manual .build/release/$$tool --section 1 --date "$$(date +%Y-%m-%d)" \
+			--authors "MIIS key-file toolkit maintainers" --output-directory docs/man; \
+	done
 
 # libFuzzer on the key-file parser (docs/security.md).
 fuzz: deps
