@@ -178,7 +178,7 @@ public struct KeyFileAuditor: Sendable {
         if mode & S_IROTH != 0 { findings.append(.init("permissions.world-readable", .high, "the file is world-readable (\(octal)); chmod 600")) }
         if mode & S_IWOTH != 0 { findings.append(.init("permissions.world-writable", .high, "the file is world-writable (\(octal)); chmod 600")) }
         if mode & S_IRGRP != 0 { findings.append(.init("permissions.group-readable", .medium, "the file is group-readable (\(octal)); chmod 600")) }
-        if mode & S_IWGRP != 0 { findings.append(.init("permissions.group-writable", .medium, "the file is group-writable (\(octal)); chmod 600")) }
+        if mode & S_IWGRP != 0 { findings.append(.init("permissions.group-writable", .high, "the file is group-writable (\(octal)); chmod 600")) }
         var status = stat()
         let directory = directory.isEmpty ? "." : directory
         if stat(directory, &status) == 0, status.st_mode & (S_IWGRP | S_IWOTH) != 0, status.st_mode & S_ISVTX == 0 {

@@ -1,0 +1,78 @@
+import Foundation
+import Testing
+
+/// The README's administrator's runbook, command by command, against a real deployment:
+/// scheduled backups, nightly verification, an audit, a service-account password change, a
+/// failover and a fail back.
+@Suite struct RunbookTests {
+    @Test func runbookFromBackupToFailback() throws {
+        let deployment = try DeploymentFixture()
+        let weak = DeploymentFixture.weakKDF
+        let backups = deployment.root.file("backups")
+        try FileManager.default.createDirectory(atPath: backups, withIntermediateDirectories: true)
+        let account = DeploymentFixture.account
+
+        // Scheduled key backups: `cd /var/backups/miis && keytool backup --password-file …`.
+        for expected in ["miiskeys-1.bin", "miiskeys-2.bin"] {
+            let backup = try ToolRunner.run("keytool", ["backup", "--install-dir", deployment.installDirectory("sync1"),
+                                                        "--password-file", deployment.passwordFile] + weak,
+                                            currentDirectory: backups)
+            #expect(backup.status == 0, "\(backup.stderr)")
+            #expect(FileManager.default.fileExists(atPath: "\(backups)/\(expected)"))
+        }
+
+        // Nightly verification, without and with the password.
+        let integrity = try ToolRunner.run("keytool", ["verify", "--recursive", backups, "--allow-weak-kdf"])
+        #expect(integrity.status == 0, "\(integrity.stderr)")
+        let authenticated = try ToolRunner.run("keytool", ["verify", "--recursive", backups, "--account", account,
+                                                           "--password-file", deployment.passwordFile, "--allow-weak-kdf"])
+        #expect(authenticated.status == 0, "\(authenticated.stderr)")
+
+        // Auditing without the password: the deliberately weak test KDF is a high finding (exit 40).
+        let audit = try ToolRunner.run("keytool", ["audit", backups, "--max-age", "30", "--fail-on", "high", "--json"])
+        #expect(audit.status == 40)
+        let report = try JSONSerialization.jsonObject(with: Data(audit.stdout.utf8)) as? [String: Any]
+        #expect(report?["schemaVersion"] as? Int == 1)
+        #expect(audit.stdout.contains("kdf.below-floor"))
+
+        // After a service-account password change: re-protect the installed key set, back up again.
+        let newPassword = deployment.root.file("new-password")
+        try "a new service password ✓\n".write(toFile: newPassword, atomically: true, encoding: .utf8)
+        let installed = deployment.installDirectory("sync1") + "/keys/keyset.bin"
+        let passwd = try ToolRunner.run("keytool", ["passwd", installed, "--account", account, "--password-file", deployment.passwordFile,
+                                                    "--new-password-file", newPassword, "--keep-kdf", "--allow-weak-kdf"])
+        #expect(passwd.status == 0, "\(passwd.stderr)")
+        let secret = try deployment.miisserver("sync1", ["secret", "set", "ad-connector", "--password-file", newPassword, "--allow-weak-kdf"],
+                                               stdin: "connector-secret\n")
+        #expect(secret.status == 0, "\(secret.stderr)")
+        let fresh = try ToolRunner.run("keytool", ["backup", "--install-dir", deployment.installDirectory("sync1"),
+                                                   "--password-file", newPassword] + weak, currentDirectory: backups)
+        #expect(fresh.status == 0, "\(fresh.stderr)")
+        let latest = "\(backups)/miiskeys-3.bin"
+
+        // Failover: status, redirect password sync, dry run, activate, check, history.
+        #expect(try deployment.miisserver("sync2", ["status"]).status == 0)
+        #expect(try deployment.miisserver("sync2", ["password-sync", "--enable", "--target", "sync2"]).status == 0)
+        let dryRun = try deployment.activate("sync2", keyFile: latest, password: "a new service password ✓", extra: ["--dry-run"])
+        #expect(dryRun.status == 0, "\(dryRun.stderr)")
+        let failover = try deployment.activate("sync2", keyFile: latest, password: "a new service password ✓")
+        #expect(failover.status == 0, "\(failover.stderr)")
+        #expect(try deployment.miisserver("sync2", ["check"]).status == 0)
+        #expect(try deployment.miisserver("sync2", ["history"]).stdout.contains("activated"))
+        #expect(try deployment.miisserver("sync1", ["check"]).status == 28)
+
+        // Fail back: a backup on sync2, then miisactivate on sync1 (sync2 just became active, so
+        // this planned fail back is forced, with its reason logged).
+        let failbackKeys = deployment.root.file("failback.bin")
+        let backupOnSync2 = try ToolRunner.run("keytool", ["backup", "--install-dir", deployment.installDirectory("sync2"), "-o", failbackKeys,
+                                                           "--password-file", newPassword] + weak)
+        #expect(backupOnSync2.status == 0, "\(backupOnSync2.stderr)")
+        #expect(try deployment.miisserver("sync1", ["password-sync", "--enable", "--target", "sync1"]).status == 0)
+        let failback = try deployment.activate("sync1", keyFile: failbackKeys, password: "a new service password ✓",
+                                               extra: ["--force", "--reason", "planned fail back after repair"])
+        #expect(failback.status == 0, "\(failback.stderr)")
+        #expect(try deployment.deploymentState().epoch == 3)
+        #expect(try deployment.miisserver("sync1", ["check"]).status == 0)
+        #expect(try deployment.miisserver("sync2", ["check"]).status == 28)
+    }
+}
