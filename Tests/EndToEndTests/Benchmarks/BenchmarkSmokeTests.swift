@@ -1,0 +1,21 @@
+import Foundation
+import Testing
+
+/// CI only checks that the benchmark command still runs (tiny sizes, this run's binaries); the
+/// measurement itself is `make bench`, never a timed test.
+@Suite struct BenchmarkSmokeTests {
+    @Test func benchmarkCommandRunsOnTinySizes() throws {
+        let repository = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let output = try TemporaryDirectory("miis-bench-smoke")
+        let report = output.file("BENCHMARKS.md")
+        let result = try ToolRunner.run("/usr/bin/python3", [repository.appendingPathComponent("scripts/bench.py").path,
+                                                             "--tiny", "--runs", "2", "--products", ToolRunner.productsDirectory.path,
+                                                             "--output", report], timeout: 300)
+        #expect(result.status == 0, "\(result.stderr)")
+        let text = try String(contentsOfFile: report, encoding: .utf8)
+        for row in ["1a. verify scrypt", "1b. verify PBKDF2", "2. verify --recursive", "3. verify", "4. miisactivate", "5. inspect", "## Scaling", "## Memory"] {
+            #expect(text.contains(row), "BENCHMARKS.md lacks \(row)")
+        }
+    }
+}
