@@ -476,7 +476,7 @@ public final class PostgresDeploymentStore: DeploymentStore {
     /// store (the triggers still apply).
     public func executeRawSQL(_ sql: String) async throws {
         try await transaction { connection in
-            try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Self.logger)
+            _ = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Self.logger)
         }
     }
 
