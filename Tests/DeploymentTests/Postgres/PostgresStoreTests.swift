@@ -395,3 +395,18 @@ struct PostgresStoreTests {
         }
     }
 }
+
+@Suite("PostgreSQL store: opener for the generic contract suite (real server)")
+struct PostgresContractOpenerTests {
+    @Test func openerCreatesOneDatabaseAndOpensStoresOnIt() async throws {
+        guard PostgresTestServer.configuredURL() != nil else { return }
+        let open = try PostgresTestServer.contractOpener()
+        let first = try await open()
+        #expect(try await first.schemaVersion() == nil)
+        try await first.migrate(to: SchemaCatalog.current)
+        let second = try await open()
+        #expect(try await second.schemaVersion() == SchemaCatalog.current)
+        try await first.close()
+        try await second.close()
+    }
+}

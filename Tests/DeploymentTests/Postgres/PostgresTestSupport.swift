@@ -135,3 +135,42 @@ func deploymentError(_ body: () async throws -> Void, sourceLocation: SourceLoca
         return nil
     }
 }
+
+extension PostgresTestServer {
+    /// Whether PostgreSQL tests must run: a server is configured, or CI is set (where a missing
+    /// server is a failure, never a skip).
+    static var mustRun: Bool {
+        !(environment["MIIS_TEST_POSTGRES_URL"] ?? "").isEmpty || !(environment["CI"] ?? "").isEmpty
+    }
+
+    /// For the generic store contract (its factories make a database synchronously and open any
+    /// number of stores on it): the returned opener creates a fresh database on its first call and
+    /// returns a new store (a new connection) on each call. The databases are left to the
+    /// throwaway cluster of scripts/with-postgres.sh. Without a configured server the opener
+    /// throws, so a contract test fails rather than passes vacuously. Usage in the contract suite:
+    ///
+    ///     static let postgres = StoreFactory(name: "PostgreSQL") { try PostgresTestServer.contractOpener() }
+    ///     static let all: [StoreFactory] = [.sqlite] + (PostgresTestServer.mustRun ? [.postgres] : [])
+    static func contractOpener() throws -> @Sendable () async throws -> any DeploymentStore {
+        guard let base = environment["MIIS_TEST_POSTGRES_URL"], !base.isEmpty else {
+            throw DeploymentError(.database, "MIIS_TEST_POSTGRES_URL is not set: run the tests under scripts/with-postgres.sh")
+        }
+        let name = "miis_contract_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
+        let url = try url(base, database: name)
+        let created = DatabaseCreation()
+        return {
+            try await created.once { try await admin(["CREATE DATABASE \(name) OWNER miis"]) }
+            return try PostgresDeploymentStore(url: url, environment: environment)
+        }
+    }
+}
+
+/// Runs an async action once, for every caller.
+actor DatabaseCreation {
+    private var done = false
+    func once(_ action: () async throws -> Void) async throws {
+        guard !done else { return }
+        try await action()
+        done = true
+    }
+}
