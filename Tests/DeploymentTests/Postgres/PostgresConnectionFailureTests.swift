@@ -77,12 +77,6 @@ struct PostgresConnectionFailureTests {
         #expect(message?.hasPrefix("database no_such_database_here does not exist") == true, "\(message ?? "")")
     }
 
-    @Test func tlsRequiredButServerHasNone() async throws {
-        guard let base = PostgresTestServer.configuredURL() else { return }
-        let message = try await failure(base + "?sslmode=require", environment: PostgresTestServer.environment)
-        #expect(message?.contains("does not accept TLS") == true, "\(message ?? "")")
-    }
-
     @Test func preferFallsBackToPlain() async throws {
         guard let base = PostgresTestServer.configuredURL() else { return }
         let store = try PostgresDeploymentStore(url: base + "?sslmode=prefer", environment: PostgresTestServer.environment)

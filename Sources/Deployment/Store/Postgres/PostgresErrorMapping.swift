@@ -114,11 +114,15 @@ enum PostgresErrorMapping {
             default: return "invalid address"
             }
         }
-        if let error = error as? NIOSSLError {
-            return "TLS handshake failed: \(oneLine(String(describing: error)))"
-        }
-        if let error = error as? BoringSSLError {
-            return "TLS handshake failed (certificate verification or protocol error): \(oneLine(String(describing: error)))"
+        if error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError {
+            let text = String(describing: error)
+            if text.contains("CERTIFICATE_VERIFY_FAILED") {
+                return "TLS handshake failed: the server's certificate could not be verified against the trusted CAs (sslmode=\(location.sslMode.rawValue); see sslrootcert)"
+            }
+            if text.lowercased().contains("hostname") {
+                return "TLS handshake failed: the server's certificate does not name the host (sslmode=verify-full)"
+            }
+            return "TLS handshake failed (\(oneLine(text)))"
         }
         let text = oneLine(String(describing: error))
         if text.contains("refused") { return "connection refused" }
