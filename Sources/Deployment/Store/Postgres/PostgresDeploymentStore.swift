@@ -20,6 +20,26 @@ public final class PostgresDeploymentStore: DeploymentStore {
     public let location: PostgresLocation
     private let session: PostgresSession
 
+    public let timeouts: Timeouts
+
+    /// Bounds on waiting, so that no call hangs. (Connecting is bounded by the URL's `connect_timeout`.)
+    public struct Timeouts: Sendable, Equatable {
+        /// How long a statement waits for a row or table lock another session holds (the SQLite
+        /// store's busy timeout is the same 10 s).
+        public var lock: TimeInterval
+        /// The longest a single statement may run on the server.
+        public var statement: TimeInterval
+        /// The longest one call may wait for the server's answers (a dead network); then the
+        /// connection is closed and the call fails with `.database`.
+        public var operation: TimeInterval
+
+        public init(lock: TimeInterval = 10, statement: TimeInterval = 30, operation: TimeInterval = 60) {
+            self.lock = lock
+            self.statement = statement
+            self.operation = operation
+        }
+    }
+
     /// The location as a URL without secrets, for messages.
     public var redactedLocation: String { location.redacted }
 
@@ -27,12 +47,15 @@ public final class PostgresDeploymentStore: DeploymentStore {
     /// from `environment` (`PGPASSWORD`, `PGPASSFILE`, `HOME`). Does not connect yet: the first
     /// call does (or ``connect()``). Throws `.database` for a bad URL, a URL with a password, or
     /// an unusable TLS root certificate file.
-    public convenience init(url: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
-        try self.init(location: PostgresLocation(url: url), environment: environment)
+    public convenience init(url: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+                            timeouts: Timeouts = Timeouts()) throws {
+        try self.init(location: PostgresLocation(url: url), environment: environment, timeouts: timeouts)
     }
 
-    public init(location: PostgresLocation, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    public init(location: PostgresLocation, environment: [String: String] = ProcessInfo.processInfo.environment,
+                timeouts: Timeouts = Timeouts()) throws {
         self.location = location
+        self.timeouts = timeouts
         let lookup = PostgresPasswordLookup(environment: environment).password(for: location)
         var configuration: PostgresConnection.Configuration
         switch location.endpoint {
@@ -46,9 +69,14 @@ public final class PostgresDeploymentStore: DeploymentStore {
                 database: location.database)
         }
         configuration.options.connectTimeout = .seconds(Int64(location.connectTimeout))
-        configuration.options.additionalStartupParameters = [("application_name", location.applicationName)]
-        session = PostgresSession(configuration: configuration, location: location, passwordSource: lookup.source,
-                                  passwordWarnings: lookup.warnings)
+        configuration.options.additionalStartupParameters = [
+            ("application_name", location.applicationName),
+            // Never hang: a lock held by another session or a runaway statement ends in a clear error.
+            ("lock_timeout", "\(Int(timeouts.lock * 1000))ms"),
+            ("statement_timeout", "\(Int(timeouts.statement * 1000))ms"),
+        ]
+        session = PostgresSession(configuration: configuration, location: location, timeouts: timeouts,
+                                  passwordSource: lookup.source, passwordWarnings: lookup.warnings)
     }
 
     /// PostgresNIO's TLS setting for libpq's `sslmode`.
@@ -98,7 +126,7 @@ public final class PostgresDeploymentStore: DeploymentStore {
             throw DeploymentError(.schemaMismatch, "schema \(version) is not one this software can create (1...\(SchemaCatalog.current))")
         }
         try await transaction { connection in
-            try await connection.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.migrationLockKey))", logger: Self.logger)
+            try await Self.run(connection, "SELECT pg_advisory_xact_lock(\(PostgresSchema.migrationLockKey))", logger: Self.logger)
             let existing = try await self.schemaVersion(connection)
             if let existing, existing > version {
                 throw DeploymentError(.schemaMismatch,
@@ -107,17 +135,17 @@ public final class PostgresDeploymentStore: DeploymentStore {
             var current = existing ?? 0
             if current == 0 {
                 for statement in PostgresSchema.createSchema1 {
-                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: Self.logger)
+                    try await Self.run(connection, PostgresQuery(unsafeSQL: statement), logger: Self.logger)
                 }
                 current = 1
             }
             while current < version {
                 for statement in PostgresSchema.migrations[current + 1] ?? [] {
-                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: Self.logger)
+                    try await Self.run(connection, PostgresQuery(unsafeSQL: statement), logger: Self.logger)
                 }
                 current += 1
             }
-            try await connection.query("UPDATE meta SET value = \(String(current)) WHERE key = 'schema_version'", logger: Self.logger)
+            try await Self.run(connection, "UPDATE meta SET value = \(String(current)) WHERE key = 'schema_version'", logger: Self.logger)
         }
     }
 
@@ -157,7 +185,7 @@ public final class PostgresDeploymentStore: DeploymentStore {
         try checkName(server.name, what: "server name")
         try await transaction { connection in
             try await self.requireSchema(connection)
-            try await connection.query("""
+            try await Self.run(connection, """
                 INSERT INTO servers (name, software_version, role, registered_at, last_heartbeat)
                 VALUES (\(server.name), \(server.softwareVersion), \(server.role.rawValue), \(server.registeredAt), \(server.lastHeartbeat))
                 ON CONFLICT (name) DO UPDATE SET software_version = excluded.software_version, role = excluded.role
@@ -258,9 +286,9 @@ public final class PostgresDeploymentStore: DeploymentStore {
                 if let existing = try await self.fetchDeployment(connection, lock: "") { throw Self.secondPrimary(existing) }
                 throw DeploymentError(.invalidRequest, "the deployment already has a primary; set this server up as a standby")
             }
-            try await connection.query("DELETE FROM key_check_values", logger: Self.logger)
+            try await Self.run(connection, "DELETE FROM key_check_values", logger: Self.logger)
             for value in checkValues {
-                try await connection.query("""
+                try await Self.run(connection, """
                     INSERT INTO key_check_values (key_id, check_value) VALUES (\(Int64(value.keyID.rawValue)), \(Data(value.checkValue)))
                     """, logger: Self.logger)
             }
@@ -325,7 +353,7 @@ public final class PostgresDeploymentStore: DeploymentStore {
                     throw DeploymentError(.invalidRequest, "password-sync target '\(target)' is not a registered server")
                 }
             }
-            try await connection.query("""
+            try await Self.run(connection, """
                 UPDATE deployment SET password_sync_enabled = \(enabled), password_sync_target = \(target), updated_at = now() WHERE id = 1
                 """, logger: Self.logger)
         }
@@ -339,14 +367,14 @@ public final class PostgresDeploymentStore: DeploymentStore {
             let version = try await self.requireSchema(connection)
             let keyID = Int64(secret.keyID.rawValue)
             if version >= 2 {
-                try await connection.query("""
+                try await Self.run(connection, """
                     INSERT INTO secrets (name, key_id, nonce, ciphertext, updated_at)
                     VALUES (\(secret.name), \(keyID), \(Data(secret.nonce)), \(Data(secret.ciphertext)), now())
                     ON CONFLICT (name) DO UPDATE SET key_id = excluded.key_id, nonce = excluded.nonce,
                         ciphertext = excluded.ciphertext, updated_at = excluded.updated_at
                     """, logger: Self.logger)
             } else {
-                try await connection.query("""
+                try await Self.run(connection, """
                     INSERT INTO secrets (name, key_id, nonce, ciphertext)
                     VALUES (\(secret.name), \(keyID), \(Data(secret.nonce)), \(Data(secret.ciphertext)))
                     ON CONFLICT (name) DO UPDATE SET key_id = excluded.key_id, nonce = excluded.nonce, ciphertext = excluded.ciphertext
@@ -417,9 +445,9 @@ public final class PostgresDeploymentStore: DeploymentStore {
             guard let updated = try await Self.decodeDeployment(rows) else {
                 throw DeploymentError(.conflict, "another server became active while activating (the deployment's epoch moved); nothing was changed")
             }
-            try await connection.query(
+            try await Self.run(connection, 
                 "UPDATE servers SET last_heartbeat = now() WHERE name = \(request.server)", logger: Self.logger)
-            try await connection.query("""
+            try await Self.run(connection, """
                 INSERT INTO activation_log (time, server, previous_server, epoch, key_set_id, os_user, outcome, detail)
                 VALUES (now(), \(request.server), \(state.activeServer), \(updated.epoch), \(request.keySetID), \(request.osUser),
                         'activated', \(request.detail))
@@ -431,7 +459,7 @@ public final class PostgresDeploymentStore: DeploymentStore {
     public func appendLog(_ entry: ActivationLogEntry) async throws {
         try await transaction { connection in
             try await self.requireSchema(connection)
-            try await connection.query("""
+            try await Self.run(connection, """
                 INSERT INTO activation_log (time, server, previous_server, epoch, key_set_id, os_user, outcome, detail)
                 VALUES (now(), \(entry.server), \(entry.previousServer), \(entry.epoch), \(entry.keySetID), \(entry.osUser),
                         \(entry.outcome.rawValue), \(entry.detail))
@@ -476,13 +504,20 @@ public final class PostgresDeploymentStore: DeploymentStore {
     /// store (the triggers still apply).
     public func executeRawSQL(_ sql: String) async throws {
         try await transaction { connection in
-            _ = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Self.logger)
+            try await Self.run(connection, PostgresQuery(unsafeSQL: sql), logger: Self.logger)
         }
     }
 
     // MARK: - Plumbing
 
     static var logger: Logger { PostgresSession.logger }
+
+    /// Runs a statement whose rows are not needed, reading them all: a server error that arrives
+    /// with or after the first row (a cancelled or failed statement) is thrown, never lost.
+    static func run(_ connection: PostgresConnection, _ query: PostgresQuery, logger: Logger) async throws {
+        let rows = try await connection.query(query, logger: logger)
+        for try await _ in rows {}
+    }
 
     @discardableResult
     private func requireSchema(_ connection: PostgresConnection) async throws -> Int {
@@ -505,23 +540,37 @@ public final class PostgresDeploymentStore: DeploymentStore {
     /// Lends the store's connection to `body`, one call at a time; errors become `.database`.
     private func withConnection<T>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         let connection = try await session.acquire()
+        // A watchdog for a server that stopped answering (TCP keeps waiting): it closes the
+        // connection, which fails the pending query.
+        let deadline = OperationDeadline()
+        let watchdog = Task { [timeout = timeouts.operation] in
+            try await Task.sleep(nanoseconds: UInt64(timeout * 1_000_000_000))
+            deadline.fire()
+            try? await connection.close()
+        }
         do {
             let result = try await body(connection)
+            watchdog.cancel()
             await session.release(broken: false)
             return result
         } catch {
-            await session.release(broken: PostgresErrorMapping.breaksConnection(error))
-            throw PostgresErrorMapping.queryError(error, location: location)
+            watchdog.cancel()
+            await session.release(broken: deadline.fired || PostgresErrorMapping.breaksConnection(error))
+            if deadline.fired {
+                throw DeploymentError(.database,
+                    "PostgreSQL at \(location.serverDescription)/\(location.database) did not answer within \(Int(timeouts.operation)) s; the connection was closed")
+            }
+            throw PostgresErrorMapping.queryError(error, location: location, timeouts: timeouts)
         }
     }
 
     /// `body` in one transaction: committed when it returns, rolled back when it throws.
     private func transaction<T>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         try await withConnection { connection in
-            try await connection.query("BEGIN", logger: Self.logger)
+            try await Self.run(connection, "BEGIN", logger: Self.logger)
             do {
                 let result = try await body(connection)
-                try await connection.query("COMMIT", logger: Self.logger)
+                try await Self.run(connection, "COMMIT", logger: Self.logger)
                 return result
             } catch {
                 if !PostgresErrorMapping.breaksConnection(error) {
@@ -531,4 +580,13 @@ public final class PostgresDeploymentStore: DeploymentStore {
             }
         }
     }
+}
+
+/// Whether an operation's watchdog fired.
+private final class OperationDeadline: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+
+    var fired: Bool { lock.withLock { value } }
+    func fire() { lock.withLock { value = true } }
 }

@@ -5,14 +5,15 @@ import PostgresNIO
 /// (redacted: no password) and say what went wrong. Our own `DeploymentError`s pass through.
 enum PostgresErrorMapping {
     /// An error while connecting and authenticating.
-    static func connectError(_ error: any Error, location: PostgresLocation, passwordSource: String?,
+    static func connectError(_ error: any Error, location: PostgresLocation, timeouts: PostgresDeploymentStore.Timeouts,
+                             passwordSource: String?,
                              passwordWarnings: [String]) -> DeploymentError {
         if let error = error as? DeploymentError { return error }
         let target = "\(location.serverDescription)/\(location.database)"
         if let error = error as? PSQLError {
             switch error.code {
             case .server:
-                return serverError(error, location: location, passwordSource: passwordSource)
+                return serverError(error, location: location, timeouts: timeouts, passwordSource: passwordSource)
             case .authMechanismRequiresPassword:
                 var message = "PostgreSQL at \(target) requires a password for user \(location.username): set PGPASSWORD or add a line to the password file (PGPASSFILE or ~/.pgpass)"
                 if !passwordWarnings.isEmpty { message += " (\(passwordWarnings.joined(separator: "; ")))" }
@@ -37,13 +38,13 @@ enum PostgresErrorMapping {
     }
 
     /// An error of a query (or of a connection that broke during one).
-    static func queryError(_ error: any Error, location: PostgresLocation) -> DeploymentError {
+    static func queryError(_ error: any Error, location: PostgresLocation, timeouts: PostgresDeploymentStore.Timeouts) -> DeploymentError {
         if let error = error as? DeploymentError { return error }
         let target = "\(location.serverDescription)/\(location.database)"
         if let error = error as? PSQLError {
             switch error.code {
             case .server:
-                return serverError(error, location: location, passwordSource: nil)
+                return serverError(error, location: location, timeouts: timeouts, passwordSource: nil)
             case .connectionError, .serverClosedConnection, .uncleanShutdown, .clientClosedConnection:
                 return DeploymentError(.database, "lost the connection to PostgreSQL at \(target)")
             default:
@@ -69,7 +70,8 @@ enum PostgresErrorMapping {
     }
 
     /// An `ErrorResponse` of the server, by SQLSTATE.
-    static func serverError(_ error: PSQLError, location: PostgresLocation, passwordSource: String?) -> DeploymentError {
+    static func serverError(_ error: PSQLError, location: PostgresLocation, timeouts: PostgresDeploymentStore.Timeouts,
+                            passwordSource: String?) -> DeploymentError {
         let state = error.serverInfo?[.sqlState] ?? ""
         let message = oneLine(error.serverInfo?[.message] ?? "unknown server error")
         let target = "\(location.serverDescription)/\(location.database)"
@@ -88,6 +90,10 @@ enum PostgresErrorMapping {
             return DeploymentError(.database, "PostgreSQL at \(target) has too many connections; try again")
         case "57P01", "57P02", "57P03":
             return DeploymentError(.database, "PostgreSQL at \(target) is shutting down or starting up: \(message)")
+        case "55P03":
+            return DeploymentError(.database, "PostgreSQL at \(target): another session held a lock for more than \(Self.seconds(timeouts.lock)) s; try again")
+        case "57014":
+            return DeploymentError(.database, "PostgreSQL at \(target): a statement ran longer than \(Self.seconds(timeouts.statement)) s and was cancelled")
         case "40001", "40P01":
             return DeploymentError(.database, "PostgreSQL at \(target) aborted a conflicting transaction; try again")
         default:
@@ -139,6 +145,10 @@ enum PostgresErrorMapping {
         case ECONNRESET: return "connection reset"
         default: return String(cString: strerror(code))
         }
+    }
+
+    static func seconds(_ value: TimeInterval) -> String {
+        value == value.rounded() ? String(Int(value)) : String(format: "%.1f", value)
     }
 
     static func oneLine(_ text: String) -> String {

@@ -117,6 +117,8 @@ public struct PostgresLocation: Sendable, Equatable {
         text += "/" + Self.encode(database)
         if sslMode != .prefer { query.append("sslmode=\(sslMode.rawValue)") }
         if let sslRootCertificate { query.append("sslrootcert=\(Self.encode(sslRootCertificate))") }
+        if connectTimeout != Self.defaultConnectTimeout { query.append("connect_timeout=\(Int(connectTimeout))") }
+        if applicationName != "miis" { query.append("application_name=\(Self.encode(applicationName))") }
         if !query.isEmpty { text += "?" + query.joined(separator: "&") }
         return text
     }

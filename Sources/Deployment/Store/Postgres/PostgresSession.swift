@@ -9,6 +9,7 @@ import PostgresNIO
 actor PostgresSession {
     let configuration: PostgresConnection.Configuration
     let location: PostgresLocation
+    let timeouts: PostgresDeploymentStore.Timeouts
     let passwordSource: String?
     let passwordWarnings: [String]
 
@@ -20,10 +21,11 @@ actor PostgresSession {
     /// PostgresNIO's logging is switched off entirely: nothing it could log (queries, binds) reaches any output.
     static let logger = Logger(label: "miis.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
 
-    init(configuration: PostgresConnection.Configuration, location: PostgresLocation, passwordSource: String?,
-         passwordWarnings: [String]) {
+    init(configuration: PostgresConnection.Configuration, location: PostgresLocation, timeouts: PostgresDeploymentStore.Timeouts,
+         passwordSource: String?, passwordWarnings: [String]) {
         self.configuration = configuration
         self.location = location
+        self.timeouts = timeouts
         self.passwordSource = passwordSource
         self.passwordWarnings = passwordWarnings
     }
@@ -107,7 +109,7 @@ actor PostgresSession {
             throw DeploymentError(.database,
                 "cannot connect to PostgreSQL at \(location.serverDescription)/\(location.database): timed out after \(Int(timeout)) s")
         } catch {
-            throw PostgresErrorMapping.connectError(error, location: location, passwordSource: passwordSource,
+            throw PostgresErrorMapping.connectError(error, location: location, timeouts: timeouts, passwordSource: passwordSource,
                                                     passwordWarnings: passwordWarnings)
         }
     }
