@@ -5,6 +5,7 @@
 #   MIIS_TEST_POSTGRES_URL  postgres://miis@127.0.0.1:PORT/miis   (no password in it)
 #   PGPASSWORD              the miis role's password
 #   MIIS_TEST_POSTGRES_ADMIN_URL / MIIS_TEST_POSTGRES_SOCKET  for tests that need a superuser
+#   MIIS_TEST_POSTGRES_CA   the CA certificate of the server's TLS certificate (when openssl exists)
 # The cluster is stopped and removed afterwards, whatever the command's outcome.
 # Usage: scripts/with-postgres.sh COMMAND [ARGS...]
 set -euo pipefail
@@ -30,8 +31,25 @@ chown "$run_as" "$cluster/pwfile"
 chmod 0600 "$cluster/pwfile"
 as_user "$pg_bin/initdb" -D "$cluster/data" -U postgres --auth=scram-sha-256 --pwfile="$cluster/pwfile" \
     -E UTF8 --locale=C.UTF-8 >"$cluster/initdb.log" 2>&1 || { cat "$cluster/initdb.log" >&2; exit 1; }
+# TLS with a throwaway CA, so that sslmode=require/verify-ca/verify-full can be tested:
+# the server certificate names localhost only (not 127.0.0.1, so that verify-full can be seen to
+# check the host name); MIIS_TEST_POSTGRES_CA is the CA's file.
+tls_options=""
+if command -v openssl >/dev/null 2>&1; then
+    ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+    openssl req -x509 "${ec[@]}" -days 2 -subj "/CN=miis test CA" -keyout "$cluster/ca.key" -out "$cluster/ca.crt" 2>/dev/null
+    openssl req "${ec[@]}" -subj "/CN=localhost" -keyout "$cluster/data/server.key" -out "$cluster/server.csr" 2>/dev/null
+    printf 'subjectAltName=DNS:localhost\n' > "$cluster/server.ext"
+    openssl x509 -req -in "$cluster/server.csr" -CA "$cluster/ca.crt" -CAkey "$cluster/ca.key" -CAcreateserial -days 2 \
+        -extfile "$cluster/server.ext" -out "$cluster/data/server.crt" 2>/dev/null
+    chown "$run_as" "$cluster/data/server.key" "$cluster/data/server.crt"
+    chmod 0600 "$cluster/data/server.key"
+    chmod 0644 "$cluster/ca.crt"
+    tls_options="-c ssl=on"
+    export MIIS_TEST_POSTGRES_CA="$cluster/ca.crt"
+fi
 as_user "$pg_bin/pg_ctl" -D "$cluster/data" -w -t 60 -l "$cluster/server.log" \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $cluster -c fsync=off -c max_connections=200" start >/dev/null \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $cluster -c fsync=off -c max_connections=200 $tls_options" start >/dev/null \
     || { cat "$cluster/server.log" >&2; exit 1; }
 
 export PGPASSWORD=$password

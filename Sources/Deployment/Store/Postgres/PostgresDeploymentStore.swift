@@ -1,0 +1,592 @@
+import Foundation
+import KeyFile
+import PostgresNIO
+
+/// The deployment store on PostgreSQL, for real multi-host deployments (primary and standbys on
+/// different hosts sharing one database). Chosen by a `postgres://` or `postgresql://` location;
+/// see ``PostgresLocation`` for the URL, ``PostgresPasswordLookup`` for the password, and
+/// docs/postgresql.md for roles and privileges.
+///
+/// - One connection per store, opened on first use (within the URL's `connect_timeout`, 10 s by
+///   default); ``close()`` closes it.
+/// - Every mutation is one transaction. The deployment row changes only by compare-and-set on
+///   the epoch: `UPDATE deployment … SET epoch = epoch + 1 … WHERE epoch = $expected AND
+///   key_set_id = $keySet RETURNING …`, after `SELECT … FOR UPDATE` has serialized competing
+///   activations; a lost race is `.conflict` and writes nothing.
+/// - Liveness times (heartbeats, ``now()``) are the database's `now()`.
+/// - The activation log refuses `UPDATE`, `DELETE` and `TRUNCATE` by triggers.
+/// - A database holding tables but no `meta` product marker is refused as foreign and never modified.
+public final class PostgresDeploymentStore: DeploymentStore {
+    public let location: PostgresLocation
+    private let session: PostgresSession
+
+    public let timeouts: Timeouts
+
+    /// Bounds on waiting, so that no call hangs. (Connecting is bounded by the URL's `connect_timeout`.)
+    public struct Timeouts: Sendable, Equatable {
+        /// How long a statement waits for a row or table lock another session holds (the SQLite
+        /// store's busy timeout is the same 10 s).
+        public var lock: TimeInterval
+        /// The longest a single statement may run on the server.
+        public var statement: TimeInterval
+        /// The longest one call may wait for the server's answers (a dead network); then the
+        /// connection is closed and the call fails with `.database`.
+        public var operation: TimeInterval
+
+        public init(lock: TimeInterval = 10, statement: TimeInterval = 30, operation: TimeInterval = 60) {
+            self.lock = lock
+            self.statement = statement
+            self.operation = operation
+        }
+    }
+
+    /// The location as a URL without secrets, for messages.
+    public var redactedLocation: String { location.redacted }
+
+    /// Parses `url` (see ``PostgresLocation``) and prepares the connection; the password comes
+    /// from `environment` (`PGPASSWORD`, `PGPASSFILE`, `HOME`). Does not connect yet: the first
+    /// call does (or ``connect()``). Throws `.database` for a bad URL, a URL with a password, or
+    /// an unusable TLS root certificate file.
+    public convenience init(url: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+                            timeouts: Timeouts = Timeouts()) throws {
+        try self.init(location: PostgresLocation(url: url), environment: environment, timeouts: timeouts)
+    }
+
+    public init(location: PostgresLocation, environment: [String: String] = ProcessInfo.processInfo.environment,
+                timeouts: Timeouts = Timeouts()) throws {
+        self.location = location
+        self.timeouts = timeouts
+        let lookup = PostgresPasswordLookup(environment: environment).password(for: location)
+        var configuration: PostgresConnection.Configuration
+        switch location.endpoint {
+        case .tcp(let host, let port):
+            configuration = PostgresConnection.Configuration(
+                host: host, port: port, username: location.username, password: lookup.password,
+                database: location.database, tls: try Self.tls(for: location, environment: environment))
+        case .unixSocket:
+            configuration = PostgresConnection.Configuration(
+                unixSocketPath: location.unixSocketPath ?? "", username: location.username, password: lookup.password,
+                database: location.database)
+        }
+        configuration.options.connectTimeout = .seconds(Int64(location.connectTimeout))
+        configuration.options.additionalStartupParameters = [
+            ("application_name", location.applicationName),
+            // Never hang: a lock held by another session or a runaway statement ends in a clear error.
+            ("lock_timeout", "\(Int(timeouts.lock * 1000))ms"),
+            ("statement_timeout", "\(Int(timeouts.statement * 1000))ms"),
+        ]
+        session = PostgresSession(configuration: configuration, location: location, timeouts: timeouts,
+                                  passwordSource: lookup.source, passwordWarnings: lookup.warnings)
+    }
+
+    /// PostgresNIO's TLS setting for libpq's `sslmode`.
+    static func tls(for location: PostgresLocation, environment: [String: String]) throws -> PostgresConnection.Configuration.TLS {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        switch location.sslMode {
+        case .disable:
+            return .disable
+        case .allow, .prefer, .require:
+            tls.certificateVerification = .none
+        case .verifyCA, .verifyFull:
+            tls.certificateVerification = location.sslMode == .verifyFull ? .fullVerification : .noHostnameVerification
+            var rootFile = location.sslRootCertificate
+            if rootFile == nil, let home = environment["HOME"], !home.isEmpty,
+               FileManager.default.fileExists(atPath: home + "/.postgresql/root.crt") {
+                rootFile = home + "/.postgresql/root.crt"
+            }
+            if let rootFile {
+                guard FileManager.default.isReadableFile(atPath: rootFile) else {
+                    throw DeploymentError(.database, "sslrootcert \(rootFile): no such readable file")
+                }
+                tls.trustRoots = .file(rootFile)
+            }
+        }
+        let context: NIOSSLContext
+        do {
+            context = try NIOSSLContext(configuration: tls)
+        } catch {
+            throw DeploymentError(.database, "cannot set up TLS for PostgreSQL (sslmode=\(location.sslMode.rawValue)): \(PostgresErrorMapping.oneLine(String(describing: error)))")
+        }
+        return location.sslMode.requiresTLS ? .require(context) : .prefer(context)
+    }
+
+    /// Opens the connection now (otherwise the first call does), to report connection errors early.
+    public func connect() async throws {
+        try await withConnection { _ in }
+    }
+
+    // MARK: - Schema
+
+    public func schemaVersion() async throws -> Int? {
+        try await withConnection { connection in try await self.schemaVersion(connection) }
+    }
+
+    public func migrate(to version: Int) async throws {
+        guard (1...SchemaCatalog.current).contains(version) else {
+            throw DeploymentError(.schemaMismatch, "schema \(version) is not one this software can create (1...\(SchemaCatalog.current))")
+        }
+        try await transaction { connection in
+            try await Self.run(connection, "SELECT pg_advisory_xact_lock(\(PostgresSchema.migrationLockKey))", logger: Self.logger)
+            let existing = try await self.schemaVersion(connection)
+            if let existing, existing > version {
+                throw DeploymentError(.schemaMismatch,
+                    "\(self.location.redacted): the database holds schema \(existing), newer than schema \(version); it cannot be downgraded")
+            }
+            var current = existing ?? 0
+            if current == 0 {
+                for statement in PostgresSchema.createSchema1 {
+                    try await Self.run(connection, PostgresQuery(unsafeSQL: statement), logger: Self.logger)
+                }
+                current = 1
+            }
+            while current < version {
+                for statement in PostgresSchema.migrations[current + 1] ?? [] {
+                    try await Self.run(connection, PostgresQuery(unsafeSQL: statement), logger: Self.logger)
+                }
+                current += 1
+            }
+            try await Self.run(connection, "UPDATE meta SET value = \(String(current)) WHERE key = 'schema_version'", logger: Self.logger)
+        }
+    }
+
+    private func schemaVersion(_ connection: PostgresConnection) async throws -> Int? {
+        let tableRows = try await connection.query("""
+            SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+            """, logger: Self.logger)
+        var tables: [String] = []
+        for try await name in tableRows.decode(String.self) { tables.append(name) }
+        if tables.isEmpty { return nil }
+        let foreign = "\(location.redacted): this PostgreSQL database is not a MIIS deployment database"
+        guard tables.contains("meta") else {
+            throw DeploymentError(.database, "\(foreign) (it has tables but no meta table); refusing to use it")
+        }
+        var meta: [String: String] = [:]
+        do {
+            let rows = try await connection.query("SELECT key::text, value::text FROM meta", logger: Self.logger)
+            for try await (key, value) in rows.decode((String?, String?).self) {
+                if let key, let value { meta[key] = value }
+            }
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "42703" {
+            throw DeploymentError(.database, "\(foreign) (its meta table has other columns); refusing to use it")
+        }
+        guard meta["product"] == PostgresSchema.productMarker else {
+            throw DeploymentError(.database, "\(foreign) (wrong product marker); refusing to use it")
+        }
+        guard let text = meta["schema_version"], let version = Int(text), version >= 1 else {
+            throw DeploymentError(.database, "\(location.redacted): the deployment database has no valid schema version")
+        }
+        return version
+    }
+
+    // MARK: - Servers
+
+    public func register(_ server: RegisteredServer) async throws {
+        try checkName(server.name, what: "server name")
+        try await transaction { connection in
+            try await self.requireSchema(connection)
+            try await Self.run(connection, """
+                INSERT INTO servers (name, software_version, role, registered_at, last_heartbeat)
+                VALUES (\(server.name), \(server.softwareVersion), \(server.role.rawValue), \(server.registeredAt), \(server.lastHeartbeat))
+                ON CONFLICT (name) DO UPDATE SET software_version = excluded.software_version, role = excluded.role
+                """, logger: Self.logger)
+        }
+    }
+
+    /// Removes a server's registration (a decommissioned server, or the cleanup of a failed
+    /// setup). Throws `.invalidRequest` for the deployment's active server and `.notRegistered`
+    /// for an unknown one. (The deployment branch adds this to `DeploymentStore`.)
+    public func unregister(_ name: String) async throws {
+        try await transaction { connection in
+            try await self.requireSchema(connection)
+            if let state = try await self.fetchDeployment(connection, lock: "FOR SHARE"), state.activeServer == name {
+                throw DeploymentError(.invalidRequest, "server '\(name)' is the deployment's active server; it cannot be unregistered")
+            }
+            let rows = try await connection.query("DELETE FROM servers WHERE name = \(name) RETURNING name", logger: Self.logger)
+            var count = 0
+            for try await _ in rows.decode(String.self) { count += 1 }
+            guard count == 1 else {
+                throw DeploymentError(.notRegistered, "server '\(name)' is not registered in this deployment")
+            }
+        }
+    }
+
+    public func servers() async throws -> [RegisteredServer] {
+        try await withConnection { connection in
+            try await self.requireSchema(connection)
+            let rows = try await connection.query(
+                "SELECT name, software_version, role, registered_at, last_heartbeat FROM servers ORDER BY name COLLATE \"C\"",
+                logger: Self.logger)
+            var servers: [RegisteredServer] = []
+            for try await (name, version, roleText, registeredAt, lastHeartbeat) in rows.decode((String, String, String, Date, Date?).self) {
+                guard let role = ServerRole(rawValue: roleText) else {
+                    throw DeploymentError(.database, "\(self.location.redacted): server row with unknown role '\(roleText)'")
+                }
+                servers.append(RegisteredServer(name: name, softwareVersion: version, role: role, registeredAt: registeredAt,
+                                                lastHeartbeat: lastHeartbeat))
+            }
+            return servers
+        }
+    }
+
+    // MARK: - Deployment row
+
+    public func deployment() async throws -> DeploymentState? {
+        try await withConnection { connection in
+            try await self.requireSchema(connection)
+            return try await self.fetchDeployment(connection, lock: "")
+        }
+    }
+
+    private static let deploymentColumns = "active_server, epoch, key_set_id, key_set_fingerprint, password_sync_enabled, password_sync_target, updated_at"
+
+    /// The deployment row; `lock` is empty, `FOR SHARE` or `FOR UPDATE`.
+    private func fetchDeployment(_ connection: PostgresConnection, lock: String) async throws -> DeploymentState? {
+        let rows = try await connection.query(
+            "SELECT \(unescaped: Self.deploymentColumns) FROM deployment WHERE id = 1 \(unescaped: lock)", logger: Self.logger)
+        return try await Self.decodeDeployment(rows)
+    }
+
+    private static func decodeDeployment(_ rows: PostgresRowSequence) async throws -> DeploymentState? {
+        var state: DeploymentState?
+        for try await (active, epoch, keySetID, fingerprint, syncEnabled, syncTarget, updatedAt)
+            in rows.decode((String, Int64, UUID, String, Bool, String?, Date).self) {
+            state = DeploymentState(activeServer: active, epoch: epoch, keySetID: keySetID, keySetFingerprint: fingerprint,
+                                    passwordSyncEnabled: syncEnabled, passwordSyncTarget: syncTarget, updatedAt: updatedAt)
+        }
+        return state
+    }
+
+    private func isRegistered(_ connection: PostgresConnection, _ name: String) async throws -> Bool {
+        let rows = try await connection.query("SELECT count(*) FROM servers WHERE name = \(name)", logger: Self.logger)
+        var count: Int64 = 0
+        for try await value in rows.decode(Int64.self) { count = value }
+        return count == 1
+    }
+
+    public func createDeployment(_ state: DeploymentState, checkValues: [KeyCheckValue]) async throws {
+        try await transaction { connection in
+            try await self.requireSchema(connection)
+            if let existing = try await self.fetchDeployment(connection, lock: "") {
+                throw Self.secondPrimary(existing)
+            }
+            guard try await self.isRegistered(connection, state.activeServer) else {
+                throw DeploymentError(.notRegistered, "server '\(state.activeServer)' is not registered in this deployment")
+            }
+            let inserted = try await connection.query("""
+                INSERT INTO deployment (id, active_server, epoch, key_set_id, key_set_fingerprint, password_sync_enabled, password_sync_target, updated_at)
+                VALUES (1, \(state.activeServer), \(state.epoch), \(state.keySetID), \(state.keySetFingerprint),
+                        \(state.passwordSyncEnabled), \(state.passwordSyncTarget), now())
+                ON CONFLICT (id) DO NOTHING RETURNING id
+                """, logger: Self.logger)
+            var created = false
+            for try await _ in inserted.decode(Int32.self) { created = true }
+            guard created else {
+                // Another primary was created between our read and our insert.
+                if let existing = try await self.fetchDeployment(connection, lock: "") { throw Self.secondPrimary(existing) }
+                throw DeploymentError(.invalidRequest, "the deployment already has a primary; set this server up as a standby")
+            }
+            try await Self.run(connection, "DELETE FROM key_check_values", logger: Self.logger)
+            for value in checkValues {
+                try await Self.run(connection, """
+                    INSERT INTO key_check_values (key_id, check_value) VALUES (\(Int64(value.keyID.rawValue)), \(Data(value.checkValue)))
+                    """, logger: Self.logger)
+            }
+        }
+    }
+
+    private static func secondPrimary(_ existing: DeploymentState) -> DeploymentError {
+        DeploymentError(.invalidRequest,
+            "the deployment already has a primary ('\(existing.activeServer)', epoch \(existing.epoch)); set this server up as a standby")
+    }
+
+    public func heartbeat(server: String, epoch: Int64) async throws {
+        try await transaction { connection in
+            try await self.requireSchema(connection)
+            // FOR SHARE: an activation cannot move the row until this heartbeat committed.
+            guard let state = try await self.fetchDeployment(connection, lock: "FOR SHARE") else {
+                throw DeploymentError(.notRegistered, "there is no deployment in the database yet")
+            }
+            guard state.activeServer == server else {
+                throw DeploymentError(.fenced, "server '\(server)' is not the active server ('\(state.activeServer)' is, at epoch \(state.epoch))")
+            }
+            guard state.epoch == epoch else {
+                throw DeploymentError(.fenced, "server '\(server)' holds epoch \(epoch) but the deployment is at epoch \(state.epoch); it is fenced")
+            }
+            let updated = try await connection.query(
+                "UPDATE servers SET last_heartbeat = now() WHERE name = \(server) RETURNING name", logger: Self.logger)
+            var count = 0
+            for try await _ in updated.decode(String.self) { count += 1 }
+            guard count == 1 else {
+                throw DeploymentError(.notRegistered, "server '\(server)' is not registered in this deployment")
+            }
+        }
+    }
+
+    public func activeServerHeartbeatAge() async throws -> TimeInterval? {
+        try await withConnection { connection in
+            try await self.requireSchema(connection)
+            let rows = try await connection.query("""
+                SELECT EXTRACT(EPOCH FROM (now() - s.last_heartbeat))::float8
+                FROM deployment d JOIN servers s ON s.name = d.active_server
+                WHERE d.id = 1 AND s.last_heartbeat IS NOT NULL
+                """, logger: Self.logger)
+            var age: Double?
+            for try await value in rows.decode(Double.self) { age = value }
+            return age
+        }
+    }
+
+    public func setPasswordSync(enabled: Bool, target: String?) async throws {
+        if enabled {
+            guard let target, !target.isEmpty else {
+                throw DeploymentError(.invalidRequest, "enabling password synchronization needs a target server")
+            }
+        }
+        try await transaction { connection in
+            try await self.requireSchema(connection)
+            guard try await self.fetchDeployment(connection, lock: "FOR UPDATE") != nil else {
+                throw DeploymentError(.notRegistered, "there is no deployment in the database yet")
+            }
+            if let target {
+                guard try await self.isRegistered(connection, target) else {
+                    throw DeploymentError(.invalidRequest, "password-sync target '\(target)' is not a registered server")
+                }
+            }
+            try await Self.run(connection, """
+                UPDATE deployment SET password_sync_enabled = \(enabled), password_sync_target = \(target), updated_at = now() WHERE id = 1
+                """, logger: Self.logger)
+        }
+    }
+
+    // MARK: - Secrets
+
+    public func putSecret(_ secret: StoredSecret) async throws {
+        try checkName(secret.name, what: "secret name")
+        try await transaction { connection in
+            let version = try await self.requireSchema(connection)
+            let keyID = Int64(secret.keyID.rawValue)
+            if version >= 2 {
+                try await Self.run(connection, """
+                    INSERT INTO secrets (name, key_id, nonce, ciphertext, updated_at)
+                    VALUES (\(secret.name), \(keyID), \(Data(secret.nonce)), \(Data(secret.ciphertext)), now())
+                    ON CONFLICT (name) DO UPDATE SET key_id = excluded.key_id, nonce = excluded.nonce,
+                        ciphertext = excluded.ciphertext, updated_at = excluded.updated_at
+                    """, logger: Self.logger)
+            } else {
+                try await Self.run(connection, """
+                    INSERT INTO secrets (name, key_id, nonce, ciphertext)
+                    VALUES (\(secret.name), \(keyID), \(Data(secret.nonce)), \(Data(secret.ciphertext)))
+                    ON CONFLICT (name) DO UPDATE SET key_id = excluded.key_id, nonce = excluded.nonce, ciphertext = excluded.ciphertext
+                    """, logger: Self.logger)
+            }
+        }
+    }
+
+    public func secrets() async throws -> [StoredSecret] {
+        try await withConnection { connection in
+            try await self.requireSchema(connection)
+            let rows = try await connection.query(
+                "SELECT name, key_id, nonce, ciphertext FROM secrets ORDER BY name COLLATE \"C\"", logger: Self.logger)
+            var secrets: [StoredSecret] = []
+            for try await (name, keyID, nonce, ciphertext) in rows.decode((String, Int64, Data, Data).self) {
+                secrets.append(StoredSecret(name: name, keyID: try self.keyID(keyID), nonce: Array(nonce), ciphertext: Array(ciphertext)))
+            }
+            return secrets
+        }
+    }
+
+    public func checkValues() async throws -> [KeyCheckValue] {
+        try await withConnection { connection in
+            try await self.requireSchema(connection)
+            let rows = try await connection.query(
+                "SELECT key_id, check_value FROM key_check_values ORDER BY key_id", logger: Self.logger)
+            var values: [KeyCheckValue] = []
+            for try await (keyID, checkValue) in rows.decode((Int64, Data).self) {
+                values.append(KeyCheckValue(keyID: try self.keyID(keyID), checkValue: Array(checkValue)))
+            }
+            return values
+        }
+    }
+
+    private func keyID(_ value: Int64) throws -> KeyID {
+        guard value > 0, value <= Int64(UInt32.max) else { throw DeploymentError(.database, "\(location.redacted): invalid key ID \(value)") }
+        return KeyID(rawValue: UInt32(value))
+    }
+
+    // MARK: - Activation
+
+    @discardableResult
+    public func activate(_ request: ActivationRequest) async throws -> DeploymentState {
+        try await transaction { connection in
+            try await self.requireSchema(connection)
+            // FOR UPDATE serializes competing activations: a loser waits for the winner's commit
+            // and then reads the moved epoch.
+            guard let state = try await self.fetchDeployment(connection, lock: "FOR UPDATE") else {
+                throw DeploymentError(.notRegistered, "there is no deployment in the database yet")
+            }
+            guard try await self.isRegistered(connection, request.server) else {
+                throw DeploymentError(.notRegistered, "server '\(request.server)' is not registered in this deployment")
+            }
+            guard state.epoch == request.expectedEpoch else {
+                throw DeploymentError(.conflict,
+                    "another server became active: the deployment moved to epoch \(state.epoch) (active server '\(state.activeServer)') since epoch \(request.expectedEpoch) was read; nothing was changed")
+            }
+            guard state.keySetID == request.keySetID else {
+                throw DeploymentError(.keySetMismatch,
+                    "key set \(request.keySetID.uuidString) is not the deployment's current key set \(state.keySetID.uuidString)")
+            }
+            // The compare-and-set itself: zero rows means the row moved, whatever was read above.
+            let rows = try await connection.query("""
+                UPDATE deployment SET active_server = \(request.server), epoch = epoch + 1, updated_at = now()
+                WHERE id = 1 AND epoch = \(request.expectedEpoch) AND key_set_id = \(request.keySetID)
+                RETURNING \(unescaped: Self.deploymentColumns)
+                """, logger: Self.logger)
+            guard let updated = try await Self.decodeDeployment(rows) else {
+                throw DeploymentError(.conflict, "another server became active while activating (the deployment's epoch moved); nothing was changed")
+            }
+            try await Self.run(connection, 
+                "UPDATE servers SET last_heartbeat = now() WHERE name = \(request.server)", logger: Self.logger)
+            try await Self.run(connection, """
+                INSERT INTO activation_log (time, server, previous_server, epoch, key_set_id, os_user, outcome, detail)
+                VALUES (now(), \(request.server), \(state.activeServer), \(updated.epoch), \(request.keySetID), \(request.osUser),
+                        'activated', \(request.detail))
+                """, logger: Self.logger)
+            return updated
+        }
+    }
+
+    public func appendLog(_ entry: ActivationLogEntry) async throws {
+        try await transaction { connection in
+            try await self.requireSchema(connection)
+            try await Self.run(connection, """
+                INSERT INTO activation_log (time, server, previous_server, epoch, key_set_id, os_user, outcome, detail)
+                VALUES (now(), \(entry.server), \(entry.previousServer), \(entry.epoch), \(entry.keySetID), \(entry.osUser),
+                        \(entry.outcome.rawValue), \(entry.detail))
+                """, logger: Self.logger)
+        }
+    }
+
+    public func activationLog() async throws -> [ActivationLogEntry] {
+        try await withConnection { connection in
+            try await self.requireSchema(connection)
+            let rows = try await connection.query("""
+                SELECT time, server, previous_server, epoch, key_set_id, os_user, outcome, detail FROM activation_log ORDER BY id
+                """, logger: Self.logger)
+            var entries: [ActivationLogEntry] = []
+            for try await (time, server, previous, epoch, keySetID, osUser, outcome, detail)
+                in rows.decode((Date, String, String?, Int64, UUID?, String, String, String).self) {
+                entries.append(ActivationLogEntry(time: time, server: server, previousServer: previous, epoch: epoch, keySetID: keySetID,
+                                                  osUser: osUser, outcome: ActivationLogEntry.Outcome(rawValue: outcome) ?? .failed,
+                                                  detail: detail))
+            }
+            return entries
+        }
+    }
+
+    public func now() async throws -> Date {
+        try await withConnection { connection in
+            let rows = try await connection.query("SELECT now()", logger: Self.logger)
+            var now: Date?
+            for try await value in rows.decode(Date.self) { now = value }
+            guard let now else { throw DeploymentError(.database, "\(self.location.redacted): the server returned no time") }
+            return now
+        }
+    }
+
+    public func close() async throws {
+        try await session.close()
+    }
+
+    // MARK: - PostgreSQL-specific (diagnostics and tests)
+
+    /// Runs raw SQL in a transaction. For tests and repair only: it bypasses every rule of the
+    /// store (the triggers still apply).
+    public func executeRawSQL(_ sql: String) async throws {
+        try await transaction { connection in
+            try await Self.run(connection, PostgresQuery(unsafeSQL: sql), logger: Self.logger)
+        }
+    }
+
+    // MARK: - Plumbing
+
+    static var logger: Logger { PostgresSession.logger }
+
+    /// Runs a statement whose rows are not needed, reading them all: a server error that arrives
+    /// with or after the first row (a cancelled or failed statement) is thrown, never lost.
+    static func run(_ connection: PostgresConnection, _ query: PostgresQuery, logger: Logger) async throws {
+        let rows = try await connection.query(query, logger: logger)
+        for try await _ in rows {}
+    }
+
+    @discardableResult
+    private func requireSchema(_ connection: PostgresConnection) async throws -> Int {
+        guard let version = try await schemaVersion(connection) else {
+            throw DeploymentError(.database, "\(location.redacted): the database holds no deployment schema yet; set up the primary server first")
+        }
+        guard version <= SchemaCatalog.current else {
+            throw DeploymentError(.schemaMismatch,
+                "\(location.redacted): the database holds schema \(version), newer than this software's schema \(SchemaCatalog.current); update this server's software")
+        }
+        return version
+    }
+
+    private func checkName(_ name: String, what: String) throws {
+        guard !name.isEmpty, name.count <= 255, !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw DeploymentError(.invalidRequest, "invalid \(what): it must have 1 to 255 characters and no control characters")
+        }
+    }
+
+    /// Lends the store's connection to `body`, one call at a time; errors become `.database`.
+    private func withConnection<T>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        let connection = try await session.acquire()
+        // A watchdog for a server that stopped answering (TCP keeps waiting): it closes the
+        // connection, which fails the pending query.
+        let deadline = OperationDeadline()
+        let watchdog = Task { [timeout = timeouts.operation] in
+            try await Task.sleep(nanoseconds: UInt64(timeout * 1_000_000_000))
+            deadline.fire()
+            try? await connection.close()
+        }
+        do {
+            let result = try await body(connection)
+            watchdog.cancel()
+            await session.release(broken: false)
+            return result
+        } catch {
+            watchdog.cancel()
+            await session.release(broken: deadline.fired || PostgresErrorMapping.breaksConnection(error))
+            if deadline.fired {
+                throw DeploymentError(.database,
+                    "PostgreSQL at \(location.serverDescription)/\(location.database) did not answer within \(Int(timeouts.operation)) s; the connection was closed")
+            }
+            throw PostgresErrorMapping.queryError(error, location: location, timeouts: timeouts)
+        }
+    }
+
+    /// `body` in one transaction: committed when it returns, rolled back when it throws.
+    private func transaction<T>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await withConnection { connection in
+            try await Self.run(connection, "BEGIN", logger: Self.logger)
+            do {
+                let result = try await body(connection)
+                try await Self.run(connection, "COMMIT", logger: Self.logger)
+                return result
+            } catch {
+                if !PostgresErrorMapping.breaksConnection(error) {
+                    _ = try? await connection.query("ROLLBACK", logger: Self.logger)
+                }
+                throw error
+            }
+        }
+    }
+}
+
+/// Whether an operation's watchdog fired.
+private final class OperationDeadline: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+
+    var fired: Bool { lock.withLock { value } }
+    func fire() { lock.withLock { value = true } }
+}

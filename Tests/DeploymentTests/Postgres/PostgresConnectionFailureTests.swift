@@ -1,0 +1,111 @@
+import Deployment
+import Foundation
+import Testing
+
+@Suite("PostgreSQL store: connection failures (real server)")
+struct PostgresConnectionFailureTests {
+    /// Runs `body` and checks it failed with a `.database` error quickly; returns the message.
+    func failure(_ url: String, environment: [String: String], within seconds: TimeInterval = 15) async throws -> String? {
+        let started = Date()
+        let store = try PostgresDeploymentStore(url: url, environment: environment)
+        let error = await deploymentError { _ = try await store.schemaVersion() }
+        try await store.close()
+        #expect(Date().timeIntervalSince(started) < seconds)
+        #expect(error?.kind == .database)
+        if let password = PostgresTestServer.environment["PGPASSWORD"] {
+            #expect(error?.message.contains(password) == false)
+        }
+        return error?.message
+    }
+
+    @Test func serverDown() async throws {
+        guard let base = PostgresTestServer.configuredURL() else { return }
+        var location = try PostgresLocation(url: base)
+        // Port 1 on the loopback: nothing listens there.
+        location.endpoint = .tcp(host: "127.0.0.1", port: 1)
+        let message = try await failure(location.redacted, environment: PostgresTestServer.environment, within: 5)
+        #expect(message == "cannot connect to PostgreSQL at 127.0.0.1:1/\(location.database): connection refused")
+    }
+
+    @Test func socketMissing() async throws {
+        guard PostgresTestServer.configuredURL() != nil else { return }
+        let message = try await failure("postgres://miis@/miis?host=/nonexistent-dir", environment: PostgresTestServer.environment, within: 5)
+        #expect(message?.hasPrefix("cannot connect to PostgreSQL at /nonexistent-dir/.s.PGSQL.5432/miis:") == true)
+    }
+
+    @Test func wrongPassword() async throws {
+        guard let base = PostgresTestServer.configuredURL() else { return }
+        var environment = PostgresTestServer.environment
+        environment["PGPASSWORD"] = "definitely-wrong"
+        let message = try await failure(base, environment: environment)
+        #expect(message?.hasPrefix("PostgreSQL rejected the password for user miis") == true, "\(message ?? "")")
+        #expect(message?.contains("definitely-wrong") == false)
+    }
+
+    @Test func noPasswordAnywhere() async throws {
+        guard let base = PostgresTestServer.configuredURL() else { return }
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("home-\(UUID().uuidString)").path
+        let message = try await failure(base, environment: ["HOME": home])
+        #expect(message?.contains("requires a password for user miis") == true, "\(message ?? "")")
+    }
+
+    @Test func passwordFromPgpass() async throws {
+        guard let base = PostgresTestServer.configuredURL() else { return }
+        let password = try #require(PostgresTestServer.environment["PGPASSWORD"])
+        let location = try PostgresLocation(url: base)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pgpass-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("pgpass").path
+        try "wronghost:*:*:*:nope\n127.0.0.1:\(location.port):*:miis:\(password)\n".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(chmod(path, 0o600) == 0)
+        let store = try PostgresDeploymentStore(url: base, environment: ["PGPASSFILE": path])
+        #expect(abs(try await store.now().timeIntervalSinceNow) < 60)
+        try await store.close()
+
+        // Group-readable: ignored like libpq does, and the message says why.
+        #expect(chmod(path, 0o644) == 0)
+        let message = try await failure(base, environment: ["PGPASSFILE": path])
+        #expect(message?.contains("requires a password") == true)
+        #expect(message?.contains("group or world access") == true, "\(message ?? "")")
+    }
+
+    @Test func databaseMissing() async throws {
+        guard let base = PostgresTestServer.configuredURL() else { return }
+        let url = try PostgresTestServer.url(base, database: "no_such_database_here")
+        let message = try await failure(url, environment: PostgresTestServer.environment)
+        #expect(message?.hasPrefix("database no_such_database_here does not exist") == true, "\(message ?? "")")
+    }
+
+    @Test func preferFallsBackToPlain() async throws {
+        guard let base = PostgresTestServer.configuredURL() else { return }
+        let store = try PostgresDeploymentStore(url: base + "?sslmode=prefer", environment: PostgresTestServer.environment)
+        _ = try await store.now()
+        try await store.close()
+    }
+
+    @Test func unresponsiveServerTimesOut() async throws {
+        guard PostgresTestServer.configuredURL() != nil else { return }
+        // A listening socket that never answers the startup message.
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #expect(listener >= 0)
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        #expect(bound == 0)
+        #expect(listen(listener, 4) == 0)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) }
+        }
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        let message = try await failure("postgres://miis@127.0.0.1:\(port)/miis?connect_timeout=2&sslmode=disable",
+                                        environment: PostgresTestServer.environment, within: 6)
+        #expect(message?.contains("timed out after 2 s") == true, "\(message ?? "")")
+    }
+}

@@ -1,0 +1,148 @@
+import Deployment
+import Foundation
+import Testing
+
+@Suite("PostgreSQL URL parsing (no server)")
+struct PostgresLocationTests {
+    @Test func everyPart() throws {
+        let location = try PostgresLocation(url: "postgres://miis@db.example.com:6543/deployment?sslmode=verify-full&sslrootcert=/etc/ca.pem&connect_timeout=3&application_name=miisserver")
+        #expect(location.username == "miis")
+        #expect(location.endpoint == .tcp(host: "db.example.com", port: 6543))
+        #expect(location.database == "deployment")
+        #expect(location.sslMode == .verifyFull)
+        #expect(location.sslRootCertificate == "/etc/ca.pem")
+        #expect(location.connectTimeout == 3)
+        #expect(location.applicationName == "miisserver")
+        #expect(location.serverDescription == "db.example.com:6543")
+    }
+
+    @Test func defaults() throws {
+        let location = try PostgresLocation(url: "postgresql://miis@127.0.0.1/miis")
+        #expect(location.endpoint == .tcp(host: "127.0.0.1", port: 5432))
+        #expect(location.sslMode == .prefer)
+        #expect(location.connectTimeout == 10)
+        #expect(location.sslRootCertificate == nil)
+        #expect(location.redacted == "postgres://miis@127.0.0.1/miis")
+    }
+
+    @Test func schemeIsCaseInsensitive() throws {
+        #expect(PostgresLocation.isPostgresURL("POSTGRES://miis@h/d"))
+        #expect(PostgresLocation.isPostgresURL("postgresql://miis@h/d"))
+        #expect(!PostgresLocation.isPostgresURL("/var/lib/miis/deployment.sqlite"))
+        #expect(!PostgresLocation.isPostgresURL("mysql://miis@h/d"))
+        _ = try PostgresLocation(url: "PostgreSQL://miis@h/d")
+    }
+
+    @Test(arguments: PostgresLocation.SSLMode.allCases)
+    func sslModes(_ mode: PostgresLocation.SSLMode) throws {
+        let location = try PostgresLocation(url: "postgres://miis@h/d?sslmode=\(mode.rawValue)")
+        #expect(location.sslMode == mode)
+        #expect(location.sslMode.requiresTLS == [.require, .verifyCA, .verifyFull].contains(mode))
+        #expect(location.sslMode.verifiesCertificate == [.verifyCA, .verifyFull].contains(mode))
+        // TLS settings can be built for every mode (system trust roots).
+        _ = try PostgresDeploymentStore(location: location, environment: [:])
+    }
+
+    @Test func badSSLModeRefused() {
+        #expect(throws: DeploymentError.self) { try PostgresLocation(url: "postgres://miis@h/d?sslmode=always") }
+    }
+
+    @Test func ipv6() throws {
+        let location = try PostgresLocation(url: "postgres://miis@[::1]:5433/miis")
+        #expect(location.endpoint == .tcp(host: "::1", port: 5433))
+        #expect(location.serverDescription == "[::1]:5433")
+        #expect(location.redacted == "postgres://miis@[::1]:5433/miis")
+    }
+
+    @Test func unixSocketByParameter() throws {
+        let location = try PostgresLocation(url: "postgres://miis@/miis?host=/var/run/postgresql&port=5433")
+        #expect(location.endpoint == .unixSocket(directory: "/var/run/postgresql", port: 5433))
+        #expect(location.unixSocketPath == "/var/run/postgresql/.s.PGSQL.5433")
+        #expect(location.redacted == "postgres://miis@/miis?host=%2Fvar%2Frun%2Fpostgresql&port=5433")
+        #expect(try PostgresLocation(url: location.redacted) == location)
+    }
+
+    @Test func unixSocketPercentEncoded() throws {
+        let location = try PostgresLocation(url: "postgresql://miis@%2Ftmp%2Fpg/miis")
+        #expect(location.endpoint == .unixSocket(directory: "/tmp/pg", port: 5432))
+        #expect(location.unixSocketPath == "/tmp/pg/.s.PGSQL.5432")
+    }
+
+    @Test func unixSocketRefusesRequiredTLS() {
+        #expect(throws: DeploymentError.self) { try PostgresLocation(url: "postgres://miis@/miis?host=/tmp&sslmode=require") }
+    }
+
+    @Test func percentEncodedUserAndDatabase() throws {
+        let location = try PostgresLocation(url: "postgres://miis%40corp@h/my%20db")
+        #expect(location.username == "miis@corp")
+        #expect(location.database == "my db")
+        #expect(try PostgresLocation(url: location.redacted) == location)
+    }
+
+    @Test func userAndDatabaseAsParameters() throws {
+        let location = try PostgresLocation(url: "postgres://h?user=miis&dbname=miis")
+        #expect(location.username == "miis")
+        #expect(location.database == "miis")
+    }
+
+    @Test(arguments: [
+        "postgres://h/miis",                    // no user
+        "postgres://miis@h",                    // no database
+        "postgres://miis@h/",                   // no database
+        "postgres://miis@/miis",                // no host
+        "postgres://miis@h:0/miis",             // port out of range
+        "postgres://miis@h:65536/miis",
+        "postgres://miis@h:54x/miis",
+        "postgres://miis@h:/miis",
+        "postgres://miis@h1,h2/miis",           // several hosts
+        "postgres://miis@h/miis?foo=bar",       // unknown parameter
+        "postgres://miis@h/miis?sslmode",       // parameter without value
+        "postgres://miis@h/miis?sslmode=require&sslmode=disable",
+        "postgres://miis@h/a/b",
+        "postgres://miis@h/mi is",
+        "postgres://miis@h/miis?connect_timeout=0",
+        "postgres://miis@[::1/miis",
+        "postgres://miis@h%zz/miis",
+        "mysql://miis@h/miis",
+        "/var/lib/miis.sqlite",
+    ])
+    func invalidURLsRefused(_ url: String) {
+        #expect(throws: DeploymentError.self) { try PostgresLocation(url: url) }
+    }
+
+    @Test func passwordInURLRefusedWithoutEchoingIt() throws {
+        for url in ["postgres://miis:S3cr3t-pw@h/miis", "postgres://miis:S3cr3t-pw@h/miis?sslmode=require",
+                    "postgres://miis@h/miis?password=S3cr3t-pw", "postgres://miis:S3cr3t-pw@h:99999/miis"] {
+            let error = try #require(throws: DeploymentError.self) { try PostgresLocation(url: url) }
+            #expect(error.kind == .database)
+            #expect(!error.message.contains("S3cr3t"), "\(error.message)")
+            #expect(error.message.contains("password") || error.message.contains("***"))
+            let storeError = try #require(throws: DeploymentError.self) { try PostgresDeploymentStore(url: url, environment: [:]) }
+            #expect(!storeError.message.contains("S3cr3t"))
+        }
+    }
+
+    @Test func redactionOfArbitraryText() {
+        #expect(PostgresLocation.redact("postgres://u:pw@h:5/d?sslmode=require") == "postgres://u:***@h:5/d?sslmode=require")
+        #expect(PostgresLocation.redact("postgres://u@h/d?password=pw&sslmode=disable") == "postgres://u@h/d?password=***&sslmode=disable")
+        #expect(PostgresLocation.redact("postgres://u@h/d") == "postgres://u@h/d")
+        #expect(PostgresLocation.redact("/path/to/file") == "/path/to/file")
+    }
+
+    @Test func redactedRoundTrips() throws {
+        for url in ["postgres://miis@127.0.0.1:5432/miis?sslmode=verify-ca&sslrootcert=/etc/ssl/ca.pem",
+                    "postgres://miis@db/miis?sslmode=disable", "postgres://miis@db:1234/miis"] {
+            let location = try PostgresLocation(url: url)
+            #expect(try PostgresLocation(url: location.redacted) == location)
+        }
+        #expect(try PostgresLocation(url: "postgres://miis@db:5432/miis").redacted == "postgres://miis@db/miis")
+    }
+
+    @Test func missingRootCertificateRefused() throws {
+        let error = try #require(throws: DeploymentError.self) {
+            try PostgresDeploymentStore(url: "postgres://miis@h/miis?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem", environment: [:])
+        }
+        #expect(error.kind == .database)
+        #expect(error.message.contains("/nonexistent/ca.pem"))
+    }
+}

@@ -1,0 +1,78 @@
+import Deployment
+import Foundation
+import KeyFile
+import Testing
+
+/// docs/postgresql.md's least-privilege setup, checked: the owner role sets up the primary, the
+/// runtime role with exactly the documented GRANTs does everything else and nothing more.
+@Suite("PostgreSQL store: least-privilege runtime role (real server)")
+struct PostgresPrivilegeTests {
+    /// The GRANTs of docs/postgresql.md, for a runtime role named `role`.
+    static func documentedGrants(_ role: String) -> [String] {
+        [
+            "GRANT USAGE ON SCHEMA public TO \(role)",
+            "GRANT SELECT ON meta, key_check_values TO \(role)",
+            "GRANT SELECT, INSERT, UPDATE ON servers, secrets TO \(role)",
+            "GRANT SELECT, UPDATE ON deployment TO \(role)",
+            "GRANT SELECT, INSERT ON activation_log TO \(role)",
+        ]
+    }
+
+    @Test func runtimeRoleDoesTheRuntimeWorkAndNothingMore() async throws {
+        guard let password = PostgresTestServer.environment["PGPASSWORD"] else {
+            _ = PostgresTestServer.configuredURL()
+            return
+        }
+        let role = "miis_rt_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
+        try await PostgresTestServer.admin(["CREATE ROLE \(role) LOGIN PASSWORD '\(password)'"])
+        do {
+            try await PostgresTestServer.withStore { owner, url in
+                try await PostgresSamples.setUp(owner)
+                for grant in Self.documentedGrants(role) { try await owner.executeRawSQL(grant) }
+
+                var location = try PostgresLocation(url: url)
+                location.username = role
+                let runtime = try PostgresDeploymentStore(location: location, environment: PostgresTestServer.environment)
+                do {
+                    #expect(try await runtime.schemaVersion() == SchemaCatalog.current)
+                    try await runtime.register(PostgresSamples.server("standby-3"))
+                    #expect(try await runtime.servers().count == 4)
+                    try await runtime.heartbeat(server: "primary-1", epoch: 1)
+                    #expect(try await runtime.activeServerHeartbeatAge() != nil)
+                    try await runtime.setPasswordSync(enabled: true, target: "standby-3")
+                    try await runtime.putSecret(StoredSecret(name: "c", keyID: KeyID(rawValue: 1), nonce: [1], ciphertext: [2]))
+                    try await runtime.putSecret(StoredSecret(name: "c", keyID: KeyID(rawValue: 2), nonce: [1], ciphertext: [2]))
+                    #expect(try await runtime.secrets().count == 1)
+                    #expect(try await runtime.checkValues() == PostgresSamples.checkValues)
+                    try await runtime.appendLog(ActivationLogEntry(time: Date(), server: "standby-2", previousServer: "primary-1", epoch: 1,
+                                                                   keySetID: nil, osUser: "root", outcome: .refused, detail: "alive"))
+                    let state = try await runtime.activate(PostgresSamples.request("standby-3"))
+                    #expect(state.epoch == 2)
+                    #expect(try await runtime.activationLog().count == 2)
+                    _ = try await runtime.now()
+
+                    // What the runtime role must not do.
+                    let second = await deploymentError { try await runtime.executeRawSQL("DELETE FROM deployment") }
+                    #expect(second?.message.contains("denied user \(role) a privilege") == true, "\(second?.message ?? "")")
+                    let checkValues = await deploymentError { try await runtime.executeRawSQL("DELETE FROM key_check_values") }
+                    #expect(checkValues?.kind == .database)
+                    let forge = await deploymentError { try await runtime.executeRawSQL("UPDATE activation_log SET detail = 'x'") }
+                    #expect(forge?.message.contains("a privilege") == true)
+                    let ddl = await deploymentError { try await runtime.executeRawSQL("CREATE TABLE evil (x int)") }
+                    #expect(ddl?.kind == .database)
+                    let migrate = await deploymentError { try await runtime.executeRawSQL("ALTER TABLE secrets ADD COLUMN x int") }
+                    #expect(migrate?.kind == .database)
+                } catch {
+                    try? await runtime.close()
+                    throw error
+                }
+                try await runtime.close()
+            }
+        } catch {
+            // The test database (and with it the role's privileges) is gone by now.
+            try? await PostgresTestServer.admin(["DROP ROLE IF EXISTS \(role)"])
+            throw error
+        }
+        try await PostgresTestServer.admin(["DROP ROLE IF EXISTS \(role)"])
+    }
+}

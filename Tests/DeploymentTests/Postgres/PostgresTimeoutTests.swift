@@ -1,0 +1,70 @@
+import Deployment
+import Foundation
+import KeyFile
+import Logging
+import PostgresNIO
+import Testing
+
+/// No call hangs: a row lock held by another session ends in a clear `.database` error.
+@Suite("PostgreSQL store: timeouts (real server)")
+struct PostgresTimeoutTests {
+    @Test func lockHeldByAnotherSessionTimesOut() async throws {
+        try await PostgresTestServer.withStore { store, url in
+            try await PostgresSamples.setUp(store)
+            // Another session holds the deployment row (an administrator's open transaction).
+            let location = try PostgresLocation(url: url)
+            guard case .tcp(let host, let port) = location.endpoint else { return }
+            let other = try await PostgresConnection.connect(
+                configuration: .init(host: host, port: port, username: location.username,
+                                     password: PostgresTestServer.environment["PGPASSWORD"], database: location.database, tls: .disable),
+                id: 7, logger: PostgresTestServer.logger)
+            do {
+                try await other.query("BEGIN", logger: PostgresTestServer.logger)
+                try await other.query("SELECT epoch FROM deployment WHERE id = 1 FOR UPDATE", logger: PostgresTestServer.logger)
+
+                let impatient = try PostgresDeploymentStore(url: url, environment: PostgresTestServer.environment,
+                                                            timeouts: .init(lock: 1, statement: 30, operation: 60))
+                let started = Date()
+                let error = await deploymentError { try await impatient.activate(PostgresSamples.request("standby-1")) }
+                #expect(Date().timeIntervalSince(started) < 5)
+                #expect(error?.kind == .database)
+                #expect(error?.message.contains("held a lock for more than 1 s") == true, "\(error?.message ?? "")")
+                // Still usable afterwards, and nothing was written.
+                #expect(try await impatient.activationLog().isEmpty)
+                try await impatient.close()
+                try await other.query("ROLLBACK", logger: PostgresTestServer.logger)
+            } catch {
+                try? await other.close()
+                throw error
+            }
+            try await other.close()
+            #expect(try await store.activate(PostgresSamples.request("standby-1")).epoch == 2)
+        }
+    }
+
+    @Test func runawayStatementIsCancelled() async throws {
+        try await PostgresTestServer.withFreshDatabase { url in
+            let store = try PostgresDeploymentStore(url: url, environment: PostgresTestServer.environment,
+                                                    timeouts: .init(lock: 10, statement: 1, operation: 60))
+            let error = await deploymentError { try await store.executeRawSQL("SELECT pg_sleep(5)") }
+            try await store.close()
+            #expect(error?.message.contains("ran longer than 1 s") == true, "\(error?.message ?? "")")
+        }
+    }
+
+    @Test func serverThatStopsAnsweringIsAbandoned() async throws {
+        try await PostgresTestServer.withFreshDatabase { url in
+            let store = try PostgresDeploymentStore(url: url, environment: PostgresTestServer.environment,
+                                                    timeouts: .init(lock: 10, statement: 30, operation: 1))
+            try await store.connect()
+            // A statement the server runs longer than the operation timeout stands in for a dead network.
+            let started = Date()
+            let error = await deploymentError { try await store.executeRawSQL("SELECT pg_sleep(5)") }
+            #expect(Date().timeIntervalSince(started) < 4)
+            #expect(error?.message.contains("did not answer within 1 s") == true, "\(error?.message ?? "")")
+            // The next call reconnects.
+            #expect(abs(try await store.now().timeIntervalSinceNow) < 60)
+            try await store.close()
+        }
+    }
+}
