@@ -19,9 +19,12 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
+# The suite runs serially: its end-to-end tests spawn processes and measure bounded waits, which
+# parallel runs on two cores would turn into flaky timing. scripts/with-postgres.sh starts the
+# throwaway PostgreSQL cluster the PostgreSQL tests run against, and stops it afterwards.
 test: deps
 	$(SWIFT) build --build-tests
-	scripts/with-postgres.sh $(SWIFT) test --skip-build
+	scripts/with-postgres.sh $(SWIFT) test --skip-build --no-parallel
 
 demo: release
 	scripts/demo.sh

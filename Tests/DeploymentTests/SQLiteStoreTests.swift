@@ -98,12 +98,15 @@ struct SQLiteStoreTests {
         #expect(DeploymentStoreFactory.engine(for: "/var/lib/miis/db.sqlite") == .sqlite)
         #expect(DeploymentStoreFactory.engine(for: "postgres://db/miis") == .postgresql)
         #expect(DeploymentStoreFactory.engine(for: "POSTGRESQL://db/miis") == .postgresql)
+        // A PostgreSQL URL gets the PostgreSQL store (which connects on first use) ...
+        #expect(try DeploymentStoreFactory.open(location: "postgresql://miis@db.example/miis") is PostgresDeploymentStore)
+        // ... and a password in the URL is refused without echoing it.
         do {
-            _ = try DeploymentStoreFactory.open(location: "postgresql://db.example/miis")
-            Issue.record("PostgreSQL opened")
+            _ = try DeploymentStoreFactory.open(location: "postgresql://miis:hunter2@db.example/miis")
+            Issue.record("a URL with a password was accepted")
         } catch let error as DeploymentError {
             #expect(error.kind == .database)
-            #expect(error.message.contains("PostgreSQL support is not built yet"))
+            #expect(!error.message.contains("hunter2"))
         }
         let path = try Self.temporaryPath()
         let store = try DeploymentStoreFactory.open(location: path, create: true)

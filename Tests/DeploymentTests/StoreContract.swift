@@ -5,7 +5,7 @@ import Testing
 
 /// One engine under the contract: `newDatabase()` makes a fresh, empty database and returns an
 /// opener; each call of the opener is a new store instance (a new connection) on that database.
-/// A PostgreSQL store joins the contract by adding a factory to `StoreFactory.all`.
+/// Both engines run the same contract: SQLite files and a real PostgreSQL server.
 struct StoreFactory: Sendable, CustomTestStringConvertible {
     typealias Opener = @Sendable () async throws -> any DeploymentStore
     let name: String
@@ -19,7 +19,11 @@ struct StoreFactory: Sendable, CustomTestStringConvertible {
         return { try SQLiteDeploymentStore(path: path, create: true) }
     }
 
-    static let all: [StoreFactory] = [.sqlite]
+    /// A fresh database in the throwaway cluster of scripts/with-postgres.sh (the README's test
+    /// command starts it); in CI a missing server fails these tests instead of skipping them.
+    static let postgres = StoreFactory(name: "PostgreSQL") { try PostgresTestServer.contractOpener() }
+
+    static let all: [StoreFactory] = [.sqlite] + (PostgresTestServer.mustRun ? [.postgres] : [])
 }
 
 /// Test fixtures shared by the contract tests.

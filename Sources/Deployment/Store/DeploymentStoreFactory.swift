@@ -16,11 +16,13 @@ public enum DeploymentStoreFactory {
 
     /// Opens the deployment database at `location`. With `create`, a missing SQLite file is
     /// created (empty: call `migrate(to:)`); otherwise a missing file is a `.database` error.
+    /// A PostgreSQL database must exist (its schema is created by `migrate(to:)`).
     public static func open(location: String, create: Bool = false) throws -> any DeploymentStore {
         guard !location.isEmpty else { throw DeploymentError(.database, "no database location given") }
         switch engine(for: location) {
         case .postgresql:
-            throw DeploymentError(.database, "PostgreSQL support is not built yet; use a SQLite database file path")
+            // Checks the URL and TLS settings; the connection opens on first use.
+            return try PostgresDeploymentStore(url: location)
         case .sqlite:
             return try SQLiteDeploymentStore(path: location, create: create)
         }

@@ -312,10 +312,10 @@ struct MiisserverEndToEndTests {
         // A corrupt server.json.
         try "{ not json".write(toFile: sandbox.install("beta") + "/server.json", atomically: true, encoding: .utf8)
         expectFailure(try sandbox.miis(["status", "--install-dir", sandbox.install("beta")]), 21, "invalid server configuration")
-        // A PostgreSQL URL is not built yet.
-        let pg = try sandbox.miis(["setup", "--install-dir", sandbox.install("pg"), "--name", "pg", "--database", "postgresql://db/miis",
+        // A PostgreSQL server that is down: a clear one-line error, quickly.
+        let pg = try sandbox.miis(["setup", "--install-dir", sandbox.install("pg"), "--name", "pg", "--database", "postgresql://miis@127.0.0.1:1/miis",
                                    "--role", "standby", "--account", "svc"])
-        expectFailure(pg, 29, "PostgreSQL support is not built yet")
+        expectFailure(pg, 29, "cannot connect to PostgreSQL at 127.0.0.1:1/miis")
     }
 
     @Test func twoPrimariesSetUpAtOnceHaveExactlyOneWinner() async throws {
