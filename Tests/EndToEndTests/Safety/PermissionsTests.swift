@@ -105,6 +105,54 @@ struct PermissionsTests {
         #expect(try deployment.deploymentState().epoch == 2)
     }
 
+    /// Each tool hardens itself before it reads a secret: while it waits for the password (or the
+    /// secret value) on standard input, /proc/PID/limits already shows a zero core-file size.
+    /// (Non-dumpability itself is not visible to a root observer; SecretHygieneTests checks it in-process.)
+    @Test func toolsDisableCoreFilesBeforeReadingSecrets() throws {
+        let deployment = try DeploymentFixture()
+        let runs: [(String, [String])] = [
+            ("keytool", ["verify", deployment.backup, "--account", DeploymentFixture.account, "--password-stdin", "--allow-weak-kdf"]),
+            ("miisactivate", [deployment.backup, DeploymentFixture.account, "*", "/q", "--allow-weak-kdf", "--install-dir", deployment.installDirectory("sync2")]),
+            ("miisserver", ["secret", "set", "x", "--install-dir", deployment.installDirectory("sync1"), "--password-file", deployment.passwordFile]),
+        ]
+        // Started with a non-zero soft core limit (the container's default may already be 0);
+        // /bin/sleep is the control: it keeps the limit the wrapper set.
+        func coreLimit(_ executable: String, _ arguments: [String], name: String, untilZero: Bool = true) throws -> String? {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "ulimit -S -c 4096 && exec \"$0\" \"$@\"", executable] + arguments
+            let input = Pipe()
+            process.standardInput = input
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            defer {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
+            var core: String?
+            let deadline = Date().addingTimeInterval(5)
+            while Date() < deadline {
+                let comm = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/comm", encoding: .utf8)) ?? ""
+                if comm.trimmingCharacters(in: .whitespacesAndNewlines) == name {
+                    let limits = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/limits", encoding: .utf8)) ?? ""
+                    if let line = limits.split(separator: "\n").first(where: { $0.hasPrefix("Max core file size") }) {
+                        core = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst(4).first.map(String.init)
+                        if core == "0" || (!untilZero && core != nil) { break }
+                    }
+                }
+                usleep(2000)
+            }
+            return core
+        }
+        let control = try coreLimit("/bin/sleep", ["5"], name: "sleep", untilZero: false)
+        #expect(control != nil && control != "0", "control: \(control ?? "unknown")")
+        for (tool, arguments) in runs {
+            let core = try coreLimit(ToolRunner.path(of: tool), arguments, name: tool)
+            #expect(core == "0", "\(tool): core limit \(core ?? "unknown")")
+        }
+    }
+
     /// `keytool audit` reports group/world-readable and -writable files and a writable directory.
     @Test func auditReportsLoosePermissions() throws {
         let root = try TemporaryDirectory("miis-audit-perm")
