@@ -91,9 +91,6 @@ static inline int miis_hmac_sha256(const unsigned char *key, size_t key_len,
 /* prctl is variadic, which Swift cannot call: no core dumps or same-user ptrace of secrets. */
 #include <sys/prctl.h>
 static inline int miis_set_non_dumpable(void) { return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); }
-/* 1 when the process is dumpable, 0 when not, -1 on error (prctl is variadic: not callable from Swift). */
-static inline int miis_get_dumpable(void) { return prctl(PR_GET_DUMPABLE, 0, 0, 0, 0); }
-static inline int miis_set_dumpable(int value) { return prctl(PR_SET_DUMPABLE, value, 0, 0, 0); }
 
 /* OPENSSL_free is a macro. */
 static inline void miis_openssl_free(void *pointer) { OPENSSL_free(pointer); }

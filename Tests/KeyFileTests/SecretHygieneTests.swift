@@ -5,24 +5,12 @@ import Testing
 import Glibc
 #endif
 
-/// Process hardening and secret memory, checked in-process.
+/// Secret memory, checked in-process.
 @Suite("Secret hygiene", .serialized)
 struct SecretHygieneTests {
-    @Test func processHardeningMakesTheProcessNonDumpableWithoutCoreFiles() {
-        var saved = rlimit()
-        getrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &saved)
-        defer {
-            ProcessHardening.restoreDumpableForTesting()
-            _ = setrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &saved)  // only root may raise it again
-        }
-        ProcessHardening.apply()
-        #expect(!ProcessHardening.isDumpable)
-        #expect(ProcessHardening.coreFileLimit == 0)
-        // The kernel agrees: /proc/self/limits shows a zero core size.
-        let limits = (try? String(contentsOfFile: "/proc/self/limits", encoding: .utf8)) ?? ""
-        let core = limits.split(separator: "\n").first { $0.hasPrefix("Max core file size") }
-        #expect(core?.split(separator: " ", omittingEmptySubsequences: true).dropFirst(4).first == "0", "\(core ?? "")")
-    }
+    // ProcessHardening.apply() is checked end to end (PermissionsTests.toolsHardenThemselvesBeforeReadingSecrets):
+    // calling it here would lower this test process's hard core limit for good (no CAP_SYS_RESOURCE
+    // in containers), which other suites in the same process would then inherit.
 
     /// VmLck grows by the buffer while a SecureBytes lives and shrinks when it is freed (mlock is
     /// best effort: skipped when RLIMIT_MEMLOCK is too small for the buffer).

@@ -105,22 +105,28 @@ struct PermissionsTests {
         #expect(try deployment.deploymentState().epoch == 2)
     }
 
-    /// Each tool hardens itself before it reads a secret: while it waits for the password (or the
-    /// secret value) on standard input, /proc/PID/limits already shows a zero core-file size.
-    /// (Non-dumpability itself is not visible to a root observer; SecretHygieneTests checks it in-process.)
-    @Test func toolsDisableCoreFilesBeforeReadingSecrets() throws {
+    /// Each tool hardens itself (`ProcessHardening.apply()`) before it reads a secret: while it
+    /// waits for the password or secret value on standard input, /proc/PID/limits already shows a
+    /// zero core-file size, and, run as `nobody`, its /proc/PID files belong to root: the kernel's
+    /// sign of a non-dumpable process. `/bin/sleep` started the same way is the control.
+    @Test func toolsHardenThemselvesBeforeReadingSecrets() throws {
         let deployment = try DeploymentFixture()
-        let runs: [(String, [String])] = [
-            ("keytool", ["verify", deployment.backup, "--account", DeploymentFixture.account, "--password-stdin", "--allow-weak-kdf"]),
-            ("miisactivate", [deployment.backup, DeploymentFixture.account, "*", "/q", "--allow-weak-kdf", "--install-dir", deployment.installDirectory("sync2")]),
-            ("miisserver", ["secret", "set", "x", "--install-dir", deployment.installDirectory("sync1"), "--password-file", deployment.passwordFile]),
-        ]
-        // Started with a non-zero soft core limit (the container's default may already be 0);
-        // /bin/sleep is the control: it keeps the limit the wrapper set.
-        func coreLimit(_ executable: String, _ arguments: [String], name: String, untilZero: Bool = true) throws -> String? {
+        let scratch = try TemporaryDirectory("miis-hardening")
+        chmod(scratch.path, 0o777)
+        chmod(deployment.root.path, 0o755)
+        struct Observation { var core: String?; var statusOwner: uid_t?; var uid: String? }
+        /// Starts `executable` (as `nobody` when `asNobody`) with a soft core limit of 4096 blocks and
+        /// stdin left open, waits until it runs as `name`, and reads its limits and /proc ownership.
+        func observe(_ executable: String, _ arguments: [String], name: String, asNobody: Bool, settled: (Observation) -> Bool) throws -> Observation {
             let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", "ulimit -S -c 4096 && exec \"$0\" \"$@\"", executable] + arguments
+            let wrapper = ["/bin/sh", "-c", "ulimit -S -c 4096 && exec \"$0\" \"$@\"", executable] + arguments
+            if asNobody {
+                process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+                process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups"] + wrapper
+            } else {
+                process.executableURL = URL(fileURLWithPath: wrapper[0])
+                process.arguments = Array(wrapper.dropFirst())
+            }
             let input = Pipe()
             process.standardInput = input
             process.standardOutput = FileHandle.nullDevice
@@ -130,27 +136,47 @@ struct PermissionsTests {
                 kill(process.processIdentifier, SIGKILL)
                 process.waitUntilExit()
             }
-            var core: String?
+            let proc = "/proc/\(process.processIdentifier)"
+            var observation = Observation()
             let deadline = Date().addingTimeInterval(5)
             while Date() < deadline {
-                let comm = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/comm", encoding: .utf8)) ?? ""
+                let comm = (try? String(contentsOfFile: proc + "/comm", encoding: .utf8)) ?? ""
                 if comm.trimmingCharacters(in: .whitespacesAndNewlines) == name {
-                    let limits = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/limits", encoding: .utf8)) ?? ""
+                    let limits = (try? String(contentsOfFile: proc + "/limits", encoding: .utf8)) ?? ""
                     if let line = limits.split(separator: "\n").first(where: { $0.hasPrefix("Max core file size") }) {
-                        core = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst(4).first.map(String.init)
-                        if core == "0" || (!untilZero && core != nil) { break }
+                        observation.core = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst(4).first.map(String.init)
                     }
+                    let status = (try? String(contentsOfFile: proc + "/status", encoding: .utf8)) ?? ""
+                    observation.uid = status.split(separator: "\n").first { $0.hasPrefix("Uid:") }?
+                        .split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first.map(String.init)
+                    var info = stat()
+                    if stat(proc + "/status", &info) == 0 { observation.statusOwner = info.st_uid }
+                    if settled(observation) { break }
                 }
                 usleep(2000)
             }
-            return core
+            return observation
         }
-        let control = try coreLimit("/bin/sleep", ["5"], name: "sleep", untilZero: false)
-        #expect(control != nil && control != "0", "control: \(control ?? "unknown")")
-        for (tool, arguments) in runs {
-            let core = try coreLimit(ToolRunner.path(of: tool), arguments, name: tool)
-            #expect(core == "0", "\(tool): core limit \(core ?? "unknown")")
+        let hardened: (Observation) -> Bool = { $0.core == "0" && ($0.uid != "65534" || $0.statusOwner == 0) }
+        // Controls: a plain program keeps the limit and stays dumpable (its files are nobody's).
+        let control = try observe("/bin/sleep", ["5"], name: "sleep", asNobody: true) { $0.core != nil && $0.statusOwner != nil }
+        #expect(control.core != nil && control.core != "0", "control core limit: \(control.core ?? "unknown")")
+        #expect(control.uid == "65534" && control.statusOwner == 65534, "control: \(control)")
+        // As nobody: keytool waits for --password-stdin, miisserver for the secret value.
+        let asNobody: [(String, [String])] = [
+            ("keytool", ["create", "-o", scratch.file("k.key"), "--account", "svc", "--password-stdin"] + Self.weak),
+            ("miisserver", ["secret", "set", "x", "--install-dir", deployment.installDirectory("sync1"), "--password-file", "/nonexistent"]),
+        ]
+        for (tool, arguments) in asNobody {
+            let seen = try observe(ToolRunner.path(of: tool), arguments, name: tool, asNobody: true, settled: hardened)
+            #expect(seen.core == "0", "\(tool): core limit \(seen.core ?? "unknown")")
+            #expect(seen.uid == "65534" && seen.statusOwner == 0, "\(tool) is not marked non-dumpable: \(seen)")
         }
+        // miisactivate refuses non-root users at once, so as root: the core limit only.
+        let activate = try observe(ToolRunner.path(of: "miisactivate"),
+                                   [deployment.backup, DeploymentFixture.account, "*", "/q", "--allow-weak-kdf", "--install-dir", deployment.installDirectory("sync2")],
+                                   name: "miisactivate", asNobody: false, settled: hardened)
+        #expect(activate.core == "0", "miisactivate: core limit \(activate.core ?? "unknown")")
     }
 
     /// `keytool audit` reports group/world-readable and -writable files and a writable directory.
