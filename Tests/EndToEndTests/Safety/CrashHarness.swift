@@ -29,7 +29,9 @@ enum CrashHarness {
         process.standardError = FileHandle.nullDevice
         let start = Date()
         try process.run()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        // A child that exits (or is killed) before reading its input must not SIGPIPE the test process.
+        ToolRunner.ignoreBrokenPipes
+        if let stdin { try? input.fileHandleForWriting.write(contentsOf: Data(stdin.utf8)) }
         try input.fileHandleForWriting.close()
         if let milliseconds {
             let deadline = Date().addingTimeInterval(Double(milliseconds) / 1000)
