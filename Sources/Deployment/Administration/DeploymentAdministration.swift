@@ -63,8 +63,15 @@ public enum DeploymentAdministration {
         try validateServerName(request.serverName)
         guard !request.adminGroup.isEmpty else { throw DeploymentError(.invalidRequest, "the admin group must not be empty") }
         let configurationPath = "\(request.installDirectory)/\(ServerInstallation.configurationFileName)"
-        guard !FileManager.default.fileExists(atPath: configurationPath) else {
-            throw DeploymentError(.installation, "\(configurationPath) already exists: this server is already set up; use setup --repair to change it")
+        let alreadySetUp = DeploymentError(.installation, "\(configurationPath) already exists: this server is already set up; use setup --repair to change it")
+        // A setup that crashed part-way left server.json (and maybe keys/) but not the deployment
+        // row or the registration: the same request resumes it (see `resumable` below). Anything
+        // else with a server.json is an installation that exists.
+        var resuming: ServerInstallation?
+        if FileManager.default.fileExists(atPath: configurationPath) {
+            guard let existing = try? ServerInstallation(directory: request.installDirectory),
+                  existing.configuration == configuration(for: request) else { throw alreadySetUp }
+            resuming = existing
         }
         if DeploymentStoreFactory.engine(for: request.database) == .sqlite, request.role == .standby,
            !FileManager.default.fileExists(atPath: request.database) {
@@ -83,27 +90,45 @@ public enum DeploymentAdministration {
                     "the database holds schema \(existing) but software version \(request.softwareVersion) needs schema \(neededSchema)")
             }
             if existing != nil, let deployment = try await store.deployment() {
+                if let resuming, deployment.activeServer == request.serverName {
+                    // Crashed after the deployment row was committed, before activation.json: finish.
+                    return try await finishInterruptedPrimarySetup(resuming, deployment: deployment, schema: existing ?? neededSchema,
+                                                                    request: request, groupFile: groupFile, alreadySetUp: alreadySetUp)
+                }
                 throw DeploymentError(.invalidRequest,
                     "the deployment already has a primary ('\(deployment.activeServer)'); set this server up with --role standby")
             }
             if existing != neededSchema { try await store.migrate(to: neededSchema) }
             schema = neededSchema
-            if try await store.servers().contains(where: { $0.name == request.serverName }) {
+            // Without a deployment row nothing refers to a registration or installed keys yet: when
+            // resuming, this server's own registration is re-written (register is an upsert) and the
+            // uncommitted key file is replaced by a fresh one.
+            if resuming == nil, try await store.servers().contains(where: { $0.name == request.serverName }) {
                 throw DeploymentError(.invalidRequest, "a server named '\(request.serverName)' is already registered in this deployment")
             }
             let keySet = try KeySet.generate()
             let file = try KeyFile(keySet: keySet, account: request.serviceAccount, sourceServer: request.serverName,
                                    kdf: request.kdf, policy: request.kdfPolicy)
-            let installation = try ServerInstallation.create(directory: request.installDirectory, configuration: configuration(for: request), replace: false)
+            let installation: ServerInstallation
+            if let resuming {
+                try? FileManager.default.removeItem(atPath: resuming.activationRecordPath)
+                installation = resuming
+            } else {
+                installation = try ServerInstallation.create(directory: request.installDirectory, configuration: configuration(for: request), replace: false)
+            }
+            FaultInjection.point("setup.after-configuration")
             var registered = false
             do {
-                try installation.installKeySet(file, credentials: Credentials(account: request.serviceAccount, password: password), replace: false)
+                try installation.installKeySet(file, credentials: Credentials(account: request.serviceAccount, password: password), replace: resuming != nil)
+                FaultInjection.point("setup.after-keys-installed")
                 let now = try await store.now()
                 try await store.register(RegisteredServer(name: request.serverName, softwareVersion: request.softwareVersion, role: .primary, registeredAt: now))
                 registered = true
+                FaultInjection.point("setup.after-register")
                 let state = DeploymentState(activeServer: request.serverName, epoch: 1, keySetID: keySet.id,
                                             keySetFingerprint: keySet.fingerprint, updatedAt: now)
                 try await store.createDeployment(state, checkValues: DeploymentKeyCheck.checkValues(of: keySet))
+                FaultInjection.point("setup.after-deployment-created")
                 try installation.recordActivation(epoch: 1, keySetID: keySet.id)
             } catch {
                 // Undo the registration (another primary won the race) and the local files so that
@@ -131,12 +156,16 @@ public enum DeploymentAdministration {
                 throw DeploymentError(.notRegistered, "the database holds no deployment yet; set up the primary server first")
             }
             if try await store.servers().contains(where: { $0.name == request.serverName }) {
+                // A resumed standby whose registration was committed is complete.
+                if resuming != nil { throw alreadySetUp }
                 throw DeploymentError(.invalidRequest, "a server named '\(request.serverName)' is already registered in this deployment")
             }
             if existing != neededSchema {
                 warnings.append(schemaMismatchAdvice(softwareVersion: request.softwareVersion, needed: neededSchema, database: existing))
             }
-            let installation = try ServerInstallation.create(directory: request.installDirectory, configuration: configuration(for: request), replace: false)
+            let installation = try resuming
+                ?? ServerInstallation.create(directory: request.installDirectory, configuration: configuration(for: request), replace: false)
+            FaultInjection.point("setup.after-configuration")
             do {
                 let now = try await store.now()
                 try await store.register(RegisteredServer(name: request.serverName, softwareVersion: request.softwareVersion, role: .standby, registeredAt: now))
@@ -146,6 +175,23 @@ public enum DeploymentAdministration {
             }
             return SetupOutcome(installation: installation, databaseSchema: schema, keySetID: nil, keySetFingerprint: nil, warnings: warnings)
         }
+    }
+
+    /// Completes a primary setup that crashed after its deployment row was committed but before
+    /// `activation.json` was written: the installed key file must hold the deployment's key set.
+    private static func finishInterruptedPrimarySetup(
+        _ installation: ServerInstallation, deployment: DeploymentState, schema: Int, request: SetupRequest,
+        groupFile: String, alreadySetUp: DeploymentError
+    ) async throws -> SetupOutcome {
+        guard installation.activeEpoch == nil, deployment.epoch == 1 else { throw alreadySetUp }
+        guard let header = try installation.installedKeyFileHeader(), header.keySetID == deployment.keySetID else {
+            throw DeploymentError(.keySetMismatch,
+                "\(installation.installedKeyFilePath) does not hold the deployment's key set \(deployment.keySetID.uuidString); restore it from a backup (keytool backup) and run miisserver setup --repair")
+        }
+        try installation.recordActivation(epoch: deployment.epoch, keySetID: deployment.keySetID)
+        return SetupOutcome(installation: installation, databaseSchema: schema, keySetID: deployment.keySetID,
+                            keySetFingerprint: deployment.keySetFingerprint,
+                            warnings: adminGroupWarnings(request.adminGroup, groupFile: groupFile))
     }
 
     /// The reference's `Exception: 0x80230443` text with its remedy.

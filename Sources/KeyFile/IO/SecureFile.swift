@@ -107,11 +107,32 @@ public enum SecureFile {
 
 /// Named crash points for the crash-safety tests. A point fires only when the environment variable
 /// `MIIS_FAULT_POINT` names it, and then kills the process with SIGKILL, as a power cut would.
+/// `MIIS_FAULT_POINT=name@N` fires at the N-th time the point is reached (1-based), so a test can
+/// crash inside, say, the third SQLite transaction of a command. Unarmed, a point costs one
+/// comparison against `nil`; the list of points is in docs/security.md ("Crash safety").
 public enum FaultInjection {
-    private static let armed = ProcessInfo.processInfo.environment["MIIS_FAULT_POINT"]
+    private static let armed: (name: String, hit: Int)? = {
+        guard let value = ProcessInfo.processInfo.environment["MIIS_FAULT_POINT"], !value.isEmpty else { return nil }
+        if let at = value.lastIndex(of: "@"), let hit = Int(value[value.index(after: at)...]), hit >= 1 {
+            return (String(value[..<at]), hit)
+        }
+        return (value, 1)
+    }()
+    private static let counter = HitCounter()
 
     public static func point(_ name: String) {
-        guard let armed, armed == name else { return }
-        kill(getpid(), SIGKILL)
+        guard let armed, armed.name == name else { return }
+        if counter.increment() == armed.hit { kill(getpid(), SIGKILL) }
+    }
+
+    private final class HitCounter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var hits = 0
+        func increment() -> Int {
+            lock.lock()
+            defer { lock.unlock() }
+            hits += 1
+            return hits
+        }
     }
 }

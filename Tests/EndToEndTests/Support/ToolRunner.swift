@@ -22,6 +22,10 @@ struct ToolRunner {
         return Bundle.main.bundleURL
     }()
 
+    /// SIGPIPE ignored once for the whole test process: writing to a child that already exited
+    /// then fails with EPIPE (ignored by the callers) instead of killing every running suite.
+    static let ignoreBrokenPipes: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
+
     static func path(of tool: String) -> String { productsDirectory.appendingPathComponent(tool).path }
 
     /// Runs `executable` (a product name or an absolute path) with `arguments`, feeding `stdin`.
@@ -42,7 +46,9 @@ struct ToolRunner {
         process.standardOutput = output
         process.standardError = error
         try process.run()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        // A child that exits (or is killed) before reading its input must not SIGPIPE the test process.
+        ToolRunner.ignoreBrokenPipes
+        if let stdin { try? input.fileHandleForWriting.write(contentsOf: Data(stdin.utf8)) }
         try input.fileHandleForWriting.close()
         // Read both pipes concurrently so a chatty child cannot fill one and block.
         nonisolated(unsafe) var errorData = Data()
