@@ -16,8 +16,12 @@ final class DeploymentFixture: @unchecked Sendable {
     let primary = "sync1"
 
     /// `standbys` names the standby servers; `standbyVersion` lets a test install an older release.
+    /// Extra environment for every tool run (PostgreSQL's `PGPASSWORD`).
+    let environment: [String: String]
+
     init(standbys: [String] = ["sync2"], database: String? = nil, standbyVersion: String? = nil,
-         adminGroup: String = "root") throws {
+         adminGroup: String = "root", environment: [String: String] = [:]) throws {
+        self.environment = environment
         root = try TemporaryDirectory("miis-e2e")
         self.database = database ?? root.file("shared.db")
         passwordFile = root.file("password")
@@ -35,14 +39,14 @@ final class DeploymentFixture: @unchecked Sendable {
             try expectSuccess(miisserver(standby, arguments))
         }
         try expectSuccess(ToolRunner.run("keytool", ["backup", "--install-dir", installDirectory(primary), "-o", backup,
-                                                     "--password-file", passwordFile] + Self.weakKDF))
+                                                     "--password-file", passwordFile] + Self.weakKDF, environment: environment))
     }
 
     func installDirectory(_ server: String) -> String { root.file(server) }
 
     @discardableResult
     func miisserver(_ server: String, _ arguments: [String], stdin: String? = nil) throws -> ToolRunner.Result {
-        try ToolRunner.run("miisserver", arguments + ["--install-dir", installDirectory(server)], stdin: stdin)
+        try ToolRunner.run("miisserver", arguments + ["--install-dir", installDirectory(server)], stdin: stdin, environment: environment)
     }
 
     /// Runs miisactivate on `server` with the backup, quiet, the password via `*` on stdin.
@@ -51,7 +55,7 @@ final class DeploymentFixture: @unchecked Sendable {
                   environment: [String: String] = [:]) throws -> ToolRunner.Result {
         try ToolRunner.run("miisactivate", [keyFile ?? backup, Self.account, "*", "/q", "--allow-weak-kdf",
                                             "--install-dir", installDirectory(server)] + extra,
-                           stdin: (password ?? Self.password) + "\n", environment: environment)
+                           stdin: (password ?? Self.password) + "\n", environment: self.environment.merging(environment) { $1 })
     }
 
     /// The deployment as `miisserver status --json` reports it from `server`.
