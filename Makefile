@@ -22,8 +22,10 @@ release: deps
 # The suite runs serially: its end-to-end tests spawn processes and measure bounded waits, which
 # parallel runs on two cores would turn into flaky timing. scripts/with-postgres.sh starts the
 # throwaway PostgreSQL cluster the PostgreSQL tests run against, and stops it afterwards.
+# A 60-second libFuzzer smoke run of the parser comes first, so the test summary closes the output.
 test: deps
 	$(SWIFT) build --build-tests
+	scripts/fuzz.sh 60
 	scripts/with-postgres.sh $(SWIFT) test --skip-build --no-parallel
 
 demo: release
