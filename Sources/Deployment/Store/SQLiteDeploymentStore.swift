@@ -436,20 +436,11 @@ public final class SQLiteDeploymentStore: DeploymentStore {
 
     @discardableResult
     private func requireSchema(_ db: Database) throws -> Int {
-        guard let version = try Self.schemaVersion(db, path: path) else {
-            throw DeploymentError(.database, "\(path): the database holds no deployment schema yet; set up the primary server first")
-        }
-        guard version <= SchemaCatalog.current else {
-            throw DeploymentError(.schemaMismatch,
-                "\(path): the database holds schema \(version), newer than this software's schema \(SchemaCatalog.current); update this server's software")
-        }
-        return version
+        try StoreRules.requireSchema(try Self.schemaVersion(db, path: path), location: path)
     }
 
     private func checkName(_ name: String, what: String) throws {
-        guard !name.isEmpty, name.count <= 255, !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw DeploymentError(.invalidRequest, "invalid \(what): it must have 1 to 255 characters and no control characters")
-        }
+        try StoreRules.checkName(name, what: what)
     }
 
     /// One `BEGIN IMMEDIATE` transaction, committed when `body` returns.

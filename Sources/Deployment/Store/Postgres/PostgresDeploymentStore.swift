@@ -521,20 +521,11 @@ public final class PostgresDeploymentStore: DeploymentStore {
 
     @discardableResult
     private func requireSchema(_ connection: PostgresConnection) async throws -> Int {
-        guard let version = try await schemaVersion(connection) else {
-            throw DeploymentError(.database, "\(location.redacted): the database holds no deployment schema yet; set up the primary server first")
-        }
-        guard version <= SchemaCatalog.current else {
-            throw DeploymentError(.schemaMismatch,
-                "\(location.redacted): the database holds schema \(version), newer than this software's schema \(SchemaCatalog.current); update this server's software")
-        }
-        return version
+        try StoreRules.requireSchema(try await schemaVersion(connection), location: location.redacted)
     }
 
     private func checkName(_ name: String, what: String) throws {
-        guard !name.isEmpty, name.count <= 255, !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw DeploymentError(.invalidRequest, "invalid \(what): it must have 1 to 255 characters and no control characters")
-        }
+        try StoreRules.checkName(name, what: what)
     }
 
     /// Lends the store's connection to `body`, one call at a time; errors become `.database`.
