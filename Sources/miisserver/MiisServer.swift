@@ -1,6 +1,7 @@
 import ArgumentParser
 import Deployment
 import Foundation
+import ToolSupport
 
 /// `miisserver`: the deployment's administration tool.
 struct MiisServer: ParsableCommand {
@@ -16,6 +17,13 @@ struct MiisServer: ParsableCommand {
 struct InstallationOptions: ParsableArguments {
     @Option(name: .customLong("install-dir"), help: ArgumentHelp("The server installation directory.", valueName: "dir"))
     var installDir: String?
+
+    @Flag(name: [.customLong("verbose"), .customShort("v")], help: "Log what the command does to standard error.")
+    var verbose = false
+
+    func validate() throws {
+        Diagnostics.bootstrap(verbose: verbose)
+    }
 
     func locate() throws -> ServerInstallation {
         try ServerInstallation.locate(explicit: installDir)

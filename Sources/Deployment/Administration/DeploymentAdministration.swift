@@ -1,10 +1,13 @@
 import Foundation
 import KeyFile
+import Logging
 
 /// The decisions behind `miisserver`: setting servers up, repairing them, reporting status, and
 /// the day-to-day operations (password-sync target, secrets, heartbeat, check, history).
 /// Every function opens the installation's database, does one job and closes it.
 public enum DeploymentAdministration {
+    static let logger = Logger(label: "miis.deployment")
+
     public static let defaultAdminGroup = "MIISSyncAdmins"
 
     /// What `setup` needs.
@@ -305,6 +308,8 @@ public enum DeploymentAdministration {
     }
 
     static func withStore<T>(_ installation: ServerInstallation, _ body: (any DeploymentStore) async throws -> T) async throws -> T {
+        let engine = DeploymentStoreFactory.engine(for: installation.configuration.database)
+        logger.debug("opening the \(engine.rawValue) deployment database of \(installation.configuration.serverName)")
         let store = try await openStore(for: installation)
         do {
             let result = try await body(store)
