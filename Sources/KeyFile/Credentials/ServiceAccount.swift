@@ -18,8 +18,8 @@ public struct ServiceAccount: Hashable, Sendable, CustomStringConvertible, Codab
     /// Parses and normalizes `name`; throws ``KeyFileError/Category/invalidInput`` when it is
     /// empty, has more than one `\`, contains control characters or is too long.
     public init(_ name: String) throws {
-        let trimmed = name.trimmingCharacters(in: .whitespaces)
-        let normalized = trimmed.precomposedStringWithCanonicalMapping.lowercased().precomposedStringWithCanonicalMapping
+        let normalized = Self.asciiNormalized(name) ?? name.trimmingCharacters(in: .whitespaces)
+            .precomposedStringWithCanonicalMapping.lowercased().precomposedStringWithCanonicalMapping
         guard !normalized.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
             throw KeyFileError.invalidInput("account", "the account name contains control characters")
         }
@@ -43,6 +43,23 @@ public struct ServiceAccount: Hashable, Sendable, CustomStringConvertible, Codab
         guard canonical.utf8.count <= Self.maximumLength else {
             throw KeyFileError.invalidInput("account", "the account name is longer than \(Self.maximumLength) bytes")
         }
+    }
+
+    /// The same normalization for the common case, without Foundation: a name made only of printable
+    /// ASCII (U+0020...U+007E) is already NFC, its default lowercase mapping is the ASCII one, and
+    /// the only `.whitespaces` member it can hold is the space. Returns nil for any other name,
+    /// which then takes the general (Foundation) path. The results are identical by construction;
+    /// this matters when thousands of headers are parsed (`keytool verify --recursive`).
+    static func asciiNormalized(_ name: String) -> String? {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(name.utf8.count)
+        for byte in name.utf8 {
+            guard (0x20...0x7E).contains(byte) else { return nil }
+            bytes.append((0x41...0x5A).contains(byte) ? byte | 0x20 : byte)
+        }
+        guard let first = bytes.firstIndex(where: { $0 != 0x20 }) else { return "" }
+        let last = bytes.lastIndex(where: { $0 != 0x20 })!
+        return String(decoding: bytes[first...last], as: UTF8.self)
     }
 
     /// `domain\user` or `user`: the exact string bound into key derivation and stored in headers.
