@@ -98,3 +98,13 @@ extension String {
         }
     }
 }
+
+@Suite struct ControlCharacterTests {
+    /// The range test must agree with the Unicode property on every scalar.
+    @Test func rangeTestAgreesWithGeneralCategoryOnEveryScalar() {
+        let disagreeing = (UInt32(0)...0x10FFFF).compactMap(Unicode.Scalar.init).filter {
+            $0.isControlCharacter != ($0.properties.generalCategory == .control)
+        }
+        #expect(disagreeing.isEmpty, "\(disagreeing.prefix(5).map(\.value))")
+    }
+}

@@ -20,7 +20,7 @@ public struct ServiceAccount: Hashable, Sendable, CustomStringConvertible, Codab
     public init(_ name: String) throws {
         let normalized = Self.asciiNormalized(name) ?? name.trimmingCharacters(in: .whitespaces)
             .precomposedStringWithCanonicalMapping.lowercased().precomposedStringWithCanonicalMapping
-        guard !normalized.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+        guard !normalized.unicodeScalars.contains(where: \.isControlCharacter) else {
             throw KeyFileError.invalidInput("account", "the account name contains control characters")
         }
         let parts = normalized.split(separator: "\\", omittingEmptySubsequences: false)
@@ -74,4 +74,12 @@ public struct ServiceAccount: Hashable, Sendable, CustomStringConvertible, Codab
         var container = encoder.singleValueContainer()
         try container.encode(canonical)
     }
+}
+
+extension Unicode.Scalar {
+    /// General category Cc (control): U+0000...U+001F and U+007F...U+009F. Unicode's stability
+    /// policy fixes this set for good, so a range test gives exactly what
+    /// `properties.generalCategory == .control` gives, without the property-table lookup that
+    /// dominated header parsing in `keytool verify --recursive` profiles.
+    var isControlCharacter: Bool { value < 0x20 || (0x7F...0x9F).contains(value) }
 }
