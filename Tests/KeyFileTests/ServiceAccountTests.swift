@@ -67,3 +67,44 @@ extension String {
     /// NFC, for comparing expected bytes in the table.
     var precomposedForTest: String { precomposedStringWithCanonicalMapping }
 }
+
+/// The ASCII fast path of the normalization must give exactly what the general (Foundation) path gives.
+@Suite struct ServiceAccountASCIIFastPathTests {
+    static func general(_ name: String) -> String {
+        name.trimmingCharacters(in: .whitespaces).precomposedStringWithCanonicalMapping.lowercased().precomposedStringWithCanonicalMapping
+    }
+
+    @Test func everyPrintableASCIICharacterMapsAsTheGeneralPathDoes() {
+        for byte in UInt8(0x20)...UInt8(0x7E) {
+            let character = String(decoding: [byte], as: UTF8.self)
+            for name in [character, "a\(character)b", "  \(character)  ", "\(character)\\\(character)"] {
+                #expect(ServiceAccount.asciiNormalized(name) == Self.general(name), "\(name.debugDescription)")
+            }
+        }
+    }
+
+    @Test func randomASCIINamesMapAsTheGeneralPathDoes() {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            let length = Int.random(in: 0...24, using: &generator)
+            let name = String(decoding: (0..<length).map { _ in UInt8.random(in: 0x20...0x7E, using: &generator) }, as: UTF8.self)
+            #expect(ServiceAccount.asciiNormalized(name) == Self.general(name), "\(name.debugDescription)")
+        }
+    }
+
+    @Test func anythingElseTakesTheGeneralPath() {
+        for name in ["Jörg", "a\tb", "a\u{7F}", "\u{1}x", "CORP\\Ｓync", "x\u{0301}"] {
+            #expect(ServiceAccount.asciiNormalized(name) == nil, "\(name.debugDescription)")
+        }
+    }
+}
+
+@Suite struct ControlCharacterTests {
+    /// The range test must agree with the Unicode property on every scalar.
+    @Test func rangeTestAgreesWithGeneralCategoryOnEveryScalar() {
+        let disagreeing = (UInt32(0)...0x10FFFF).compactMap(Unicode.Scalar.init).filter {
+            $0.isControlCharacter != ($0.properties.generalCategory == .control)
+        }
+        #expect(disagreeing.isEmpty, "\(disagreeing.prefix(5).map(\.value))")
+    }
+}

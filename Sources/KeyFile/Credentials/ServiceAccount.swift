@@ -18,9 +18,9 @@ public struct ServiceAccount: Hashable, Sendable, CustomStringConvertible, Codab
     /// Parses and normalizes `name`; throws ``KeyFileError/Category/invalidInput`` when it is
     /// empty, has more than one `\`, contains control characters or is too long.
     public init(_ name: String) throws {
-        let trimmed = name.trimmingCharacters(in: .whitespaces)
-        let normalized = trimmed.precomposedStringWithCanonicalMapping.lowercased().precomposedStringWithCanonicalMapping
-        guard !normalized.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+        let normalized = Self.asciiNormalized(name) ?? name.trimmingCharacters(in: .whitespaces)
+            .precomposedStringWithCanonicalMapping.lowercased().precomposedStringWithCanonicalMapping
+        guard !normalized.unicodeScalars.contains(where: \.isControlCharacter) else {
             throw KeyFileError.invalidInput("account", "the account name contains control characters")
         }
         let parts = normalized.split(separator: "\\", omittingEmptySubsequences: false)
@@ -45,6 +45,23 @@ public struct ServiceAccount: Hashable, Sendable, CustomStringConvertible, Codab
         }
     }
 
+    /// The same normalization for the common case, without Foundation: a name made only of printable
+    /// ASCII (U+0020...U+007E) is already NFC, its default lowercase mapping is the ASCII one, and
+    /// the only `.whitespaces` member it can hold is the space. Returns nil for any other name,
+    /// which then takes the general (Foundation) path. The results are identical by construction;
+    /// this matters when thousands of headers are parsed (`keytool verify --recursive`).
+    static func asciiNormalized(_ name: String) -> String? {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(name.utf8.count)
+        for byte in name.utf8 {
+            guard (0x20...0x7E).contains(byte) else { return nil }
+            bytes.append((0x41...0x5A).contains(byte) ? byte | 0x20 : byte)
+        }
+        guard let first = bytes.firstIndex(where: { $0 != 0x20 }) else { return "" }
+        let last = bytes.lastIndex(where: { $0 != 0x20 })!
+        return String(decoding: bytes[first...last], as: UTF8.self)
+    }
+
     /// `domain\user` or `user`: the exact string bound into key derivation and stored in headers.
     public var canonical: String { domain.map { "\($0)\\\(user)" } ?? user }
     public var description: String { canonical }
@@ -57,4 +74,12 @@ public struct ServiceAccount: Hashable, Sendable, CustomStringConvertible, Codab
         var container = encoder.singleValueContainer()
         try container.encode(canonical)
     }
+}
+
+extension Unicode.Scalar {
+    /// General category Cc (control): U+0000...U+001F and U+007F...U+009F. Unicode's stability
+    /// policy fixes this set for good, so a range test gives exactly what
+    /// `properties.generalCategory == .control` gives, without the property-table lookup that
+    /// dominated header parsing in `keytool verify --recursive` profiles.
+    var isControlCharacter: Bool { value < 0x20 || (0x7F...0x9F).contains(value) }
 }

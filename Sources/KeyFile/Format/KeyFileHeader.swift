@@ -122,7 +122,7 @@ extension KeyFileHeader {
         guard (allowEmpty || count > 0), count <= field.maximumLength,
               // No control characters at all: a newline in a header string could forge lines in
               // `keytool inspect` output, which auditors read without the password.
-              !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+              !text.unicodeScalars.contains(where: \.isControlCharacter)
         else {
             throw KeyFileError.invalidInput("\(field)", "the \(field) must be 1 to \(field.maximumLength) bytes of UTF-8 without control characters")
         }
@@ -193,7 +193,8 @@ extension KeyFileHeader {
     }
 
     private static func text(_ bytes: ArraySlice<UInt8>, field: HeaderField, allowEmpty: Bool) throws -> String {
-        guard let text = String(validating: bytes, as: UTF8.self) else {
+        // Through a buffer pointer: the generic ArraySlice path validates scalar by scalar (slow).
+        guard let text = bytes.withUnsafeBufferPointer({ String(validating: $0, as: UTF8.self) }) else {
             throw KeyFileError.malformed("the \(field) is not valid UTF-8")
         }
         do { try checkText(text, field: field, allowEmpty: allowEmpty) } catch {
