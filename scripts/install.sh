@@ -11,7 +11,8 @@ tools=(keytool miisactivate miisserver)
 install -d -m 0755 "$prefix/Bin" "$prefix/share/man/man1" \
     "$prefix/share/bash-completion/completions" "$prefix/share/zsh/site-functions" "$prefix/share/fish/vendor_completions.d"
 for tool in "${tools[@]}"; do
-    install -m 0755 "$products/$tool" "$prefix/Bin/$tool"
+    # -s strips symbols: the Swift runtime and Foundation are linked statically into release binaries.
+    install -s -m 0755 "$products/$tool" "$prefix/Bin/$tool"
     install -m 0644 "docs/man/$tool.1" "$prefix/share/man/man1/$tool.1"
 done
 # keytool and miisserver use swift-argument-parser, which writes their completion scripts;

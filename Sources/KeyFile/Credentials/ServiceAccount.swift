@@ -57,8 +57,7 @@ public struct ServiceAccount: Hashable, Sendable, CustomStringConvertible, Codab
             guard (0x20...0x7E).contains(byte) else { return nil }
             bytes.append((0x41...0x5A).contains(byte) ? byte | 0x20 : byte)
         }
-        guard let first = bytes.firstIndex(where: { $0 != 0x20 }) else { return "" }
-        let last = bytes.lastIndex(where: { $0 != 0x20 })!
+        guard let first = bytes.firstIndex(where: { $0 != 0x20 }), let last = bytes.lastIndex(where: { $0 != 0x20 }) else { return "" }
         return String(decoding: bytes[first...last], as: UTF8.self)
     }
 

@@ -74,10 +74,14 @@ public enum OrderedParallelRunner {
         func take(_ index: Int) -> Result {
             condition.lock()
             defer { condition.unlock() }
-            while ready[index] == nil { condition.wait() }
-            nextToEmit = index + 1
-            condition.broadcast()
-            return ready.removeValue(forKey: index)!
+            while true {
+                if let result = ready.removeValue(forKey: index) {
+                    nextToEmit = index + 1
+                    condition.broadcast()
+                    return result
+                }
+                condition.wait()
+            }
         }
     }
 }
