@@ -3,6 +3,9 @@ import Testing
 
 /// Runs the built executables (`keytool`, `miisactivate`, `miisserver`) as a user would, capturing
 /// their output and exit status. `swift build` must have built them (the README's test command does).
+/// Serializes `Process.run()` across the test process's threads.
+private let spawnLock = NSLock()
+
 struct ToolRunner {
     struct Result {
         let status: Int32
@@ -45,7 +48,10 @@ struct ToolRunner {
         process.standardInput = input
         process.standardOutput = output
         process.standardError = error
-        try process.run()
+        // swift-corelibs-foundation's Process.run() is not safe to call from several threads at
+        // once (it crashed in memcpy under the concurrency tests): spawn one child at a time; the
+        // children themselves still run concurrently.
+        try spawnLock.withLock { try process.run() }
         // A child that exits (or is killed) before reading its input must not SIGPIPE the test process.
         ToolRunner.ignoreBrokenPipes
         if let stdin { try? input.fileHandleForWriting.write(contentsOf: Data(stdin.utf8)) }
