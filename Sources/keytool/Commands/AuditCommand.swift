@@ -14,7 +14,7 @@ struct AuditCommand: ParsableCommand {
         the file. Header authenticity cannot be established without the password; every file \
         carries that as an info finding. Severities: info, low, medium, high.
 
-        Exit status: 20 when any finding is at or above --fail-on (default: high), else 0.
+        Exit status: \(ExitCodes.auditFindings) when any finding is at or above --fail-on (default: high), else 0.
         """)
 
     @Argument(help: "Key files and directories.")
@@ -29,7 +29,7 @@ struct AuditCommand: ParsableCommand {
     @Option(name: .customLong("max-age"), help: ArgumentHelp("Flag backups older than DAYS (by their header's creation time).", valueName: "days"))
     var maxAge: Int?
 
-    @Option(name: .customLong("fail-on"), help: "Exit 20 when a finding is at or above this severity: info, low, medium or high (default high).")
+    @Option(name: .customLong("fail-on"), help: "Exit \(ExitCodes.auditFindings) when a finding is at or above this severity: info, low, medium or high (default high).")
     var failOn: String = "high"
 
     func validate() throws {

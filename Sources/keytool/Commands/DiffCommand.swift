@@ -13,7 +13,7 @@ struct DiffCommand: ParsableCommand {
         check value, naming every key that differs. B uses A's credentials unless --account-b or \
         --password-file-b/--password-stdin-b are given.
 
-        Exit status: 0 when the key sets are the same, 21 when they differ.
+        Exit status: 0 when the key sets are the same, \(ExitCodes.keySetsDiffer) when they differ.
         """)
 
     @Argument(help: "The first key file.")
