@@ -346,20 +346,9 @@ public final class SQLiteDeploymentStore: DeploymentStore {
     public func activate(_ request: ActivationRequest) async throws -> DeploymentState {
         try await write { db in
             try self.requireSchema(db)
-            guard let state = try self.fetchDeployment(db) else {
-                throw DeploymentError(.notRegistered, "there is no deployment in the database yet")
-            }
-            guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM servers WHERE name = ?", arguments: [request.server]) == 1 else {
-                throw DeploymentError(.notRegistered, "server '\(request.server)' is not registered in this deployment")
-            }
-            guard state.epoch == request.expectedEpoch else {
-                throw DeploymentError(.conflict,
-                    "another server became active: the deployment moved to epoch \(state.epoch) (active server '\(state.activeServer)') since epoch \(request.expectedEpoch) was read; nothing was changed")
-            }
-            guard state.keySetID == request.keySetID else {
-                throw DeploymentError(.keySetMismatch,
-                    "key set \(request.keySetID.uuidString) is not the deployment's current key set \(state.keySetID.uuidString)")
-            }
+            let state = try StoreRules.checkActivation(
+                request, state: try self.fetchDeployment(db),
+                isRegistered: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM servers WHERE name = ?", arguments: [request.server]) == 1)
             try db.execute(sql: """
                 UPDATE deployment SET active_server = ?, epoch = epoch + 1, updated_at = \(Self.nowSQL)
                 WHERE id = 1 AND epoch = ? AND key_set_id = ?

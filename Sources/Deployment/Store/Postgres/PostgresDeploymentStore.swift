@@ -422,20 +422,9 @@ public final class PostgresDeploymentStore: DeploymentStore {
             try await self.requireSchema(connection)
             // FOR UPDATE serializes competing activations: a loser waits for the winner's commit
             // and then reads the moved epoch.
-            guard let state = try await self.fetchDeployment(connection, lock: "FOR UPDATE") else {
-                throw DeploymentError(.notRegistered, "there is no deployment in the database yet")
-            }
-            guard try await self.isRegistered(connection, request.server) else {
-                throw DeploymentError(.notRegistered, "server '\(request.server)' is not registered in this deployment")
-            }
-            guard state.epoch == request.expectedEpoch else {
-                throw DeploymentError(.conflict,
-                    "another server became active: the deployment moved to epoch \(state.epoch) (active server '\(state.activeServer)') since epoch \(request.expectedEpoch) was read; nothing was changed")
-            }
-            guard state.keySetID == request.keySetID else {
-                throw DeploymentError(.keySetMismatch,
-                    "key set \(request.keySetID.uuidString) is not the deployment's current key set \(state.keySetID.uuidString)")
-            }
+            let state = try StoreRules.checkActivation(
+                request, state: try await self.fetchDeployment(connection, lock: "FOR UPDATE"),
+                isRegistered: try await self.isRegistered(connection, request.server))
             // The compare-and-set itself: zero rows means the row moved, whatever was read above.
             let rows = try await connection.query("""
                 UPDATE deployment SET active_server = \(request.server), epoch = epoch + 1, updated_at = now()
