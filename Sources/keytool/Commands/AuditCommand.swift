@@ -17,11 +17,7 @@ struct AuditCommand: ParsableCommand {
         Exit status: \(ExitCodes.auditFindings) when any finding is at or above --fail-on (default: high), else 0.
         """)
 
-    @Argument(help: "Key files and directories.")
-    var paths: [String]
-
-    @Flag(name: .shortAndLong, help: "Descend into subdirectories.")
-    var recursive = false
+    @OptionGroup var selection: PathSelection
 
     @Flag(name: .long, help: "Print a JSON report (schemaVersion 1) instead of text.")
     var json = false
@@ -39,10 +35,7 @@ struct AuditCommand: ParsableCommand {
 
     func run() throws {
         let threshold = AuditSeverity(name: failOn) ?? .high
-        let collected = KeyFilePathCollector.collect(paths, recursive: recursive)
-        guard !collected.isEmpty else {
-            throw ToolFailure(exitCode: KeyFileError.Category.io.exitCode, "no files to audit in the given paths")
-        }
+        let collected = try selection.collect(verb: "audit")
         let auditor = KeyFileAuditor(maxAgeDays: maxAge)
         var files: [FileAuditReport] = []
         files.reserveCapacity(collected.count)

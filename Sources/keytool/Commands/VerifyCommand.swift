@@ -22,11 +22,7 @@ struct VerifyCommand: ParsableCommand {
         (see keytool --help); 15 when no file was found.
         """)
 
-    @Argument(help: "Key files and directories.")
-    var paths: [String]
-
-    @Flag(name: .shortAndLong, help: "Descend into subdirectories.")
-    var recursive = false
+    @OptionGroup var selection: PathSelection
 
     @Flag(name: .long, help: "Print a JSON report (schemaVersion 1) instead of text.")
     var json = false
@@ -62,10 +58,7 @@ struct VerifyCommand: ParsableCommand {
         } else {
             mode = .integrity(policy: policy)
         }
-        let collected = KeyFilePathCollector.collect(paths, recursive: recursive)
-        guard !collected.isEmpty else {
-            throw ToolFailure(exitCode: KeyFileError.Category.io.exitCode, "no files to verify in the given paths")
-        }
+        let collected = try selection.collect(verb: "verify")
         let verifier = KeyFileVerifier(mode: mode, jobs: jobs)
         let progress = ProgressBar(total: collected.count)
         let encoder = KeyFileReportSchema.encoder(pretty: false)
