@@ -91,3 +91,25 @@ extension DeploymentFixture {
         return ((deployment["epoch"] as? Int) ?? -1, (deployment["activeServer"] as? String) ?? "")
     }
 }
+
+extension DeploymentFixture {
+    /// Activates every one of `standbys` at the same moment and checks the outcome the design
+    /// promises: exactly one wins, every other one gets "another server became active" (27), the
+    /// epoch moved by exactly one, and the log has one `activated` row and a `refused` row per loser.
+    func expectExactlyOneWinner(among standbys: [String], sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let results = ResultsBox()
+        DispatchQueue.concurrentPerform(iterations: standbys.count) { index in
+            let result = try? activate(standbys[index])
+            results.append(result?.status ?? -1, result?.stderr ?? "")
+        }
+        let statuses = results.values
+        #expect(statuses.filter { $0 == 0 }.count == 1, "\(results.messages)", sourceLocation: sourceLocation)
+        #expect(statuses.filter { $0 == 27 }.count == standbys.count - 1, "\(results.messages)", sourceLocation: sourceLocation)
+        let state = try deploymentState()
+        #expect(state.epoch == 2, sourceLocation: sourceLocation)
+        #expect(standbys.contains(state.active), sourceLocation: sourceLocation)
+        let log = try history(from: primary)
+        #expect(log.filter { ($0["outcome"] as? String) == "activated" }.count == 1, sourceLocation: sourceLocation)
+        #expect(log.filter { ($0["outcome"] as? String) == "refused" }.count == standbys.count - 1, sourceLocation: sourceLocation)
+    }
+}

@@ -71,20 +71,7 @@ import Testing
         guard let database = try Self.freshDatabase() else { return }
         let standbys = (2...17).map { "sync\($0)" }
         let deployment = try DeploymentFixture(standbys: standbys, database: database.url, environment: database.environment)
-        let results = ResultsBox()
-        DispatchQueue.concurrentPerform(iterations: standbys.count) { index in
-            let result = try? deployment.activate(standbys[index])
-            results.append(result?.status ?? -1, result?.stderr ?? "")
-        }
-        let statuses = results.values
-        #expect(statuses.filter { $0 == 0 }.count == 1, "\(results.messages)")
-        #expect(statuses.filter { $0 == 27 }.count == 15, "\(results.messages)")
-        let state = try deployment.deploymentState()
-        #expect(state.epoch == 2)
-        #expect(standbys.contains(state.active))
-        let log = try deployment.history(from: "sync1")
-        #expect(log.filter { ($0["outcome"] as? String) == "activated" }.count == 1)
-        #expect(log.filter { ($0["outcome"] as? String) == "refused" }.count == 15)
+        try deployment.expectExactlyOneWinner(among: standbys)
     }
 
     @Test func commitOutcomeUnknownRerunDoesNotBumpTwice() throws {
