@@ -32,7 +32,8 @@ enum HelpText {
       --dry-run             Run every check, change nothing.
       --force --reason TEXT Take over although the current primary still sends heartbeats;
                             overrides only that check, and the reason is logged.
-      --lease SECONDS       How recent a heartbeat keeps the primary alive (default 30).
+      --lease SECONDS       Treat the primary as alive for longer than the deployment's lease
+                            (never shorter: the lease is set with miisserver lease).
       --allow-weak-kdf      Accept a key file whose KDF parameters are below the floor.
       --json                Print a machine-readable report on standard output.
       --verbose, -v         Log each check to standard error.

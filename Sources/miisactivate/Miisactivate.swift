@@ -20,10 +20,10 @@ struct Miisactivate {
         let credentials = Credentials(account: try ServiceAccount(userName), password: try readPassword())
 
         var options = ActivationRequestOptions(
-            keyFilePath: fileName, credentials: credentials, osUser: Self.osUser, effectiveUserID: geteuid())
+            keyFilePath: fileName, credentials: credentials, osUser: OperatorIdentity.current(), effectiveUserID: geteuid())
         options.dryRun = commandLine.dryRun
         options.forceReason = commandLine.force ? commandLine.reason : nil
-        if let lease = commandLine.lease { options.lease = lease }
+        options.requestedLease = commandLine.lease
         if commandLine.allowWeakKDF { options.kdfPolicy = .allowWeak }
 
         let store = try DeploymentStoreFactory.open(location: installation.configuration.database)
@@ -36,7 +36,7 @@ struct Miisactivate {
     private func confirm(_ plan: ActivationPlan, server: String) -> Bool {
         if commandLine.quiet { return true }
         for warning in plan.warnings { printError("warning: \(warning)") }
-        let age = plan.primaryHeartbeatAge.map { "last heartbeat \(Int($0)) s ago" } ?? "no heartbeat recorded"
+        let age = plan.primaryHeartbeatAge.map { "last heartbeat \(Int($0)) s ago, lease \(Int(plan.lease)) s" } ?? "no heartbeat recorded"
         printError("All checks passed. \(server) will replace \(plan.state.activeServer) (\(age)) as the active server; epoch \(plan.state.epoch) -> \(plan.state.epoch + 1).")
         guard TerminalPrompt.standardInputIsTerminal else {
             printError("miisactivate: no terminal to confirm on; run with /q to activate without confirmation")
@@ -72,10 +72,5 @@ struct Miisactivate {
             }
             return try PasswordSource.prompt.read()
         }
-    }
-
-    static var osUser: String {
-        if let name = getpwuid(getuid())?.pointee.pw_name { return String(cString: name) }
-        return String(getuid())
     }
 }

@@ -10,7 +10,7 @@ struct MiisServer: ParsableCommand {
         abstract: "Set up and administer the servers of a MIIS deployment and their shared database.",
         discussion: "Exit codes: 0 success, 10-17 key-file errors, 20-32 deployment errors (see docs/miisserver.md).",
         subcommands: [SetupCommand.self, StatusCommand.self, PasswordSyncCommand.self, SecretCommand.self,
-                      HeartbeatCommand.self, CheckCommand.self, HistoryCommand.self])
+                      LeaseCommand.self, HeartbeatCommand.self, CheckCommand.self, HistoryCommand.self])
 }
 
 /// `--install-dir DIR`: else the parent of the Bin/ folder holding this executable, else MIIS_INSTALL_DIR.
@@ -42,6 +42,11 @@ func printWarning(_ text: String) {
 
 extension Date {
     var iso8601: String { ISO8601DateFormatter().string(from: self) }
+}
+
+/// Seconds as `30 s` or `2.5 s`.
+func formatSeconds(_ seconds: Double) -> String {
+    seconds == seconds.rounded() ? "\(Int(seconds)) s" : "\(seconds) s"
 }
 
 func formatAge(_ seconds: Double?) -> String {

@@ -13,8 +13,9 @@ public struct ActivationRequestOptions: Sendable {
     public var dryRun = false
     /// Override only the "primary still alive" check; needs a reason, which is logged.
     public var forceReason: String?
-    /// How recent a heartbeat keeps the current primary "alive", in seconds (database clock).
-    public var lease: TimeInterval = StandbyActivation.defaultLease
+    /// A lease longer than the deployment's, to be more careful than its setting; the deployment's
+    /// lease (a database setting) applies when this is `nil` or shorter: nothing shortens it.
+    public var requestedLease: TimeInterval?
     /// Whether a key file with KDF parameters below the floor may be used (never above the ceiling).
     public var kdfPolicy: KDFParameters.Policy = .standard
     /// The operating-system user recorded in the activation log.
@@ -68,6 +69,8 @@ public struct ActivationPlan: Sendable {
     public let warnings: [String]
     /// Seconds since the current primary's last heartbeat, if it ever sent one.
     public let primaryHeartbeatAge: TimeInterval?
+    /// The lease the checks applied: the deployment's, or the requested one if longer.
+    public let lease: TimeInterval
 }
 
 /// Promotes a standby to the deployment's active server: the reference's `miisactivate`.
@@ -77,8 +80,6 @@ public struct ActivationPlan: Sendable {
 /// this server by compare-and-set on the epoch read, logging the activation in the same
 /// transaction. A crash between the two leaves the database unchanged, and a re-run converges.
 public struct StandbyActivation: Sendable {
-    public static let defaultLease: TimeInterval = 30
-
     public let installation: ServerInstallation
     public let store: any DeploymentStore
     let logger: Logger
@@ -133,25 +134,26 @@ public struct StandbyActivation: Sendable {
             }
             try await DeploymentKeyCheck.verifyKeySet(keyFile.keySet, against: store)
             logger.debug("check 5/6 passed: \(options.keyFilePath) opens, holds the current key set and decrypts every secret")
-            // 6. The current primary must not be alive.
+            // 6. The current primary must not be alive (checked here to refuse before any prompt,
+            // and again inside the activation's transaction, where it decides).
             let age = try await store.activeServerHeartbeatAge()
-            let alive = age.map { $0 < options.lease } ?? false
+            let lease = max(state.leaseSeconds, options.requestedLease ?? 0)
+            let alive = age.map { $0 < lease } ?? false
             // The age is the *current* active server's: if another standby won meanwhile, say so.
             if alive, let current = try await store.deployment(), current.epoch != state.epoch {
-                throw DeploymentError(.conflict,
-                    "another server became active: \(current.activeServer) took over at epoch \(current.epoch) while this activation was checking; nothing was changed")
+                throw Self.anotherServerBecameActive(current)
             }
-            if alive, options.forceReason == nil, let age, try await becameActiveRecently(state, within: options.lease) {
-                throw DeploymentError(.conflict,
-                    "another server became active: \(state.activeServer) took over at epoch \(state.epoch) \(Int(age)) s ago; nothing was changed")
+            // Judged from the activation itself (its own time), not from the row's last change.
+            if alive, options.forceReason == nil, state.epoch > 1, try await store.now().timeIntervalSince(state.activatedAt) < lease {
+                throw Self.anotherServerBecameActive(state)
             }
             if alive, options.forceReason == nil {
-                throw DeploymentError(.primaryAlive,
-                    "the current primary \(state.activeServer) sent a heartbeat \(Int(age ?? 0)) s ago (lease \(Int(options.lease)) s): it is still alive. Stop it first, or override with --force --reason TEXT")
+                throw Self.withRemedy(StoreRules.primaryAlive(state: state, heartbeatAge: age ?? 0, lease: lease))
             }
-            logger.debug("check 6/6 \(alive ? "overridden by --force" : "passed"): last primary heartbeat \(age.map { "\(Int($0)) s ago" } ?? "never")")
+            logger.debug("check 6/6 \(alive ? "overridden by --force" : "passed"): last primary heartbeat \(age.map { "\(Int($0)) s ago" } ?? "never"), lease \(StoreRules.formatSeconds(lease)) s")
             return ActivationPlan(state: state, keyFile: keyFile, keyFileBytes: bytes,
-                                  forcedReason: alive ? options.forceReason : nil, warnings: warnings, primaryHeartbeatAge: age)
+                                  forcedReason: alive ? options.forceReason : nil, warnings: warnings, primaryHeartbeatAge: age,
+                                  lease: lease)
         } catch {
             if !options.dryRun { await logRefusal(error, state: state, options: options) }
             throw error
@@ -165,14 +167,17 @@ public struct StandbyActivation: Sendable {
         FaultInjection.point("activate.after-keys-installed")
         let newState: DeploymentState
         do {
+            // The store re-checks the epoch and the primary's liveness in the switch's own
+            // transaction: a primary that came back while the confirmation prompt was open wins.
             var detail = "activated by miisactivate"
-            if let reason = plan.forcedReason { detail = "forced takeover while \(plan.state.activeServer) was alive: \(reason)" }
+            if let reason = options.forceReason { detail += " (forced: \(reason))" }
             newState = try await store.activate(ActivationRequest(
                 server: serverName, expectedEpoch: plan.state.epoch, keySetID: plan.keyFile.keySet.id,
-                osUser: options.osUser, detail: detail))
-        } catch let error as DeploymentError where error.kind == .conflict {
-            await logRefusal(error, state: plan.state, options: options)
-            throw error
+                osUser: options.osUser, detail: detail, requestedLease: options.requestedLease, forceReason: options.forceReason))
+        } catch let error as DeploymentError where error.kind == .conflict || error.kind == .primaryAlive {
+            let refusal = error.kind == .primaryAlive ? Self.withRemedy(error) : error
+            await logRefusal(refusal, state: plan.state, options: options)
+            throw refusal
         }
         FaultInjection.point("activate.after-commit")
         try installation.recordActivation(epoch: newState.epoch, keySetID: newState.keySetID)
@@ -227,11 +232,16 @@ public struct StandbyActivation: Sendable {
         }
     }
 
-    /// Whether the active server was itself activated within the lease: then a standby that lost
-    /// a race learns that another server became active, not merely that a primary is alive.
-    func becameActiveRecently(_ state: DeploymentState, within lease: TimeInterval) async throws -> Bool {
-        guard state.epoch > 1 else { return false }
-        return try await store.now().timeIntervalSince(state.updatedAt) < lease
+    /// A standby that lost a race learns that another server became active, not merely that a
+    /// primary is alive.
+    static func anotherServerBecameActive(_ state: DeploymentState) -> DeploymentError {
+        DeploymentError(.conflict,
+            "another server became active: \(state.activeServer) took over at epoch \(state.epoch) while this activation was being prepared; nothing was changed")
+    }
+
+    /// The refusal of a takeover of a live primary, with what the administrator can do.
+    static func withRemedy(_ error: DeploymentError) -> DeploymentError {
+        DeploymentError(error.kind, error.message + ". Stop it first (and wait out the lease), or override with --force --reason TEXT")
     }
 
     func openKeyFile(_ options: ActivationRequestOptions) throws -> (KeyFile, [UInt8], [String]) {

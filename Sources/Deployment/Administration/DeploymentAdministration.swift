@@ -21,11 +21,14 @@ public enum DeploymentAdministration {
         public var softwareVersion: String
         public var kdf: KDFParameters
         public var kdfPolicy: KDFParameters.Policy
+        /// A primary's deployment lease, in seconds (ignored for a standby).
+        public var leaseSeconds: TimeInterval
 
         public init(installDirectory: String, serverName: String, database: String, role: ServerRole, serviceAccount: ServiceAccount,
                     adminGroup: String = DeploymentAdministration.defaultAdminGroup,
                     softwareVersion: String = SchemaCatalog.currentSoftwareVersion,
-                    kdf: KDFParameters = .recommended, kdfPolicy: KDFParameters.Policy = .standard) {
+                    kdf: KDFParameters = .recommended, kdfPolicy: KDFParameters.Policy = .standard,
+                    leaseSeconds: TimeInterval = DeploymentState.defaultLeaseSeconds) {
             self.installDirectory = installDirectory
             self.serverName = serverName
             self.database = database
@@ -35,6 +38,7 @@ public enum DeploymentAdministration {
             self.softwareVersion = softwareVersion
             self.kdf = kdf
             self.kdfPolicy = kdfPolicy
+            self.leaseSeconds = leaseSeconds
         }
     }
 
@@ -64,6 +68,8 @@ public enum DeploymentAdministration {
             throw DeploymentError(.invalidRequest, "unknown software version '\(request.softwareVersion)'; known releases: \(SchemaCatalog.schemaForRelease.keys.sorted().joined(separator: ", "))")
         }
         try validateServerName(request.serverName)
+        if request.role == .primary { try StoreRules.checkLease(request.leaseSeconds) }
+        let origin = writeOrigin(request.serverName)
         guard !request.adminGroup.isEmpty else { throw DeploymentError(.invalidRequest, "the admin group must not be empty") }
         let configurationPath = "\(request.installDirectory)/\(ServerInstallation.configurationFileName)"
         let alreadySetUp = DeploymentError(.installation, "\(configurationPath) already exists: this server is already set up; use setup --repair to change it")
@@ -125,19 +131,20 @@ public enum DeploymentAdministration {
                 try installation.installKeySet(file, credentials: Credentials(account: request.serviceAccount, password: password), replace: resuming != nil)
                 FaultInjection.point("setup.after-keys-installed")
                 let now = try await store.now()
-                try await store.register(RegisteredServer(name: request.serverName, softwareVersion: request.softwareVersion, role: .primary, registeredAt: now))
+                try await store.register(RegisteredServer(name: request.serverName, softwareVersion: request.softwareVersion, role: .primary, registeredAt: now),
+                                         origin: origin)
                 registered = true
                 FaultInjection.point("setup.after-register")
                 let state = DeploymentState(activeServer: request.serverName, epoch: 1, keySetID: keySet.id,
-                                            keySetFingerprint: keySet.fingerprint, updatedAt: now)
-                try await store.createDeployment(state, checkValues: DeploymentKeyCheck.checkValues(of: keySet))
+                                            keySetFingerprint: keySet.fingerprint, updatedAt: now, leaseSeconds: request.leaseSeconds)
+                try await store.createDeployment(state, checkValues: DeploymentKeyCheck.checkValues(of: keySet), origin: origin)
                 FaultInjection.point("setup.after-deployment-created")
                 try installation.recordActivation(epoch: 1, keySetID: keySet.id)
             } catch {
                 // Undo the registration (another primary won the race) and the local files so that
                 // setup can be re-run; the deployment row is the truth.
                 if registered, (try? await store.deployment())??.activeServer != request.serverName {
-                    try? await store.unregister(request.serverName)
+                    try? await store.unregister(request.serverName, origin: origin)
                 }
                 try? FileManager.default.removeItem(atPath: installation.installedKeyFilePath)
                 try? FileManager.default.removeItem(atPath: installation.activationRecordPath)
@@ -171,7 +178,8 @@ public enum DeploymentAdministration {
             FaultInjection.point("setup.after-configuration")
             do {
                 let now = try await store.now()
-                try await store.register(RegisteredServer(name: request.serverName, softwareVersion: request.softwareVersion, role: .standby, registeredAt: now))
+                try await store.register(RegisteredServer(name: request.serverName, softwareVersion: request.softwareVersion, role: .standby, registeredAt: now),
+                                         origin: origin)
             } catch {
                 try? FileManager.default.removeItem(atPath: installation.configurationPath)
                 throw error
@@ -282,7 +290,7 @@ public enum DeploymentAdministration {
             }
             var changed = server
             changed.softwareVersion = configuration.softwareVersion
-            try await store.register(changed)
+            try await store.register(changed, origin: writeOrigin(configuration.serverName))
         }
         warnings += adminGroupWarnings(configuration.adminGroup, groupFile: groupFile)
         return (updated, warnings)
@@ -321,19 +329,58 @@ public enum DeploymentAdministration {
         }
     }
 
+    /// The origin of a write made from `server` by the current operating-system user.
+    static func writeOrigin(_ server: String) -> WriteOrigin {
+        WriteOrigin(server: server, osUser: OperatorIdentity.current())
+    }
+
+    /// The epoch this installation holds as the active server; a server that was never activated
+    /// holds none and may not write on the deployment's behalf.
+    static func heldEpoch(_ installation: ServerInstallation) throws -> Int64 {
+        guard let epoch = installation.activeEpoch else {
+            throw DeploymentError(.fenced,
+                "server '\(installation.configuration.serverName)' is not the active server (it was never activated); it may not write on the deployment's behalf")
+        }
+        return epoch
+    }
+
+    /// Any registered server may redirect password synchronization (before a failover or a fail
+    /// back); the change is logged with this server and user.
     public static func setPasswordSync(_ installation: ServerInstallation, enabled: Bool, target: String?) async throws -> DeploymentState {
         try await withStore(installation) { store in
-            try await store.setPasswordSync(enabled: enabled, target: enabled ? target : nil)
+            try await store.setPasswordSync(enabled: enabled, target: enabled ? target : nil,
+                                            origin: writeOrigin(installation.configuration.serverName))
+            guard let state = try await store.deployment() else { throw DeploymentError(.notRegistered, "the database holds no deployment") }
+            return state
+        }
+    }
+
+    /// Changes the deployment's lease. Only the active server may (a fenced write): a standby
+    /// cannot shorten the lease of a live primary to take it over. Logged.
+    public static func setLease(_ installation: ServerInstallation, seconds: TimeInterval) async throws -> DeploymentState {
+        let epoch = try heldEpoch(installation)
+        return try await withStore(installation) { store in
+            try await store.setLease(seconds, epoch: epoch, origin: writeOrigin(installation.configuration.serverName))
+            guard let state = try await store.deployment() else { throw DeploymentError(.notRegistered, "the database holds no deployment") }
+            return state
+        }
+    }
+
+    /// The deployment row as the database holds it.
+    public static func deployment(_ installation: ServerInstallation) async throws -> DeploymentState {
+        try await withStore(installation) { store in
             guard let state = try await store.deployment() else { throw DeploymentError(.notRegistered, "the database holds no deployment") }
             return state
         }
     }
 
     /// Encrypts `value` under the installed key set's primary key and stores it as `name`.
-    /// The installed key set must be the deployment's current one.
+    /// Only the active server at its epoch may (the store checks it in the write's transaction);
+    /// the installed key set must be the deployment's current one.
     public static func setSecret(_ installation: ServerInstallation, name: String, value: SecureBytes,
                                  password: Password, policy: KDFParameters.Policy = .standard) async throws -> StoredSecret {
         try SecretCipher.validate(name: name)
+        let epoch = try heldEpoch(installation)
         let file = try installation.openInstalledKeySet(password: password, policy: policy)
         return try await withStore(installation) { store in
             guard let deployment = try await store.deployment() else { throw DeploymentError(.notRegistered, "the database holds no deployment") }
@@ -341,7 +388,7 @@ public enum DeploymentAdministration {
                 throw DeploymentError(.keySetMismatch, "the installed key set \(file.keySet.id.uuidString) is not the deployment's current key set \(deployment.keySetID.uuidString)")
             }
             let secret = try SecretCipher.seal(value, name: name, keySet: file.keySet)
-            try await store.putSecret(secret)
+            try await store.putSecret(secret, epoch: epoch, origin: writeOrigin(installation.configuration.serverName))
             return secret
         }
     }

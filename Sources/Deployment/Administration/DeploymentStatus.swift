@@ -41,6 +41,10 @@ public struct DeploymentStatusReport: Codable, Sendable {
         public var updatedAt: Date
         /// Seconds since the active server's last heartbeat (database clock), `null` if none.
         public var activeHeartbeatAgeSeconds: Double?
+        /// The deployment's lease in seconds: a heartbeat younger than this keeps the active server alive.
+        public var leaseSeconds: Double
+        /// When the active server became active (database clock).
+        public var activatedAt: Date
     }
 
     public struct Server: Codable, Sendable {
@@ -85,7 +89,7 @@ extension DeploymentAdministration {
                 deployment: deployment.map {
                     .init(activeServer: $0.activeServer, epoch: $0.epoch, keySetID: $0.keySetID, keySetFingerprint: $0.keySetFingerprint,
                           passwordSync: .init(enabled: $0.passwordSyncEnabled, target: $0.passwordSyncTarget), updatedAt: $0.updatedAt,
-                          activeHeartbeatAgeSeconds: activeAge)
+                          activeHeartbeatAgeSeconds: activeAge, leaseSeconds: $0.leaseSeconds, activatedAt: $0.activatedAt)
                 },
                 servers: servers.map {
                     .init(name: $0.name, softwareVersion: $0.softwareVersion, role: $0.role, registeredAt: $0.registeredAt,

@@ -35,10 +35,23 @@ public struct DeploymentState: Codable, Sendable, Equatable {
     public var keySetFingerprint: String
     public var passwordSyncEnabled: Bool
     public var passwordSyncTarget: String?
+    /// When the row last changed for any reason (an activation, the password-sync target, the lease).
     public var updatedAt: Date
+    /// How recent a heartbeat keeps the active server alive, in seconds (database clock). A
+    /// deployment-wide setting: set at setup, changed only by a logged, fenced write.
+    public var leaseSeconds: TimeInterval
+    /// When the active server became active (its activation or the deployment's creation), by the
+    /// database clock. Only activations set it; other writes that bump `updatedAt` do not.
+    public var activatedAt: Date
+
+    /// The lease of a deployment that did not choose one (and of databases older than schema 3).
+    public static let defaultLeaseSeconds: TimeInterval = 30
+    /// The range a deployment's lease may be set to.
+    public static let leaseRange: ClosedRange<TimeInterval> = 0.5...86_400
 
     public init(activeServer: String, epoch: Int64, keySetID: UUID, keySetFingerprint: String,
-                passwordSyncEnabled: Bool = false, passwordSyncTarget: String? = nil, updatedAt: Date) {
+                passwordSyncEnabled: Bool = false, passwordSyncTarget: String? = nil, updatedAt: Date,
+                leaseSeconds: TimeInterval = DeploymentState.defaultLeaseSeconds, activatedAt: Date? = nil) {
         self.activeServer = activeServer
         self.epoch = epoch
         self.keySetID = keySetID
@@ -46,6 +59,21 @@ public struct DeploymentState: Codable, Sendable, Equatable {
         self.passwordSyncEnabled = passwordSyncEnabled
         self.passwordSyncTarget = passwordSyncTarget
         self.updatedAt = updatedAt
+        self.leaseSeconds = leaseSeconds
+        self.activatedAt = activatedAt ?? updatedAt
+    }
+}
+
+/// Who makes a write: the server it is made from and the operating-system user behind it, as the
+/// deployment's log records them.
+public struct WriteOrigin: Sendable, Equatable {
+    public var server: String
+    /// The operating-system user, including who invoked sudo (see ``OperatorIdentity``).
+    public var osUser: String
+
+    public init(server: String, osUser: String) {
+        self.server = server
+        self.osUser = osUser
     }
 }
 
@@ -82,6 +110,8 @@ public struct ActivationLogEntry: Codable, Sendable, Equatable {
         case activated
         case refused
         case failed
+        /// An administrative change (registration, password-sync target, lease, secret, setup).
+        case changed
     }
 
     public var time: Date
@@ -92,11 +122,21 @@ public struct ActivationLogEntry: Codable, Sendable, Equatable {
     public var keySetID: UUID?
     public var osUser: String
     public var outcome: Outcome
-    /// Why (refusal reason, forced-takeover reason). Never contains secrets.
+    /// Why (refusal reason, forced-takeover reason) or what changed. Never contains secrets.
     public var detail: String
+    /// Activations: the lease in force when the switch was decided, in seconds.
+    public var leaseSeconds: Double?
+    /// Activations: seconds since the previous active server's last heartbeat (database clock),
+    /// `nil` if it never sent one.
+    public var previousHeartbeatAgeSeconds: Double?
+    /// Activations: whether a live primary was taken over with `--force`.
+    public var forced: Bool
+    /// Activations: the reason given with `--force`.
+    public var forcedReason: String?
 
     public init(time: Date, server: String, previousServer: String?, epoch: Int64, keySetID: UUID?,
-                osUser: String, outcome: Outcome, detail: String) {
+                osUser: String, outcome: Outcome, detail: String, leaseSeconds: Double? = nil,
+                previousHeartbeatAgeSeconds: Double? = nil, forced: Bool = false, forcedReason: String? = nil) {
         self.time = time
         self.server = server
         self.previousServer = previousServer
@@ -105,5 +145,9 @@ public struct ActivationLogEntry: Codable, Sendable, Equatable {
         self.osUser = osUser
         self.outcome = outcome
         self.detail = detail
+        self.leaseSeconds = leaseSeconds
+        self.previousHeartbeatAgeSeconds = previousHeartbeatAgeSeconds
+        self.forced = forced
+        self.forcedReason = forcedReason
     }
 }

@@ -3,7 +3,7 @@
 /// was updated (a "service pack") and the other was not.
 public enum SchemaCatalog {
     /// The schema version this build creates and expects.
-    public static let current = 2
+    public static let current = 3
 
     /// Software versions are `MAJOR.MINOR.PATCH`; the schema follows `MAJOR.MINOR`. Release 1.1
     /// (schema 2) is this build; 1.0 (schema 1) is kept so that mixed-version deployments, the
@@ -11,10 +11,11 @@ public enum SchemaCatalog {
     public static let schemaForRelease: [String: Int] = [
         "1.0": 1,
         "1.1": 2,
+        "1.2": 3,
     ]
 
     /// The software version this build installs by default.
-    public static let currentSoftwareVersion = "1.1.0"
+    public static let currentSoftwareVersion = "1.2.0"
 
     /// The schema `softwareVersion` needs, or `nil` for a version this build does not know.
     public static func schema(forSoftwareVersion softwareVersion: String) -> Int? {

@@ -10,15 +10,23 @@ public struct ActivationRequest: Sendable, Equatable {
     /// The key set the new active server installed (must be the deployment's current one).
     public var keySetID: UUID
     public var osUser: String
-    /// Recorded in the log (for example a forced takeover's reason).
+    /// Recorded in the log.
     public var detail: String
+    /// A lease longer than the deployment's, if the caller wants one; a shorter one has no effect
+    /// (the deployment's lease always applies).
+    public var requestedLease: TimeInterval?
+    /// Set to take over a primary that is still alive; recorded in the log.
+    public var forceReason: String?
 
-    public init(server: String, expectedEpoch: Int64, keySetID: UUID, osUser: String, detail: String) {
+    public init(server: String, expectedEpoch: Int64, keySetID: UUID, osUser: String, detail: String,
+                requestedLease: TimeInterval? = nil, forceReason: String? = nil) {
         self.server = server
         self.expectedEpoch = expectedEpoch
         self.keySetID = keySetID
         self.osUser = osUser
         self.detail = detail
+        self.requestedLease = requestedLease
+        self.forceReason = forceReason
     }
 }
 
@@ -28,7 +36,14 @@ public struct ActivationRequest: Sendable, Equatable {
 /// Rules every implementation keeps:
 /// - every mutating call is one transaction; nothing is half-written;
 /// - the deployment row changes only by compare-and-set on the epoch it was read at;
-/// - times that judge liveness (heartbeats, the lease) come from the database's clock;
+/// - a write made on behalf of the active server (heartbeat, secrets, the lease; key-set changes)
+///   carries the writer's epoch and is checked against the deployment row inside the same
+///   transaction: a server that is not the active one at that epoch is refused with `.fenced`;
+/// - administrative writes any registered server may make (registration, the password-sync
+///   target) and every fenced write other than the heartbeat append a `changed` row to the log, in
+///   the same transaction, naming the server, the operating-system user and what changed;
+/// - times that judge liveness (heartbeats, the lease) come from the database's clock, and the
+///   activation re-checks liveness inside its own transaction;
 /// - the activation log is append-only.
 public protocol DeploymentStore: Sendable {
     /// The schema version this database holds, or `nil` when it holds no schema of ours yet.
@@ -38,13 +53,13 @@ public protocol DeploymentStore: Sendable {
     /// Creates the schema at `version`, or migrates an older one up to it, in one transaction.
     func migrate(to version: Int) async throws
 
-    /// Registers a server (or updates its version and role when it re-registers).
-    func register(_ server: RegisteredServer) async throws
+    /// Registers a server (or updates its version and role when it re-registers); logged.
+    func register(_ server: RegisteredServer, origin: WriteOrigin) async throws
 
     /// Removes a server's registration (a decommissioned server, or the cleanup of a failed
-    /// setup). Throws `.invalidRequest` for the deployment's active server and `.notRegistered`
-    /// for an unknown one.
-    func unregister(_ name: String) async throws
+    /// setup); logged. Throws `.invalidRequest` for the deployment's active server and
+    /// `.notRegistered` for an unknown one.
+    func unregister(_ name: String, origin: WriteOrigin) async throws
 
     /// All registered servers, by name.
     func servers() async throws -> [RegisteredServer]
@@ -52,9 +67,9 @@ public protocol DeploymentStore: Sendable {
     /// The deployment row, or `nil` before a primary was set up.
     func deployment() async throws -> DeploymentState?
 
-    /// Creates the deployment row and the key set's check values for a new primary. Throws
-    /// `.invalidRequest` if a deployment already exists (a second primary).
-    func createDeployment(_ state: DeploymentState, checkValues: [KeyCheckValue]) async throws
+    /// Creates the deployment row (with `state.leaseSeconds`) and the key set's check values for a
+    /// new primary; logged. Throws `.invalidRequest` if a deployment already exists (a second primary).
+    func createDeployment(_ state: DeploymentState, checkValues: [KeyCheckValue], origin: WriteOrigin) async throws
 
     /// Records a heartbeat for `server` at the database's current time, only if it is the active
     /// server at `epoch`; otherwise throws `.fenced`.
@@ -63,11 +78,17 @@ public protocol DeploymentStore: Sendable {
     /// Seconds since the active server's last heartbeat by the database clock, or `nil` if it never sent one.
     func activeServerHeartbeatAge() async throws -> TimeInterval?
 
-    /// Enables or disables password synchronization and sets its target.
-    func setPasswordSync(enabled: Bool, target: String?) async throws
+    /// Enables or disables password synchronization and sets its target. Any registered server may
+    /// (it is redirected before a failover); logged.
+    func setPasswordSync(enabled: Bool, target: String?, origin: WriteOrigin) async throws
 
-    /// Inserts or replaces a secret.
-    func putSecret(_ secret: StoredSecret) async throws
+    /// Changes the deployment's lease; only the active server at `epoch` may (else `.fenced`), so
+    /// that a standby cannot shorten the lease of a live primary. Logged.
+    func setLease(_ seconds: TimeInterval, epoch: Int64, origin: WriteOrigin) async throws
+
+    /// Inserts or replaces a secret, only on behalf of the active server at `epoch` (else
+    /// `.fenced`); logged (the secret's name, never its value).
+    func putSecret(_ secret: StoredSecret, epoch: Int64, origin: WriteOrigin) async throws
 
     /// All secrets, by name.
     func secrets() async throws -> [StoredSecret]
@@ -76,10 +97,14 @@ public protocol DeploymentStore: Sendable {
     func checkValues() async throws -> [KeyCheckValue]
 
     /// In one transaction: moves the deployment to `request.server` with epoch
-    /// `request.expectedEpoch + 1` if the row still has `expectedEpoch` and the same key set,
-    /// records a heartbeat for the new active server (it is alive by definition, which keeps a
-    /// slower standby from taking over right after), and appends an `activated` log row. Throws `.conflict` when the epoch moved (another server
-    /// won); then nothing is written.
+    /// `request.expectedEpoch + 1` if the row still has `expectedEpoch` and the same key set and
+    /// the active server is not alive (its last heartbeat, by the database clock, is older than the
+    /// deployment's lease, or `request.requestedLease` if longer) unless `request.forceReason` is
+    /// set; records a heartbeat for the new active server (it is alive by definition, which keeps a
+    /// slower standby from taking over right after), and appends an `activated` log row with the
+    /// lease in force, the previous server's heartbeat age and whether it was forced. Throws
+    /// `.conflict` when the epoch moved (another server won) and `.primaryAlive` when the active
+    /// server is alive; then nothing is written.
     @discardableResult
     func activate(_ request: ActivationRequest) async throws -> DeploymentState
 

@@ -155,6 +155,19 @@ public final class SQLiteDeploymentStore: DeploymentStore {
     static let migrations: [Int: @Sendable (Database) throws -> Void] = [
         // Release 1.1: secrets remember when they were last set (database clock).
         2: { db in try db.execute(sql: "ALTER TABLE secrets ADD COLUMN updated_at REAL") },
+        // Release 1.2: the lease is a deployment setting; activations are judged (and logged) with
+        // it inside their transaction, and remember when they happened apart from other writes.
+        3: { db in
+            try db.execute(sql: """
+                ALTER TABLE deployment ADD COLUMN lease_seconds REAL NOT NULL DEFAULT \(DeploymentState.defaultLeaseSeconds);
+                ALTER TABLE deployment ADD COLUMN activated_at REAL;
+                UPDATE deployment SET activated_at = updated_at;
+                ALTER TABLE activation_log ADD COLUMN lease_seconds REAL;
+                ALTER TABLE activation_log ADD COLUMN previous_heartbeat_age REAL;
+                ALTER TABLE activation_log ADD COLUMN forced INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE activation_log ADD COLUMN forced_reason TEXT;
+                """)
+        },
     ]
 
     /// SQLite's current time as Unix seconds with sub-second precision (SQLite 3.40 has no `unixepoch('subsec')`).
@@ -162,21 +175,23 @@ public final class SQLiteDeploymentStore: DeploymentStore {
 
     // MARK: - Servers
 
-    public func register(_ server: RegisteredServer) async throws {
+    public func register(_ server: RegisteredServer, origin: WriteOrigin) async throws {
         try checkName(server.name, what: "server name")
         try await write { db in
-            try self.requireSchema(db)
+            let version = try self.requireSchema(db)
+            let previous = try self.fetchServers(db, name: server.name).first
             try db.execute(sql: """
                 INSERT INTO servers (name, software_version, role, registered_at, last_heartbeat) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT(name) DO UPDATE SET software_version = excluded.software_version, role = excluded.role
                 """, arguments: [server.name, server.softwareVersion, server.role.rawValue,
                                  server.registeredAt.timeIntervalSince1970, server.lastHeartbeat?.timeIntervalSince1970])
+            try self.logChange(db, version: version, origin: origin, StoreRules.Change.registered(server, previous: previous))
         }
     }
 
-    public func unregister(_ name: String) async throws {
+    public func unregister(_ name: String, origin: WriteOrigin) async throws {
         try await write { db in
-            try self.requireSchema(db)
+            let version = try self.requireSchema(db)
             if let state = try self.fetchDeployment(db), state.activeServer == name {
                 throw DeploymentError(.invalidRequest, "server '\(name)' is the deployment's active server; it cannot be unregistered")
             }
@@ -184,22 +199,30 @@ public final class SQLiteDeploymentStore: DeploymentStore {
             guard db.changesCount == 1 else {
                 throw DeploymentError(.notRegistered, "server '\(name)' is not registered in this deployment")
             }
+            try self.logChange(db, version: version, origin: origin, StoreRules.Change.unregistered(name))
         }
     }
 
     public func servers() async throws -> [RegisteredServer] {
         try await read { db in
             try self.requireSchema(db)
-            return try Row.fetchAll(db, sql: "SELECT * FROM servers ORDER BY name").map { row in
-                let roleText: String = row["role"]
-                guard let role = ServerRole(rawValue: roleText) else {
-                    throw DeploymentError(.database, "\(self.path): server row with unknown role '\(roleText)'")
-                }
-                return RegisteredServer(
-                    name: row["name"], softwareVersion: row["software_version"], role: role,
-                    registeredAt: Date(timeIntervalSince1970: row["registered_at"]),
-                    lastHeartbeat: (row["last_heartbeat"] as Double?).map(Date.init(timeIntervalSince1970:)))
+            return try self.fetchServers(db)
+        }
+    }
+
+    /// Every registered server by name, or only `name`'s registration.
+    private func fetchServers(_ db: Database, name: String? = nil) throws -> [RegisteredServer] {
+        let rows = try name.map { try Row.fetchAll(db, sql: "SELECT * FROM servers WHERE name = ?", arguments: [$0]) }
+            ?? Row.fetchAll(db, sql: "SELECT * FROM servers ORDER BY name")
+        return try rows.map { row in
+            let roleText: String = row["role"]
+            guard let role = ServerRole(rawValue: roleText) else {
+                throw DeploymentError(.database, "\(self.path): server row with unknown role '\(roleText)'")
             }
+            return RegisteredServer(
+                name: row["name"], softwareVersion: row["software_version"], role: role,
+                registeredAt: Date(timeIntervalSince1970: row["registered_at"]),
+                lastHeartbeat: (row["last_heartbeat"] as Double?).map(Date.init(timeIntervalSince1970:)))
         }
     }
 
@@ -221,12 +244,16 @@ public final class SQLiteDeploymentStore: DeploymentStore {
         return DeploymentState(
             activeServer: row["active_server"], epoch: row["epoch"], keySetID: id,
             keySetFingerprint: row["key_set_fingerprint"], passwordSyncEnabled: row["password_sync_enabled"],
-            passwordSyncTarget: row["password_sync_target"], updatedAt: Date(timeIntervalSince1970: row["updated_at"]))
+            passwordSyncTarget: row["password_sync_target"], updatedAt: Date(timeIntervalSince1970: row["updated_at"]),
+            // Schema 3's columns; a database before it has the default lease and no separate activation time.
+            leaseSeconds: row["lease_seconds"] ?? DeploymentState.defaultLeaseSeconds,
+            activatedAt: (row["activated_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
     }
 
-    public func createDeployment(_ state: DeploymentState, checkValues: [KeyCheckValue]) async throws {
+    public func createDeployment(_ state: DeploymentState, checkValues: [KeyCheckValue], origin: WriteOrigin) async throws {
+        try StoreRules.checkLease(state.leaseSeconds)
         try await write { db in
-            try self.requireSchema(db)
+            let version = try self.requireSchema(db)
             if let existing = try self.fetchDeployment(db) {
                 throw DeploymentError(.invalidRequest,
                     "the deployment already has a primary ('\(existing.activeServer)', epoch \(existing.epoch)); set this server up as a standby")
@@ -239,26 +266,25 @@ public final class SQLiteDeploymentStore: DeploymentStore {
                 VALUES (1, ?, ?, ?, ?, ?, ?, \(Self.nowSQL))
                 """, arguments: [state.activeServer, state.epoch, state.keySetID.uuidString, state.keySetFingerprint,
                                  state.passwordSyncEnabled, state.passwordSyncTarget])
+            if version >= 3 {
+                try db.execute(sql: "UPDATE deployment SET lease_seconds = ?, activated_at = updated_at WHERE id = 1",
+                               arguments: [state.leaseSeconds])
+            } else if state.leaseSeconds != DeploymentState.defaultLeaseSeconds {
+                throw StoreRules.leaseNeedsSchema3(version: version)
+            }
             try db.execute(sql: "DELETE FROM key_check_values")
             for value in checkValues {
                 try db.execute(sql: "INSERT INTO key_check_values (key_id, check_value) VALUES (?, ?)",
                                arguments: [Int64(value.keyID.rawValue), Data(value.checkValue)])
             }
+            try self.logChange(db, version: version, origin: origin, StoreRules.Change.deploymentCreated(state))
         }
     }
 
     public func heartbeat(server: String, epoch: Int64) async throws {
         try await write { db in
             try self.requireSchema(db)
-            guard let state = try self.fetchDeployment(db) else {
-                throw DeploymentError(.notRegistered, "there is no deployment in the database yet")
-            }
-            guard state.activeServer == server else {
-                throw DeploymentError(.fenced, "server '\(server)' is not the active server ('\(state.activeServer)' is, at epoch \(state.epoch))")
-            }
-            guard state.epoch == epoch else {
-                throw DeploymentError(.fenced, "server '\(server)' holds epoch \(epoch) but the deployment is at epoch \(state.epoch); it is fenced")
-            }
+            try StoreRules.checkFence(try self.fetchDeployment(db), server: server, epoch: epoch)
             try db.execute(sql: "UPDATE servers SET last_heartbeat = \(Self.nowSQL) WHERE name = ?", arguments: [server])
             guard db.changesCount == 1 else {
                 throw DeploymentError(.notRegistered, "server '\(server)' is not registered in this deployment")
@@ -269,22 +295,38 @@ public final class SQLiteDeploymentStore: DeploymentStore {
     public func activeServerHeartbeatAge() async throws -> TimeInterval? {
         try await read { db in
             try self.requireSchema(db)
-            return try Double.fetchOne(db, sql: """
-                SELECT \(Self.nowSQL) - s.last_heartbeat FROM deployment d JOIN servers s ON s.name = d.active_server
-                WHERE d.id = 1 AND s.last_heartbeat IS NOT NULL
-                """)
+            return try Self.activeServerHeartbeatAge(db)
         }
     }
 
-    public func setPasswordSync(enabled: Bool, target: String?) async throws {
+    private static func activeServerHeartbeatAge(_ db: Database) throws -> TimeInterval? {
+        try Double.fetchOne(db, sql: """
+            SELECT \(nowSQL) - s.last_heartbeat FROM deployment d JOIN servers s ON s.name = d.active_server
+            WHERE d.id = 1 AND s.last_heartbeat IS NOT NULL
+            """)
+    }
+
+    public func setLease(_ seconds: TimeInterval, epoch: Int64, origin: WriteOrigin) async throws {
+        try StoreRules.checkLease(seconds)
+        try await write { db in
+            let version = try self.requireSchema(db)
+            let state = try StoreRules.checkFence(try self.fetchDeployment(db), server: origin.server, epoch: epoch)
+            guard version >= 3 else { throw StoreRules.leaseNeedsSchema3(version: version) }
+            try db.execute(sql: "UPDATE deployment SET lease_seconds = ?, updated_at = \(Self.nowSQL) WHERE id = 1 AND epoch = ?",
+                           arguments: [seconds, epoch])
+            try self.logChange(db, version: version, origin: origin, StoreRules.Change.lease(seconds, previous: state))
+        }
+    }
+
+    public func setPasswordSync(enabled: Bool, target: String?, origin: WriteOrigin) async throws {
         if enabled {
             guard let target, !target.isEmpty else {
                 throw DeploymentError(.invalidRequest, "enabling password synchronization needs a target server")
             }
         }
         try await write { db in
-            try self.requireSchema(db)
-            guard try self.fetchDeployment(db) != nil else {
+            let version = try self.requireSchema(db)
+            guard let previous = try self.fetchDeployment(db) else {
                 throw DeploymentError(.notRegistered, "there is no deployment in the database yet")
             }
             if let target {
@@ -294,15 +336,19 @@ public final class SQLiteDeploymentStore: DeploymentStore {
             }
             try db.execute(sql: "UPDATE deployment SET password_sync_enabled = ?, password_sync_target = ?, updated_at = \(Self.nowSQL) WHERE id = 1",
                            arguments: [enabled, target])
+            try self.logChange(db, version: version, origin: origin,
+                               StoreRules.Change.passwordSync(enabled: enabled, target: target, previous: previous))
         }
     }
 
     // MARK: - Secrets
 
-    public func putSecret(_ secret: StoredSecret) async throws {
+    public func putSecret(_ secret: StoredSecret, epoch: Int64, origin: WriteOrigin) async throws {
         try checkName(secret.name, what: "secret name")
         try await write { db in
             let version = try self.requireSchema(db)
+            try StoreRules.checkFence(try self.fetchDeployment(db), server: origin.server, epoch: epoch)
+            let replaced = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM secrets WHERE name = ?", arguments: [secret.name]) == 1
             if version >= 2 {
                 try db.execute(sql: """
                     INSERT INTO secrets (name, key_id, nonce, ciphertext, updated_at) VALUES (?, ?, ?, ?, \(Self.nowSQL))
@@ -313,6 +359,8 @@ public final class SQLiteDeploymentStore: DeploymentStore {
                 try db.execute(sql: "INSERT OR REPLACE INTO secrets (name, key_id, nonce, ciphertext) VALUES (?, ?, ?, ?)",
                                arguments: [secret.name, Int64(secret.keyID.rawValue), Data(secret.nonce), Data(secret.ciphertext)])
             }
+            try self.logChange(db, version: version, origin: origin,
+                               StoreRules.Change.secret(secret.name, keyID: secret.keyID, replaced: replaced))
         }
     }
 
@@ -345,10 +393,12 @@ public final class SQLiteDeploymentStore: DeploymentStore {
     @discardableResult
     public func activate(_ request: ActivationRequest) async throws -> DeploymentState {
         try await write { db in
-            try self.requireSchema(db)
+            let version = try self.requireSchema(db)
             let state = try StoreRules.checkActivation(
                 request, state: try self.fetchDeployment(db),
                 isRegistered: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM servers WHERE name = ?", arguments: [request.server]) == 1)
+            // BEGIN IMMEDIATE holds the write lock: no heartbeat can commit between this read and the switch.
+            let liveness = try StoreRules.checkLiveness(request, state: state, heartbeatAge: try Self.activeServerHeartbeatAge(db))
             try db.execute(sql: """
                 UPDATE deployment SET active_server = ?, epoch = epoch + 1, updated_at = \(Self.nowSQL)
                 WHERE id = 1 AND epoch = ? AND key_set_id = ?
@@ -356,13 +406,16 @@ public final class SQLiteDeploymentStore: DeploymentStore {
             guard db.changesCount == 1 else {
                 throw DeploymentError(.conflict, "another server became active while activating; nothing was changed")
             }
+            if version >= 3 {
+                try db.execute(sql: "UPDATE deployment SET activated_at = updated_at WHERE id = 1")
+            }
             // The new active server is alive by definition: a slower standby must not take over next.
             try db.execute(sql: "UPDATE servers SET last_heartbeat = \(Self.nowSQL) WHERE name = ?", arguments: [request.server])
-            try db.execute(sql: """
-                INSERT INTO activation_log (time, server, previous_server, epoch, key_set_id, os_user, outcome, detail)
-                VALUES (\(Self.nowSQL), ?, ?, ?, ?, ?, 'activated', ?)
-                """, arguments: [request.server, state.activeServer, request.expectedEpoch + 1, request.keySetID.uuidString,
-                                 request.osUser, request.detail])
+            try self.insertLog(db, version: version, ActivationLogEntry(
+                time: Date(), server: request.server, previousServer: state.activeServer, epoch: request.expectedEpoch + 1,
+                keySetID: request.keySetID, osUser: request.osUser, outcome: .activated, detail: request.detail,
+                leaseSeconds: liveness.lease, previousHeartbeatAgeSeconds: liveness.heartbeatAge,
+                forced: liveness.forced, forcedReason: request.forceReason))
             guard let updated = try self.fetchDeployment(db) else {
                 throw DeploymentError(.database, "\(self.path): the deployment row vanished during activation")
             }
@@ -372,13 +425,33 @@ public final class SQLiteDeploymentStore: DeploymentStore {
 
     public func appendLog(_ entry: ActivationLogEntry) async throws {
         try await write { db in
-            try self.requireSchema(db)
+            try self.insertLog(db, version: try self.requireSchema(db), entry)
+        }
+    }
+
+    /// Appends `entry` at the database's current time; schema 3's liveness columns when the schema has them.
+    private func insertLog(_ db: Database, version: Int, _ entry: ActivationLogEntry) throws {
+        if version >= 3 {
+            try db.execute(sql: """
+                INSERT INTO activation_log (time, server, previous_server, epoch, key_set_id, os_user, outcome, detail,
+                                            lease_seconds, previous_heartbeat_age, forced, forced_reason)
+                VALUES (\(Self.nowSQL), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [entry.server, entry.previousServer, entry.epoch, entry.keySetID?.uuidString, entry.osUser,
+                                 entry.outcome.rawValue, entry.detail, entry.leaseSeconds, entry.previousHeartbeatAgeSeconds,
+                                 entry.forced, entry.forcedReason])
+        } else {
             try db.execute(sql: """
                 INSERT INTO activation_log (time, server, previous_server, epoch, key_set_id, os_user, outcome, detail)
                 VALUES (\(Self.nowSQL), ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [entry.server, entry.previousServer, entry.epoch, entry.keySetID?.uuidString,
                                  entry.osUser, entry.outcome.rawValue, entry.detail])
         }
+    }
+
+    /// The `changed` row of an administrative write, in the write's transaction.
+    private func logChange(_ db: Database, version: Int, origin: WriteOrigin, _ detail: String) throws {
+        let state = try fetchDeployment(db)
+        try insertLog(db, version: version, StoreRules.changeEntry(origin: origin, state: state, detail: detail))
     }
 
     public func activationLog() async throws -> [ActivationLogEntry] {
@@ -390,7 +463,8 @@ public final class SQLiteDeploymentStore: DeploymentStore {
                     time: Date(timeIntervalSince1970: row["time"]), server: row["server"], previousServer: row["previous_server"],
                     epoch: row["epoch"], keySetID: (row["key_set_id"] as String?).flatMap(UUID.init(uuidString:)),
                     osUser: row["os_user"], outcome: ActivationLogEntry.Outcome(rawValue: outcomeText) ?? .failed,
-                    detail: row["detail"])
+                    detail: row["detail"], leaseSeconds: row["lease_seconds"], previousHeartbeatAgeSeconds: row["previous_heartbeat_age"],
+                    forced: row["forced"] ?? false, forcedReason: row["forced_reason"])
             }
         }
     }

@@ -1,3 +1,6 @@
+import Foundation
+import KeyFile
+
 /// Checks both stores apply the same way, so SQLite and PostgreSQL refuse the same inputs with
 /// the same errors (the contract suite runs against both).
 enum StoreRules {
@@ -31,6 +34,109 @@ enum StoreRules {
                 "key set \(request.keySetID.uuidString) is not the deployment's current key set \(state.keySetID.uuidString)")
         }
         return state
+    }
+
+    /// A write on behalf of the active server: `server` must be the deployment's active server and
+    /// `epoch` its current epoch, else the writer is fenced (an old primary after a failover, or a
+    /// standby). Stores call this inside the write's own transaction, on the row they locked.
+    static func checkFence(_ state: DeploymentState?, server: String, epoch: Int64) throws -> DeploymentState {
+        guard let state else {
+            throw DeploymentError(.notRegistered, "there is no deployment in the database yet")
+        }
+        guard state.activeServer == server else {
+            throw DeploymentError(.fenced,
+                "server '\(server)' is not the active server ('\(state.activeServer)' is, at epoch \(state.epoch)); it may not write on the deployment's behalf")
+        }
+        guard state.epoch == epoch else {
+            throw DeploymentError(.fenced,
+                "server '\(server)' holds epoch \(epoch) but the deployment is at epoch \(state.epoch); it is fenced and may not write")
+        }
+        return state
+    }
+
+    /// What an activation decided about the current primary's liveness, recorded in its log row.
+    struct LivenessDecision: Equatable {
+        /// The lease in force: the deployment's, or the request's if longer.
+        var lease: TimeInterval
+        /// Seconds since the active server's last heartbeat (database clock), `nil` if never.
+        var heartbeatAge: TimeInterval?
+        /// Whether a live primary is taken over with `--force`.
+        var forced: Bool
+    }
+
+    /// The "primary is not alive" rule, judged inside the activation's transaction: the active
+    /// server's last heartbeat must be older than the lease in force, unless forced. A requested
+    /// lease may lengthen the deployment's lease, never shorten it.
+    static func checkLiveness(_ request: ActivationRequest, state: DeploymentState, heartbeatAge: TimeInterval?) throws -> LivenessDecision {
+        let lease = max(state.leaseSeconds, request.requestedLease ?? 0)
+        let alive = heartbeatAge.map { $0 < lease } ?? false
+        if alive, request.forceReason == nil {
+            throw primaryAlive(state: state, heartbeatAge: heartbeatAge ?? 0, lease: lease)
+        }
+        return LivenessDecision(lease: lease, heartbeatAge: heartbeatAge, forced: alive)
+    }
+
+    /// The refusal of a takeover of a live primary (also given by the pre-checks of an activation).
+    static func primaryAlive(state: DeploymentState, heartbeatAge: TimeInterval, lease: TimeInterval) -> DeploymentError {
+        DeploymentError(.primaryAlive,
+            "the current primary \(state.activeServer) sent a heartbeat \(Int(heartbeatAge)) s ago (the deployment's lease is \(formatSeconds(state.leaseSeconds)) s\(lease > state.leaseSeconds ? ", \(formatSeconds(lease)) s requested" : "")): it is still alive")
+    }
+
+    /// A deployment lease must lie in ``DeploymentState/leaseRange``.
+    static func checkLease(_ seconds: TimeInterval) throws {
+        guard seconds.isFinite, DeploymentState.leaseRange.contains(seconds) else {
+            throw DeploymentError(.invalidRequest,
+                "invalid lease \(seconds) s: it must lie between \(formatSeconds(DeploymentState.leaseRange.lowerBound)) s and \(formatSeconds(DeploymentState.leaseRange.upperBound)) s")
+        }
+    }
+
+    /// Seconds without a trailing ".0" for whole numbers (30, not 30.0; 2.5 stays 2.5).
+    static func formatSeconds(_ seconds: TimeInterval) -> String {
+        seconds == seconds.rounded() && abs(seconds) < 1e15 ? String(Int64(seconds)) : String(seconds)
+    }
+
+    /// A deployment lease other than the default needs schema 3 (release 1.2).
+    static func leaseNeedsSchema3(version: Int) -> DeploymentError {
+        DeploymentError(.schemaMismatch,
+            "the database holds schema \(version), which has no lease setting (schema 3, release 1.2, adds it); upgrade the database first")
+    }
+
+    /// The log row of an administrative change made from `origin` (epoch 0 before the deployment exists).
+    static func changeEntry(origin: WriteOrigin, state: DeploymentState?, detail: String) -> ActivationLogEntry {
+        ActivationLogEntry(time: Date(), server: origin.server, previousServer: nil, epoch: state?.epoch ?? 0,
+                           keySetID: state?.keySetID, osUser: origin.osUser, outcome: .changed, detail: detail)
+    }
+
+    /// The `detail` texts of the log's `changed` rows, identical in both stores.
+    enum Change {
+        static func registered(_ server: RegisteredServer, previous: RegisteredServer?) -> String {
+            guard let previous else {
+                return "registered server '\(server.name)' (role \(server.role.rawValue), version \(server.softwareVersion))"
+            }
+            var changes: [String] = []
+            if previous.softwareVersion != server.softwareVersion { changes.append("version \(previous.softwareVersion) -> \(server.softwareVersion)") }
+            if previous.role != server.role { changes.append("role \(previous.role.rawValue) -> \(server.role.rawValue)") }
+            return "re-registered server '\(server.name)'" + (changes.isEmpty ? " (unchanged)" : ": " + changes.joined(separator: ", "))
+        }
+
+        static func unregistered(_ name: String) -> String { "unregistered server '\(name)'" }
+
+        static func deploymentCreated(_ state: DeploymentState) -> String {
+            "created the deployment: primary '\(state.activeServer)' at epoch \(state.epoch), key set \(state.keySetID.uuidString.lowercased()), lease \(formatSeconds(state.leaseSeconds)) s"
+        }
+
+        static func passwordSync(enabled: Bool, target: String?, previous: DeploymentState) -> String {
+            func describe(_ enabled: Bool, _ target: String?) -> String { enabled ? "enabled, target '\(target ?? "-")'" : "disabled" }
+            return "password synchronization \(describe(enabled, target)) (was \(describe(previous.passwordSyncEnabled, previous.passwordSyncTarget)))"
+        }
+
+        static func lease(_ seconds: TimeInterval, previous: DeploymentState) -> String {
+            "lease set to \(formatSeconds(seconds)) s (was \(formatSeconds(previous.leaseSeconds)) s)"
+        }
+
+        static func secret(_ name: String, keyID: KeyID, replaced: Bool) -> String {
+            "secret '\(name)' \(replaced ? "replaced" : "added") (key \(keyID.rawValue))"
+        }
     }
 
     /// Server and secret names: 1 to 255 characters, no control characters.

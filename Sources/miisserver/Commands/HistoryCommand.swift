@@ -19,7 +19,13 @@ struct HistoryCommand: AsyncParsableCommand {
         if json { return try printJSON(History(entries: entries)) }
         if entries.isEmpty { print("No activations recorded.") }
         for e in entries {
-            print("\(e.time.iso8601)  \(e.outcome.rawValue)  \(e.server)  epoch \(e.epoch)  from \(e.previousServer ?? "-")  by \(e.osUser)\(e.detail.isEmpty ? "" : "  \(e.detail)")")
+            var line = "\(e.time.iso8601)  \(e.outcome.rawValue)  \(e.server)  epoch \(e.epoch)  from \(e.previousServer ?? "-")  by \(e.osUser)"
+            if let lease = e.leaseSeconds {
+                line += "  lease \(formatSeconds(lease)), previous heartbeat \(formatAge(e.previousHeartbeatAgeSeconds))"
+            }
+            if e.forced { line += "  FORCED" }
+            if !e.detail.isEmpty { line += "  \(e.detail)" }
+            print(line)
         }
     }
 }

@@ -47,6 +47,11 @@ struct SetupCommand: AsyncParsableCommand {
 
     @OptionGroup var kdf: KDFOptions
 
+    @Option(name: .customLong("lease"), help: ArgumentHelp(
+        "A primary's deployment lease: how recent a heartbeat keeps the active server alive (default 30; change it later with miisserver lease).",
+        valueName: "seconds"))
+    var lease: Double?
+
     func run() async throws {
         if repair { try await runRepair() } else { try await runSetup() }
     }
@@ -66,7 +71,9 @@ struct SetupCommand: AsyncParsableCommand {
             serviceAccount: try ServiceAccount(account),
             adminGroup: adminGroup ?? DeploymentAdministration.defaultAdminGroup,
             softwareVersion: version ?? SchemaCatalog.currentSoftwareVersion,
-            kdf: try kdf.parameters(), kdfPolicy: kdf.policy)
+            kdf: try kdf.parameters(), kdfPolicy: kdf.policy,
+            leaseSeconds: lease ?? DeploymentState.defaultLeaseSeconds)
+        if role == .standby, lease != nil { throw ValidationError("--lease is a primary's setting: the deployment's lease is set at the primary's setup") }
         if role == .primary { try request.kdf.check(request.kdfPolicy) }
         let secret = role == .primary ? try password.source.read(prompt: "Password for \(request.serviceAccount): ", confirm: true) : nil
         let outcome = try await DeploymentAdministration.setup(request, password: secret)
@@ -82,7 +89,7 @@ struct SetupCommand: AsyncParsableCommand {
 
     private func runRepair() async throws {
         let installation = try ServerInstallation.locate(explicit: installDir)
-        if name != nil || database != nil || role != nil {
+        if name != nil || database != nil || role != nil || lease != nil {
             throw ValidationError("--repair changes only --admin-group, --account and --version")
         }
         guard adminGroup != nil || account != nil || version != nil else {

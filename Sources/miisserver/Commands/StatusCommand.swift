@@ -24,7 +24,7 @@ struct StatusCommand: AsyncParsableCommand {
         print("Service account: \(i.serviceAccount)")
         print("Database:        \(i.database) (schema \(report.database.schemaVersion)\(report.database.schemaMatches ? "" : ", MISMATCH: this version needs schema \(report.database.softwareSchemaVersion.map(String.init) ?? "unknown")"))")
         if let d = report.deployment {
-            print("Active server:   \(d.activeServer) at epoch \(d.epoch), last heartbeat \(formatAge(d.activeHeartbeatAgeSeconds))")
+            print("Active server:   \(d.activeServer) at epoch \(d.epoch), last heartbeat \(formatAge(d.activeHeartbeatAgeSeconds)) (lease \(formatSeconds(d.leaseSeconds)))")
             print("Key set:         \(d.keySetID.uuidString) fingerprint \(d.keySetFingerprint)")
             print("Password sync:   \(d.passwordSync.enabled ? "enabled, target \(d.passwordSync.target ?? "-")" : "disabled")")
         } else {

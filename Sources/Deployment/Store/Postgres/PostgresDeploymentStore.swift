@@ -181,25 +181,27 @@ public final class PostgresDeploymentStore: DeploymentStore {
 
     // MARK: - Servers
 
-    public func register(_ server: RegisteredServer) async throws {
+    public func register(_ server: RegisteredServer, origin: WriteOrigin) async throws {
         try checkName(server.name, what: "server name")
         try await transaction { connection in
-            try await self.requireSchema(connection)
+            let version = try await self.requireSchema(connection)
+            let previous = try await self.fetchServers(connection, name: server.name, lock: "FOR UPDATE").first
             try await Self.run(connection, """
                 INSERT INTO servers (name, software_version, role, registered_at, last_heartbeat)
                 VALUES (\(server.name), \(server.softwareVersion), \(server.role.rawValue), \(server.registeredAt), \(server.lastHeartbeat))
                 ON CONFLICT (name) DO UPDATE SET software_version = excluded.software_version, role = excluded.role
                 """, logger: Self.logger)
+            try await self.logChange(connection, version: version, origin: origin, StoreRules.Change.registered(server, previous: previous))
         }
     }
 
     /// Removes a server's registration (a decommissioned server, or the cleanup of a failed
     /// setup). Throws `.invalidRequest` for the deployment's active server and `.notRegistered`
     /// for an unknown one. (The deployment branch adds this to `DeploymentStore`.)
-    public func unregister(_ name: String) async throws {
+    public func unregister(_ name: String, origin: WriteOrigin) async throws {
         try await transaction { connection in
-            try await self.requireSchema(connection)
-            if let state = try await self.fetchDeployment(connection, lock: "FOR SHARE"), state.activeServer == name {
+            let version = try await self.requireSchema(connection)
+            if let state = try await self.fetchDeployment(connection, version: version, lock: "FOR SHARE"), state.activeServer == name {
                 throw DeploymentError(.invalidRequest, "server '\(name)' is the deployment's active server; it cannot be unregistered")
             }
             let rows = try await connection.query("DELETE FROM servers WHERE name = \(name) RETURNING name", logger: Self.logger)
@@ -208,15 +210,23 @@ public final class PostgresDeploymentStore: DeploymentStore {
             guard count == 1 else {
                 throw DeploymentError(.notRegistered, "server '\(name)' is not registered in this deployment")
             }
+            try await self.logChange(connection, version: version, origin: origin, StoreRules.Change.unregistered(name))
         }
     }
 
     public func servers() async throws -> [RegisteredServer] {
         try await withConnection { connection in
             try await self.requireSchema(connection)
-            let rows = try await connection.query(
-                "SELECT name, software_version, role, registered_at, last_heartbeat FROM servers ORDER BY name COLLATE \"C\"",
-                logger: Self.logger)
+            return try await self.fetchServers(connection)
+        }
+    }
+
+    /// Every registered server by name, or only `name`'s registration (`lock`: empty or `FOR UPDATE`).
+    private func fetchServers(_ connection: PostgresConnection, name: String? = nil, lock: String = "") async throws -> [RegisteredServer] {
+            let query: PostgresQuery = name.map {
+                "SELECT name, software_version, role, registered_at, last_heartbeat FROM servers WHERE name = \($0) \(unescaped: lock)"
+            } ?? "SELECT name, software_version, role, registered_at, last_heartbeat FROM servers ORDER BY name COLLATE \"C\""
+            let rows = try await connection.query(query, logger: Self.logger)
             var servers: [RegisteredServer] = []
             for try await (name, version, roleText, registeredAt, lastHeartbeat) in rows.decode((String, String, String, Date, Date?).self) {
                 guard let role = ServerRole(rawValue: roleText) else {
@@ -226,33 +236,40 @@ public final class PostgresDeploymentStore: DeploymentStore {
                                                 lastHeartbeat: lastHeartbeat))
             }
             return servers
-        }
     }
 
     // MARK: - Deployment row
 
     public func deployment() async throws -> DeploymentState? {
         try await withConnection { connection in
-            try await self.requireSchema(connection)
-            return try await self.fetchDeployment(connection, lock: "")
+            let version = try await self.requireSchema(connection)
+            return try await self.fetchDeployment(connection, version: version, lock: "")
         }
     }
 
-    private static let deploymentColumns = "active_server, epoch, key_set_id, key_set_fingerprint, password_sync_enabled, password_sync_target, updated_at"
+    /// The deployment row's columns; before schema 3 the lease is the default and the activation
+    /// time is the last change's.
+    private static func deploymentColumns(version: Int) -> String {
+        let common = "active_server, epoch, key_set_id, key_set_fingerprint, password_sync_enabled, password_sync_target, updated_at"
+        return version >= 3
+            ? common + ", lease_seconds, coalesce(activated_at, updated_at)"
+            : common + ", \(DeploymentState.defaultLeaseSeconds)::float8, updated_at"
+    }
 
     /// The deployment row; `lock` is empty, `FOR SHARE` or `FOR UPDATE`.
-    private func fetchDeployment(_ connection: PostgresConnection, lock: String) async throws -> DeploymentState? {
+    private func fetchDeployment(_ connection: PostgresConnection, version: Int, lock: String) async throws -> DeploymentState? {
         let rows = try await connection.query(
-            "SELECT \(unescaped: Self.deploymentColumns) FROM deployment WHERE id = 1 \(unescaped: lock)", logger: Self.logger)
+            "SELECT \(unescaped: Self.deploymentColumns(version: version)) FROM deployment WHERE id = 1 \(unescaped: lock)", logger: Self.logger)
         return try await Self.decodeDeployment(rows)
     }
 
     private static func decodeDeployment(_ rows: PostgresRowSequence) async throws -> DeploymentState? {
         var state: DeploymentState?
-        for try await (active, epoch, keySetID, fingerprint, syncEnabled, syncTarget, updatedAt)
-            in rows.decode((String, Int64, UUID, String, Bool, String?, Date).self) {
+        for try await (active, epoch, keySetID, fingerprint, syncEnabled, syncTarget, updatedAt, lease, activatedAt)
+            in rows.decode((String, Int64, UUID, String, Bool, String?, Date, Double, Date).self) {
             state = DeploymentState(activeServer: active, epoch: epoch, keySetID: keySetID, keySetFingerprint: fingerprint,
-                                    passwordSyncEnabled: syncEnabled, passwordSyncTarget: syncTarget, updatedAt: updatedAt)
+                                    passwordSyncEnabled: syncEnabled, passwordSyncTarget: syncTarget, updatedAt: updatedAt,
+                                    leaseSeconds: lease, activatedAt: activatedAt)
         }
         return state
     }
@@ -264,10 +281,14 @@ public final class PostgresDeploymentStore: DeploymentStore {
         return count == 1
     }
 
-    public func createDeployment(_ state: DeploymentState, checkValues: [KeyCheckValue]) async throws {
+    public func createDeployment(_ state: DeploymentState, checkValues: [KeyCheckValue], origin: WriteOrigin) async throws {
+        try StoreRules.checkLease(state.leaseSeconds)
         try await transaction { connection in
-            try await self.requireSchema(connection)
-            if let existing = try await self.fetchDeployment(connection, lock: "") {
+            let version = try await self.requireSchema(connection)
+            if version < 3, state.leaseSeconds != DeploymentState.defaultLeaseSeconds {
+                throw StoreRules.leaseNeedsSchema3(version: version)
+            }
+            if let existing = try await self.fetchDeployment(connection, version: version, lock: "") {
                 throw Self.secondPrimary(existing)
             }
             guard try await self.isRegistered(connection, state.activeServer) else {
@@ -281,9 +302,13 @@ public final class PostgresDeploymentStore: DeploymentStore {
                 """, logger: Self.logger)
             var created = false
             for try await _ in inserted.decode(Int32.self) { created = true }
+            if created, version >= 3 {
+                try await Self.run(connection, "UPDATE deployment SET lease_seconds = \(state.leaseSeconds), activated_at = updated_at WHERE id = 1",
+                                   logger: Self.logger)
+            }
             guard created else {
                 // Another primary was created between our read and our insert.
-                if let existing = try await self.fetchDeployment(connection, lock: "") { throw Self.secondPrimary(existing) }
+                if let existing = try await self.fetchDeployment(connection, version: version, lock: "") { throw Self.secondPrimary(existing) }
                 throw DeploymentError(.invalidRequest, "the deployment already has a primary; set this server up as a standby")
             }
             try await Self.run(connection, "DELETE FROM key_check_values", logger: Self.logger)
@@ -292,6 +317,7 @@ public final class PostgresDeploymentStore: DeploymentStore {
                     INSERT INTO key_check_values (key_id, check_value) VALUES (\(Int64(value.keyID.rawValue)), \(Data(value.checkValue)))
                     """, logger: Self.logger)
             }
+            try await self.logChange(connection, version: version, origin: origin, StoreRules.Change.deploymentCreated(state))
         }
     }
 
@@ -302,17 +328,8 @@ public final class PostgresDeploymentStore: DeploymentStore {
 
     public func heartbeat(server: String, epoch: Int64) async throws {
         try await transaction { connection in
-            try await self.requireSchema(connection)
             // FOR SHARE: an activation cannot move the row until this heartbeat committed.
-            guard let state = try await self.fetchDeployment(connection, lock: "FOR SHARE") else {
-                throw DeploymentError(.notRegistered, "there is no deployment in the database yet")
-            }
-            guard state.activeServer == server else {
-                throw DeploymentError(.fenced, "server '\(server)' is not the active server ('\(state.activeServer)' is, at epoch \(state.epoch))")
-            }
-            guard state.epoch == epoch else {
-                throw DeploymentError(.fenced, "server '\(server)' holds epoch \(epoch) but the deployment is at epoch \(state.epoch); it is fenced")
-            }
+            try await self.fencedRow(connection, server: server, epoch: epoch)
             let updated = try await connection.query(
                 "UPDATE servers SET last_heartbeat = now() WHERE name = \(server) RETURNING name", logger: Self.logger)
             var count = 0
@@ -326,26 +343,53 @@ public final class PostgresDeploymentStore: DeploymentStore {
     public func activeServerHeartbeatAge() async throws -> TimeInterval? {
         try await withConnection { connection in
             try await self.requireSchema(connection)
-            let rows = try await connection.query("""
-                SELECT EXTRACT(EPOCH FROM (now() - s.last_heartbeat))::float8
-                FROM deployment d JOIN servers s ON s.name = d.active_server
-                WHERE d.id = 1 AND s.last_heartbeat IS NOT NULL
-                """, logger: Self.logger)
-            var age: Double?
-            for try await value in rows.decode(Double.self) { age = value }
-            return age
+            return try await Self.activeServerHeartbeatAge(connection)
         }
     }
 
-    public func setPasswordSync(enabled: Bool, target: String?) async throws {
+    /// By the wall clock of the database server (`clock_timestamp()`, not the transaction's start
+    /// `now()`: an activation may have waited for a heartbeat's lock).
+    private static func activeServerHeartbeatAge(_ connection: PostgresConnection) async throws -> TimeInterval? {
+        let rows = try await connection.query("""
+            SELECT EXTRACT(EPOCH FROM (clock_timestamp() - s.last_heartbeat))::float8
+            FROM deployment d JOIN servers s ON s.name = d.active_server
+            WHERE d.id = 1 AND s.last_heartbeat IS NOT NULL
+            """, logger: Self.logger)
+        var age: Double?
+        for try await value in rows.decode(Double.self) { age = value }
+        return age.map { max(0, $0) }
+    }
+
+    /// The fence of a write on behalf of the active server: the schema, and the deployment row
+    /// locked `FOR SHARE` (an activation waits until this write committed) and checked.
+    @discardableResult
+    private func fencedRow(_ connection: PostgresConnection, server: String, epoch: Int64) async throws -> (version: Int, state: DeploymentState) {
+        let version = try await requireSchema(connection)
+        let state = try StoreRules.checkFence(try await fetchDeployment(connection, version: version, lock: "FOR SHARE"),
+                                              server: server, epoch: epoch)
+        return (version, state)
+    }
+
+    public func setLease(_ seconds: TimeInterval, epoch: Int64, origin: WriteOrigin) async throws {
+        try StoreRules.checkLease(seconds)
+        try await transaction { connection in
+            let (version, state) = try await self.fencedRow(connection, server: origin.server, epoch: epoch)
+            guard version >= 3 else { throw StoreRules.leaseNeedsSchema3(version: version) }
+            try await Self.run(connection, "UPDATE deployment SET lease_seconds = \(seconds), updated_at = now() WHERE id = 1 AND epoch = \(epoch)",
+                               logger: Self.logger)
+            try await self.logChange(connection, version: version, origin: origin, StoreRules.Change.lease(seconds, previous: state))
+        }
+    }
+
+    public func setPasswordSync(enabled: Bool, target: String?, origin: WriteOrigin) async throws {
         if enabled {
             guard let target, !target.isEmpty else {
                 throw DeploymentError(.invalidRequest, "enabling password synchronization needs a target server")
             }
         }
         try await transaction { connection in
-            try await self.requireSchema(connection)
-            guard try await self.fetchDeployment(connection, lock: "FOR UPDATE") != nil else {
+            let version = try await self.requireSchema(connection)
+            guard let previous = try await self.fetchDeployment(connection, version: version, lock: "FOR UPDATE") else {
                 throw DeploymentError(.notRegistered, "there is no deployment in the database yet")
             }
             if let target {
@@ -356,16 +400,21 @@ public final class PostgresDeploymentStore: DeploymentStore {
             try await Self.run(connection, """
                 UPDATE deployment SET password_sync_enabled = \(enabled), password_sync_target = \(target), updated_at = now() WHERE id = 1
                 """, logger: Self.logger)
+            try await self.logChange(connection, version: version, origin: origin,
+                                     StoreRules.Change.passwordSync(enabled: enabled, target: target, previous: previous))
         }
     }
 
     // MARK: - Secrets
 
-    public func putSecret(_ secret: StoredSecret) async throws {
+    public func putSecret(_ secret: StoredSecret, epoch: Int64, origin: WriteOrigin) async throws {
         try checkName(secret.name, what: "secret name")
         try await transaction { connection in
-            let version = try await self.requireSchema(connection)
+            let (version, _) = try await self.fencedRow(connection, server: origin.server, epoch: epoch)
             let keyID = Int64(secret.keyID.rawValue)
+            let existing = try await connection.query("SELECT count(*) FROM secrets WHERE name = \(secret.name)", logger: Self.logger)
+            var replaced = false
+            for try await count in existing.decode(Int64.self) { replaced = count > 0 }
             if version >= 2 {
                 try await Self.run(connection, """
                     INSERT INTO secrets (name, key_id, nonce, ciphertext, updated_at)
@@ -380,6 +429,8 @@ public final class PostgresDeploymentStore: DeploymentStore {
                     ON CONFLICT (name) DO UPDATE SET key_id = excluded.key_id, nonce = excluded.nonce, ciphertext = excluded.ciphertext
                     """, logger: Self.logger)
             }
+            try await self.logChange(connection, version: version, origin: origin,
+                                     StoreRules.Change.secret(secret.name, keyID: secret.keyID, replaced: replaced))
         }
     }
 
@@ -419,35 +470,51 @@ public final class PostgresDeploymentStore: DeploymentStore {
     @discardableResult
     public func activate(_ request: ActivationRequest) async throws -> DeploymentState {
         try await transaction { connection in
-            try await self.requireSchema(connection)
-            // FOR UPDATE serializes competing activations: a loser waits for the winner's commit
-            // and then reads the moved epoch.
+            let version = try await self.requireSchema(connection)
+            // FOR UPDATE serializes competing activations (a loser waits for the winner's commit
+            // and then reads the moved epoch) and waits for a heartbeat in flight (FOR SHARE).
             let state = try StoreRules.checkActivation(
-                request, state: try await self.fetchDeployment(connection, lock: "FOR UPDATE"),
+                request, state: try await self.fetchDeployment(connection, version: version, lock: "FOR UPDATE"),
                 isRegistered: try await self.isRegistered(connection, request.server))
+            let liveness = try StoreRules.checkLiveness(request, state: state, heartbeatAge: try await Self.activeServerHeartbeatAge(connection))
             // The compare-and-set itself: zero rows means the row moved, whatever was read above.
+            let activatedAt = version >= 3 ? ", activated_at = now()" : ""
             let rows = try await connection.query("""
-                UPDATE deployment SET active_server = \(request.server), epoch = epoch + 1, updated_at = now()
+                UPDATE deployment SET active_server = \(request.server), epoch = epoch + 1, updated_at = now()\(unescaped: activatedAt)
                 WHERE id = 1 AND epoch = \(request.expectedEpoch) AND key_set_id = \(request.keySetID)
-                RETURNING \(unescaped: Self.deploymentColumns)
+                RETURNING \(unescaped: Self.deploymentColumns(version: version))
                 """, logger: Self.logger)
             guard let updated = try await Self.decodeDeployment(rows) else {
                 throw DeploymentError(.conflict, "another server became active while activating (the deployment's epoch moved); nothing was changed")
             }
-            try await Self.run(connection, 
+            try await Self.run(connection,
                 "UPDATE servers SET last_heartbeat = now() WHERE name = \(request.server)", logger: Self.logger)
-            try await Self.run(connection, """
-                INSERT INTO activation_log (time, server, previous_server, epoch, key_set_id, os_user, outcome, detail)
-                VALUES (now(), \(request.server), \(state.activeServer), \(updated.epoch), \(request.keySetID), \(request.osUser),
-                        'activated', \(request.detail))
-                """, logger: Self.logger)
+            try await self.insertLog(connection, version: version, ActivationLogEntry(
+                time: Date(), server: request.server, previousServer: state.activeServer, epoch: updated.epoch,
+                keySetID: request.keySetID, osUser: request.osUser, outcome: .activated, detail: request.detail,
+                leaseSeconds: liveness.lease, previousHeartbeatAgeSeconds: liveness.heartbeatAge,
+                forced: liveness.forced, forcedReason: request.forceReason))
             return updated
         }
     }
 
     public func appendLog(_ entry: ActivationLogEntry) async throws {
         try await transaction { connection in
-            try await self.requireSchema(connection)
+            try await self.insertLog(connection, version: try await self.requireSchema(connection), entry)
+        }
+    }
+
+    /// Appends `entry` at the database's current time; schema 3's liveness columns when the schema has them.
+    private func insertLog(_ connection: PostgresConnection, version: Int, _ entry: ActivationLogEntry) async throws {
+        if version >= 3 {
+            try await Self.run(connection, """
+                INSERT INTO activation_log (time, server, previous_server, epoch, key_set_id, os_user, outcome, detail,
+                                            lease_seconds, previous_heartbeat_age, forced, forced_reason)
+                VALUES (now(), \(entry.server), \(entry.previousServer), \(entry.epoch), \(entry.keySetID), \(entry.osUser),
+                        \(entry.outcome.rawValue), \(entry.detail), \(entry.leaseSeconds), \(entry.previousHeartbeatAgeSeconds),
+                        \(entry.forced), \(entry.forcedReason))
+                """, logger: Self.logger)
+        } else {
             try await Self.run(connection, """
                 INSERT INTO activation_log (time, server, previous_server, epoch, key_set_id, os_user, outcome, detail)
                 VALUES (now(), \(entry.server), \(entry.previousServer), \(entry.epoch), \(entry.keySetID), \(entry.osUser),
@@ -456,18 +523,30 @@ public final class PostgresDeploymentStore: DeploymentStore {
         }
     }
 
+    /// The `changed` row of an administrative write, in the write's transaction.
+    private func logChange(_ connection: PostgresConnection, version: Int, origin: WriteOrigin, _ detail: String) async throws {
+        let state = try await fetchDeployment(connection, version: version, lock: "")
+        try await insertLog(connection, version: version, StoreRules.changeEntry(origin: origin, state: state, detail: detail))
+    }
+
     public func activationLog() async throws -> [ActivationLogEntry] {
         try await withConnection { connection in
             try await self.requireSchema(connection)
+            let version = try await self.requireSchema(connection)
+            let liveness = version >= 3
+                ? "lease_seconds, previous_heartbeat_age, forced, forced_reason"
+                : "NULL::float8, NULL::float8, false, NULL::text"
             let rows = try await connection.query("""
-                SELECT time, server, previous_server, epoch, key_set_id, os_user, outcome, detail FROM activation_log ORDER BY id
+                SELECT time, server, previous_server, epoch, key_set_id, os_user, outcome, detail, \(unescaped: liveness)
+                FROM activation_log ORDER BY id
                 """, logger: Self.logger)
             var entries: [ActivationLogEntry] = []
-            for try await (time, server, previous, epoch, keySetID, osUser, outcome, detail)
-                in rows.decode((Date, String, String?, Int64, UUID?, String, String, String).self) {
+            for try await (time, server, previous, epoch, keySetID, osUser, outcome, detail, lease, age, forced, reason)
+                in rows.decode((Date, String, String?, Int64, UUID?, String, String, String, Double?, Double?, Bool, String?).self) {
                 entries.append(ActivationLogEntry(time: time, server: server, previousServer: previous, epoch: epoch, keySetID: keySetID,
                                                   osUser: osUser, outcome: ActivationLogEntry.Outcome(rawValue: outcome) ?? .failed,
-                                                  detail: detail))
+                                                  detail: detail, leaseSeconds: lease, previousHeartbeatAgeSeconds: age,
+                                                  forced: forced, forcedReason: reason))
             }
             return entries
         }

@@ -89,5 +89,19 @@ enum PostgresSchema {
         // Release 1.1: secrets remember when they were last set (database clock); the same
         // column the SQLite store adds (there a REAL of Unix seconds, here a timestamptz).
         2: ["ALTER TABLE secrets ADD COLUMN updated_at timestamptz"],
+        // Release 1.2: the lease is a deployment setting; activations are judged (and logged) with
+        // it inside their transaction, and remember when they happened apart from other writes;
+        // administrative changes are logged as 'changed' rows.
+        3: [
+            "ALTER TABLE deployment ADD COLUMN lease_seconds double precision NOT NULL DEFAULT \(DeploymentState.defaultLeaseSeconds)",
+            "ALTER TABLE deployment ADD COLUMN activated_at timestamptz",
+            "UPDATE deployment SET activated_at = updated_at",
+            "ALTER TABLE activation_log ADD COLUMN lease_seconds double precision",
+            "ALTER TABLE activation_log ADD COLUMN previous_heartbeat_age double precision",
+            "ALTER TABLE activation_log ADD COLUMN forced boolean NOT NULL DEFAULT false",
+            "ALTER TABLE activation_log ADD COLUMN forced_reason text",
+            "ALTER TABLE activation_log DROP CONSTRAINT activation_log_outcome_check",
+            "ALTER TABLE activation_log ADD CONSTRAINT activation_log_outcome_check CHECK (outcome IN ('activated', 'refused', 'failed', 'changed'))",
+        ],
     ]
 }
