@@ -18,13 +18,13 @@ printf 'Corr3ct horse – battery staple\n' > "$password_file"
 account='CORP\svc-sync'
 database="$demo/shared.db"
 
-step "Set up the primary (sync1) and a warm standby (sync2) sharing one SQLite database"
+step "Set up the primary (sync1, with a 2 s deployment lease for the demo; 30 s by default) and a warm standby (sync2) sharing one SQLite database"
 for server in sync1 sync2; do
     mkdir -p "$demo/$server/Bin"
     cp "$products/keytool" "$products/miisactivate" "$products/miisserver" "$demo/$server/Bin/"
 done
 run "$demo/sync1/Bin/miisserver" setup --install-dir "$demo/sync1" --name sync1 --database "$database" \
-    --role primary --account "$account" --admin-group miis-demo-admins --password-file "$password_file"
+    --role primary --account "$account" --admin-group miis-demo-admins --password-file "$password_file" --lease 2
 run "$demo/sync2/Bin/miisserver" setup --install-dir "$demo/sync2" --name sync2 --database "$database" \
     --role standby --account "$account" --admin-group miis-demo-admins
 
@@ -47,11 +47,11 @@ set -e
 echo "miisactivate exited with $status"
 [ "$status" -eq 26 ] || { echo "demo: expected exit 26 while the primary is alive" >&2; exit 1; }
 
-step "The primary is lost: no heartbeat for longer than the lease (2 s here, 30 s by default)"
+step "The primary is lost: no heartbeat for longer than the deployment's lease (2 s here, 30 s by default)"
 sleep 3
 
 step "Activate the standby, as the reference's example does (miisactivate miis_keys.bin FIMSyncAdmin *)"
-run "$demo/sync2/Bin/miisactivate" "$demo/backups/miis_keys.bin" "$account" '*' /q --lease 2 < "$password_file"
+run "$demo/sync2/Bin/miisactivate" "$demo/backups/miis_keys.bin" "$account" '*' /q < "$password_file"
 
 step "The new primary is active; the old one is fenced and refuses to act"
 run "$demo/sync2/Bin/miisserver" check

@@ -24,7 +24,7 @@ struct SQLiteStoreTests {
                 #expect(error.message.contains("append-only"))
             }
         }
-        let log = try await store.activationLog()
+        let log = try await store.activationAttempts()
         #expect(log.count == 1 && log[0].detail == "")
     }
 

@@ -44,7 +44,7 @@ struct SecretsAndKeyCheckTests {
 
     @Test func verifyKeySetAcceptsTheDeploymentsKeySet() async throws {
         let (store, _, keySet) = try await Fixture.deployed(.sqlite)
-        try await store.putSecret(try SecretCipher.seal(secure("one"), name: "one", keySet: keySet))
+        try await store.putSecret(try SecretCipher.seal(secure("one"), name: "one", keySet: keySet), epoch: 1, origin: .from("alpha"))
         try await DeploymentKeyCheck.verifyKeySet(keySet, against: store)
     }
 
@@ -62,7 +62,7 @@ struct SecretsAndKeyCheckTests {
         #expect(await failure(impostor)?.contains("fingerprint") == true)
         // A secret that does not decrypt (encrypted under a different key set with the same ID).
         let bad = try SecretCipher.seal(secure("topsecretvalue"), name: "broken", keySet: impostor)
-        try await store.putSecret(bad)
+        try await store.putSecret(bad, epoch: 1, origin: .from("alpha"))
         let message = await failure(keySet)
         #expect(message?.contains("secret 'broken'") == true)
         #expect(message?.contains("topsecretvalue") == false)

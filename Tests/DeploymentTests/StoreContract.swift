@@ -26,6 +26,20 @@ struct StoreFactory: Sendable, CustomTestStringConvertible {
     static let all: [StoreFactory] = [.sqlite] + (PostgresTestServer.mustRun ? [.postgres] : [])
 }
 
+extension WriteOrigin {
+    /// An administrative write from a test (any registered server may make these).
+    static let test = WriteOrigin(server: "test", osUser: "root")
+    /// A write from `server` (the active server's own, for fenced writes).
+    static func from(_ server: String) -> WriteOrigin { WriteOrigin(server: server, osUser: "root") }
+}
+
+extension DeploymentStore {
+    /// The log without the administrative `changed` rows: the activations and refusals.
+    func activationAttempts() async throws -> [ActivationLogEntry] {
+        try await activationLog().filter { $0.outcome != .changed }
+    }
+}
+
 /// Test fixtures shared by the contract tests.
 enum Fixture {
     static func server(_ name: String, _ role: ServerRole = .standby, version: String = SchemaCatalog.currentSoftwareVersion) -> RegisteredServer {
@@ -37,18 +51,20 @@ enum Fixture {
         let open = try factory.newDatabase()
         let store = try await open()
         try await store.migrate(to: SchemaCatalog.current)
-        try await store.register(server("alpha", .primary))
-        try await store.register(server("beta"))
-        try await store.register(server("gamma"))
+        try await store.register(server("alpha", .primary), origin: .test)
+        try await store.register(server("beta"), origin: .test)
+        try await store.register(server("gamma"), origin: .test)
         let keySet = try KeySet.generate(count: 2)
         try await store.createDeployment(
             DeploymentState(activeServer: "alpha", epoch: 1, keySetID: keySet.id, keySetFingerprint: keySet.fingerprint, updatedAt: Date()),
-            checkValues: DeploymentKeyCheck.checkValues(of: keySet))
+            checkValues: DeploymentKeyCheck.checkValues(of: keySet), origin: .test)
         return (store, open, keySet)
     }
 
-    static func request(_ server: String, epoch: Int64, keySet: UUID, detail: String = "") -> ActivationRequest {
-        ActivationRequest(server: server, expectedEpoch: epoch, keySetID: keySet, osUser: "root", detail: detail)
+    static func request(_ server: String, epoch: Int64, keySet: UUID, detail: String = "", forceReason: String? = nil,
+                        requestedLease: TimeInterval? = nil) -> ActivationRequest {
+        ActivationRequest(server: server, expectedEpoch: epoch, keySetID: keySet, osUser: "root", detail: detail,
+                          requestedLease: requestedLease, forceReason: forceReason)
     }
 }
 
@@ -86,14 +102,18 @@ struct DeploymentStoreContractTests {
         let store = try await open()
         try await store.migrate(to: 1)
         #expect(try await store.schemaVersion() == 1)
-        try await store.register(Fixture.server("old", .primary, version: "1.0.0"))
+        try await store.register(Fixture.server("old", .primary, version: "1.0.0"), origin: .test)
+        let keySet = try KeySet.generate()
+        try await store.createDeployment(
+            DeploymentState(activeServer: "old", epoch: 1, keySetID: keySet.id, keySetFingerprint: keySet.fingerprint, updatedAt: Date()),
+            checkValues: [], origin: .from("old"))
         let secret = StoredSecret(name: "s", keyID: KeyID(rawValue: 1), nonce: Array(repeating: 1, count: 12), ciphertext: [1, 2, 3])
-        try await store.putSecret(secret)
+        try await store.putSecret(secret, epoch: 1, origin: .from("old"))
         try await store.migrate(to: 2)
         #expect(try await store.schemaVersion() == 2)
         #expect(try await store.servers().map(\.name) == ["old"])
         #expect(try await store.secrets() == [secret])
-        try await store.putSecret(secret)
+        try await store.putSecret(secret, epoch: 1, origin: .from("old"))
         // A newer database is never downgraded.
         await expectDeploymentError(.schemaMismatch) { try await store.migrate(to: 1) }
         await expectDeploymentError(.schemaMismatch) { try await store.migrate(to: SchemaCatalog.current + 1) }
@@ -105,27 +125,27 @@ struct DeploymentStoreContractTests {
     func registersAndUpdatesServers(_ factory: StoreFactory) async throws {
         let store = try await factory.newDatabase()()
         try await store.migrate(to: SchemaCatalog.current)
-        try await store.register(Fixture.server("beta", version: "1.0.0"))
-        try await store.register(Fixture.server("alpha", .primary))
+        try await store.register(Fixture.server("beta", version: "1.0.0"), origin: .test)
+        try await store.register(Fixture.server("alpha", .primary), origin: .test)
         var servers = try await store.servers()
         #expect(servers.map(\.name) == ["alpha", "beta"])
         #expect(servers[1].softwareVersion == "1.0.0")
         #expect(servers[1].lastHeartbeat == nil)
-        try await store.register(Fixture.server("beta", version: "1.1.0"))
+        try await store.register(Fixture.server("beta", version: "1.1.0"), origin: .test)
         servers = try await store.servers()
         #expect(servers.count == 2)
         #expect(servers[1].softwareVersion == "1.1.0")
-        await expectDeploymentError(.invalidRequest) { try await store.register(Fixture.server("")) }
-        try await store.unregister("beta")
+        await expectDeploymentError(.invalidRequest) { try await store.register(Fixture.server(""), origin: .test) }
+        try await store.unregister("beta", origin: .test)
         #expect(try await store.servers().map(\.name) == ["alpha"])
-        await expectDeploymentError(.notRegistered) { try await store.unregister("beta") }
+        await expectDeploymentError(.notRegistered) { try await store.unregister("beta", origin: .test) }
     }
 
     @Test(arguments: StoreFactory.all)
     func theActiveServerCannotBeUnregistered(_ factory: StoreFactory) async throws {
         let (store, _, _) = try await Fixture.deployed(factory)
-        await expectDeploymentError(.invalidRequest) { try await store.unregister("alpha") }
-        try await store.unregister("gamma")
+        await expectDeploymentError(.invalidRequest) { try await store.unregister("alpha", origin: .test) }
+        try await store.unregister("gamma", origin: .test)
         #expect(try await store.servers().map(\.name) == ["alpha", "beta"])
     }
 
@@ -143,7 +163,7 @@ struct DeploymentStoreContractTests {
         await expectDeploymentError(.invalidRequest) {
             try await store.createDeployment(
                 DeploymentState(activeServer: "beta", epoch: 1, keySetID: other.id, keySetFingerprint: other.fingerprint, updatedAt: Date()),
-                checkValues: [])
+                checkValues: [], origin: .test)
         }
         #expect(try await store.deployment() == state)
         #expect(try await store.checkValues() == DeploymentKeyCheck.checkValues(of: keySet))
@@ -157,7 +177,7 @@ struct DeploymentStoreContractTests {
         await expectDeploymentError(.notRegistered) {
             try await store.createDeployment(
                 DeploymentState(activeServer: "nobody", epoch: 1, keySetID: keySet.id, keySetFingerprint: keySet.fingerprint, updatedAt: Date()),
-                checkValues: [])
+                checkValues: [], origin: .test)
         }
         #expect(try await store.deployment() == nil)
     }
@@ -197,7 +217,7 @@ struct DeploymentStoreContractTests {
         #expect(state.epoch == 2)
         #expect(state.keySetID == keySet.id)
         #expect(try await store.deployment() == state)
-        let log = try await store.activationLog()
+        let log = try await store.activationAttempts()
         #expect(log.count == 1)
         #expect(log[0].server == "beta")
         #expect(log[0].previousServer == "alpha")
@@ -218,7 +238,7 @@ struct DeploymentStoreContractTests {
         let before = try await store.deployment()
         await expectDeploymentError(.conflict) { try await store.activate(Fixture.request("gamma", epoch: 1, keySet: keySet.id)) }
         #expect(try await store.deployment() == before)
-        #expect(try await store.activationLog().count == 1)
+        #expect(try await store.activationAttempts().count == 1)
     }
 
     @Test(arguments: StoreFactory.all)
@@ -229,14 +249,14 @@ struct DeploymentStoreContractTests {
         let keySetID = try #require(before?.keySetID)
         await expectDeploymentError(.notRegistered) { try await store.activate(Fixture.request("nobody", epoch: 1, keySet: keySetID)) }
         #expect(try await store.deployment() == before)
-        #expect(try await store.activationLog().isEmpty)
+        #expect(try await store.activationAttempts().isEmpty)
     }
 
     @Test(arguments: StoreFactory.all)
     func activationWithoutDeploymentIsRefused(_ factory: StoreFactory) async throws {
         let store = try await factory.newDatabase()()
         try await store.migrate(to: SchemaCatalog.current)
-        try await store.register(Fixture.server("beta"))
+        try await store.register(Fixture.server("beta"), origin: .test)
         await expectDeploymentError(.notRegistered) { try await store.activate(Fixture.request("beta", epoch: 1, keySet: UUID())) }
         await expectDeploymentError(.notRegistered) { try await store.heartbeat(server: "beta", epoch: 1) }
     }
@@ -249,7 +269,7 @@ struct DeploymentStoreContractTests {
         try await store.activate(Fixture.request("beta", epoch: 1, keySet: keySet.id))
         try await store.appendLog(ActivationLogEntry(time: Date(), server: "gamma", previousServer: "beta", epoch: 2, keySetID: keySet.id,
                                                      osUser: "ops", outcome: .failed, detail: "crash"))
-        let log = try await store.activationLog()
+        let log = try await store.activationAttempts()
         #expect(log.map(\.outcome) == [.refused, .activated, .failed])
         #expect(log[0].keySetID == nil)
         #expect(log[0].detail == "primary alive")
@@ -263,11 +283,11 @@ struct DeploymentStoreContractTests {
         let value = SecureBytes(count: 5) { $0.copyBytes(from: Array("hello".utf8)) }
         let first = try SecretCipher.seal(value, name: "ldap/bind", keySet: keySet)
         let second = try SecretCipher.seal(value, name: "crm", keySet: keySet)
-        try await store.putSecret(first)
-        try await store.putSecret(second)
+        try await store.putSecret(first, epoch: 1, origin: .from("alpha"))
+        try await store.putSecret(second, epoch: 1, origin: .from("alpha"))
         #expect(try await store.secrets() == [second, first])
         let replaced = try SecretCipher.seal(value, name: "crm", keySet: keySet)
-        try await store.putSecret(replaced)
+        try await store.putSecret(replaced, epoch: 1, origin: .from("alpha"))
         let other = try await open()
         #expect(try await other.secrets() == [replaced, first])
         #expect(try await other.checkValues() == DeploymentKeyCheck.checkValues(of: keySet))
@@ -277,14 +297,14 @@ struct DeploymentStoreContractTests {
     @Test(arguments: StoreFactory.all)
     func passwordSyncSettings(_ factory: StoreFactory) async throws {
         let (store, _, _) = try await Fixture.deployed(factory)
-        try await store.setPasswordSync(enabled: true, target: "beta")
+        try await store.setPasswordSync(enabled: true, target: "beta", origin: .test)
         var state = try #require(try await store.deployment())
         #expect(state.passwordSyncEnabled && state.passwordSyncTarget == "beta")
-        await expectDeploymentError(.invalidRequest) { try await store.setPasswordSync(enabled: true, target: "nobody") }
-        await expectDeploymentError(.invalidRequest) { try await store.setPasswordSync(enabled: true, target: nil) }
+        await expectDeploymentError(.invalidRequest) { try await store.setPasswordSync(enabled: true, target: "nobody", origin: .test) }
+        await expectDeploymentError(.invalidRequest) { try await store.setPasswordSync(enabled: true, target: nil, origin: .test) }
         state = try #require(try await store.deployment())
         #expect(state.passwordSyncTarget == "beta")
-        try await store.setPasswordSync(enabled: false, target: nil)
+        try await store.setPasswordSync(enabled: false, target: nil, origin: .test)
         state = try #require(try await store.deployment())
         #expect(!state.passwordSyncEnabled && state.passwordSyncTarget == nil)
         #expect(state.epoch == 1)
@@ -294,7 +314,7 @@ struct DeploymentStoreContractTests {
     func concurrentActivationsFromSeparateConnectionsHaveExactlyOneWinner(_ factory: StoreFactory) async throws {
         let (store, open, keySet) = try await Fixture.deployed(factory)
         let contenders = 8
-        for index in 0..<contenders { try await store.register(Fixture.server("standby\(index)")) }
+        for index in 0..<contenders { try await store.register(Fixture.server("standby\(index)"), origin: .test) }
         let stores = try await withThrowingTaskGroup(of: (any DeploymentStore).self) { group in
             for _ in 0..<contenders { group.addTask { try await open() } }
             return try await group.reduce(into: []) { $0.append($1) }
@@ -317,6 +337,6 @@ struct DeploymentStoreContractTests {
         let state = try #require(try await store.deployment())
         #expect(state.epoch == 2)
         #expect(state.activeServer == winners.first?.activeServer)
-        #expect(try await store.activationLog().count == 1)
+        #expect(try await store.activationAttempts().count == 1)
     }
 }

@@ -448,8 +448,10 @@ public final class SQLiteDeploymentStore: DeploymentStore {
         }
     }
 
-    /// The `changed` row of an administrative write, in the write's transaction.
+    /// The `changed` row of an administrative write, in the write's transaction (from schema 3 on).
     private func logChange(_ db: Database, version: Int, origin: WriteOrigin, _ detail: String) throws {
+        // Schema 3 (release 1.2) brought the `changed` rows; an older database keeps its log as it was.
+        guard version >= 3 else { return }
         let state = try fetchDeployment(db)
         try insertLog(db, version: version, StoreRules.changeEntry(origin: origin, state: state, detail: detail))
     }

@@ -9,9 +9,9 @@ struct PostgresConcurrencyTests {
     /// log has exactly one `activated` row.
     @Test func sixteenConcurrentActivationsOneWinner() async throws {
         try await PostgresTestServer.withStore { setup, url in
-            try await setup.register(PostgresSamples.server("primary-1", role: .primary))
-            for index in 1...16 { try await setup.register(PostgresSamples.server("standby-\(index)")) }
-            try await setup.createDeployment(PostgresSamples.deployment(), checkValues: PostgresSamples.checkValues)
+            try await setup.register(PostgresSamples.server("primary-1", role: .primary), origin: .test)
+            for index in 1...16 { try await setup.register(PostgresSamples.server("standby-\(index)"), origin: .test) }
+            try await setup.createDeployment(PostgresSamples.deployment(), checkValues: PostgresSamples.checkValues, origin: .test)
 
             let stores = try (1...16).map { _ in try PostgresTestServer.store(url) }
             // Connect every store first so the activations really overlap.
@@ -51,7 +51,7 @@ struct PostgresConcurrencyTests {
             let state = try #require(try await setup.deployment())
             #expect(state.epoch == 2)
             #expect(state.activeServer == winner.0)
-            let log = try await setup.activationLog()
+            let log = try await setup.activationAttempts()
             #expect(log.count == 1)
             #expect(log.first?.server == winner.0)
             #expect(log.first?.outcome == .activated)

@@ -35,20 +35,20 @@ struct PostgresPrivilegeTests {
                 let runtime = try PostgresDeploymentStore(location: location, environment: PostgresTestServer.environment)
                 do {
                     #expect(try await runtime.schemaVersion() == SchemaCatalog.current)
-                    try await runtime.register(PostgresSamples.server("standby-3"))
+                    try await runtime.register(PostgresSamples.server("standby-3"), origin: .test)
                     #expect(try await runtime.servers().count == 4)
                     try await runtime.heartbeat(server: "primary-1", epoch: 1)
                     #expect(try await runtime.activeServerHeartbeatAge() != nil)
-                    try await runtime.setPasswordSync(enabled: true, target: "standby-3")
-                    try await runtime.putSecret(StoredSecret(name: "c", keyID: KeyID(rawValue: 1), nonce: [1], ciphertext: [2]))
-                    try await runtime.putSecret(StoredSecret(name: "c", keyID: KeyID(rawValue: 2), nonce: [1], ciphertext: [2]))
+                    try await runtime.setPasswordSync(enabled: true, target: "standby-3", origin: .test)
+                    try await runtime.putSecret(StoredSecret(name: "c", keyID: KeyID(rawValue: 1), nonce: [1], ciphertext: [2]), epoch: 1, origin: .from("primary-1"))
+                    try await runtime.putSecret(StoredSecret(name: "c", keyID: KeyID(rawValue: 2), nonce: [1], ciphertext: [2]), epoch: 1, origin: .from("primary-1"))
                     #expect(try await runtime.secrets().count == 1)
                     #expect(try await runtime.checkValues() == PostgresSamples.checkValues)
                     try await runtime.appendLog(ActivationLogEntry(time: Date(), server: "standby-2", previousServer: "primary-1", epoch: 1,
                                                                    keySetID: nil, osUser: "root", outcome: .refused, detail: "alive"))
-                    let state = try await runtime.activate(PostgresSamples.request("standby-3"))
+                    let state = try await runtime.activate(PostgresSamples.request("standby-3", forceReason: "primary alive: the runtime role forces"))
                     #expect(state.epoch == 2)
-                    #expect(try await runtime.activationLog().count == 2)
+                    #expect(try await runtime.activationAttempts().count == 2)
                     _ = try await runtime.now()
 
                     // What the runtime role must not do.

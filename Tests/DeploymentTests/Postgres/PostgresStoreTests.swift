@@ -25,13 +25,13 @@ struct PostgresStoreTests {
             #expect(try await store.schemaVersion() == 1)
             try await PostgresSamples.setUp(store)
             let secret = StoredSecret(name: "connector", keyID: KeyID(rawValue: 1), nonce: [1, 2, 3], ciphertext: [4, 5, 6])
-            try await store.putSecret(secret)
+            try await store.putSecret(secret, epoch: 1, origin: .from("primary-1"))
             try await store.migrate(to: 2)
             #expect(try await store.schemaVersion() == 2)
             #expect(try await store.secrets() == [secret])
             #expect(try await store.deployment()?.epoch == 1)
             // Schema 2's column exists and is set by putSecret.
-            try await store.putSecret(secret)
+            try await store.putSecret(secret, epoch: 1, origin: .from("primary-1"))
             try await store.executeRawSQL("DO $$ BEGIN IF (SELECT count(*) FROM secrets WHERE updated_at IS NOT NULL) <> 1 THEN RAISE EXCEPTION 'no updated_at'; END IF; END $$")
         }
     }
@@ -111,20 +111,20 @@ struct PostgresStoreTests {
     @Test func registerAndServers() async throws {
         try await PostgresTestServer.withStore { store, _ in
             #expect(try await store.servers().isEmpty)
-            try await store.register(PostgresSamples.server("standby-b"))
-            try await store.register(PostgresSamples.server("primary-a", role: .primary))
+            try await store.register(PostgresSamples.server("standby-b"), origin: .test)
+            try await store.register(PostgresSamples.server("primary-a", role: .primary), origin: .test)
             var servers = try await store.servers()
             #expect(servers.map(\.name) == ["primary-a", "standby-b"])
             #expect(servers[0].role == .primary)
             #expect(servers[0].registeredAt == Date(timeIntervalSince1970: 1_700_000_000))
             #expect(servers[0].lastHeartbeat == nil)
             // Re-registering updates version and role.
-            try await store.register(PostgresSamples.server("standby-b", role: .primary, version: "1.0.3"))
+            try await store.register(PostgresSamples.server("standby-b", role: .primary, version: "1.0.3"), origin: .test)
             servers = try await store.servers()
             #expect(servers.count == 2)
             #expect(servers[1].softwareVersion == "1.0.3")
             #expect(servers[1].role == .primary)
-            let bad = await deploymentError { try await store.register(PostgresSamples.server("")) }
+            let bad = await deploymentError { try await store.register(PostgresSamples.server(""), origin: .test) }
             #expect(bad?.kind == .invalidRequest)
         }
     }
@@ -132,11 +132,11 @@ struct PostgresStoreTests {
     @Test func unregister() async throws {
         try await PostgresTestServer.withStore { store, _ in
             try await PostgresSamples.setUp(store)
-            try await store.unregister("standby-2")
+            try await store.unregister("standby-2", origin: .test)
             #expect(try await store.servers().map(\.name) == ["primary-1", "standby-1"])
-            let active = await deploymentError { try await store.unregister("primary-1") }
+            let active = await deploymentError { try await store.unregister("primary-1", origin: .test) }
             #expect(active?.kind == .invalidRequest)
-            let unknown = await deploymentError { try await store.unregister("standby-2") }
+            let unknown = await deploymentError { try await store.unregister("standby-2", origin: .test) }
             #expect(unknown?.kind == .notRegistered)
         }
     }
@@ -145,7 +145,7 @@ struct PostgresStoreTests {
         try await PostgresTestServer.withStore { store, _ in
             #expect(try await store.deployment() == nil)
             let unregistered = await deploymentError {
-                try await store.createDeployment(PostgresSamples.deployment(), checkValues: [])
+                try await store.createDeployment(PostgresSamples.deployment(), checkValues: [], origin: .test)
             }
             #expect(unregistered?.kind == .notRegistered)
             try await PostgresSamples.setUp(store)
@@ -159,7 +159,7 @@ struct PostgresStoreTests {
             #expect(abs(state.updatedAt.timeIntervalSince(try await store.now())) < 60)
             #expect(try await store.checkValues() == PostgresSamples.checkValues)
             let second = await deploymentError {
-                try await store.createDeployment(PostgresSamples.deployment(active: "standby-1"), checkValues: [])
+                try await store.createDeployment(PostgresSamples.deployment(active: "standby-1"), checkValues: [], origin: .test)
             }
             #expect(second?.kind == .invalidRequest)
             #expect(try await store.deployment() == state)
@@ -182,8 +182,8 @@ struct PostgresStoreTests {
             #expect(standby?.kind == .fenced)
             let oldEpoch = await deploymentError { try await store.heartbeat(server: "primary-1", epoch: 0) }
             #expect(oldEpoch?.kind == .fenced)
-            // After a takeover the old primary is fenced.
-            try await store.activate(PostgresSamples.request("standby-1"))
+            // After a (forced: the primary is alive) takeover the old primary is fenced.
+            try await store.activate(PostgresSamples.request("standby-1", forceReason: "test"))
             let fenced = await deploymentError { try await store.heartbeat(server: "primary-1", epoch: 1) }
             #expect(fenced?.kind == .fenced)
             try await store.heartbeat(server: "standby-1", epoch: 2)
@@ -208,18 +208,18 @@ struct PostgresStoreTests {
 
     @Test func passwordSync() async throws {
         try await PostgresTestServer.withStore { store, _ in
-            let none = await deploymentError { try await store.setPasswordSync(enabled: true, target: "standby-1") }
+            let none = await deploymentError { try await store.setPasswordSync(enabled: true, target: "standby-1", origin: .test) }
             #expect(none?.kind == .notRegistered)
             try await PostgresSamples.setUp(store)
-            try await store.setPasswordSync(enabled: true, target: "standby-1")
+            try await store.setPasswordSync(enabled: true, target: "standby-1", origin: .test)
             var state = try #require(try await store.deployment())
             #expect(state.passwordSyncEnabled)
             #expect(state.passwordSyncTarget == "standby-1")
-            let unknown = await deploymentError { try await store.setPasswordSync(enabled: true, target: "nobody") }
+            let unknown = await deploymentError { try await store.setPasswordSync(enabled: true, target: "nobody", origin: .test) }
             #expect(unknown?.kind == .invalidRequest)
-            let noTarget = await deploymentError { try await store.setPasswordSync(enabled: true, target: nil) }
+            let noTarget = await deploymentError { try await store.setPasswordSync(enabled: true, target: nil, origin: .test) }
             #expect(noTarget?.kind == .invalidRequest)
-            try await store.setPasswordSync(enabled: false, target: nil)
+            try await store.setPasswordSync(enabled: false, target: nil, origin: .test)
             state = try #require(try await store.deployment())
             #expect(!state.passwordSyncEnabled)
             #expect(state.passwordSyncTarget == nil)
@@ -229,18 +229,19 @@ struct PostgresStoreTests {
 
     @Test func secretsInsertReplaceAndOrder() async throws {
         try await PostgresTestServer.withStore { store, _ in
+            try await PostgresSamples.setUp(store)
             #expect(try await store.secrets().isEmpty)
             let b = StoredSecret(name: "b-connector", keyID: KeyID(rawValue: 2), nonce: Array(repeating: 7, count: 12),
                                  ciphertext: [0, 1, 2, 255, 0])
             let a = StoredSecret(name: "a-connector", keyID: KeyID(rawValue: UInt32.max), nonce: [], ciphertext: [9])
-            try await store.putSecret(b)
-            try await store.putSecret(a)
+            try await store.putSecret(b, epoch: 1, origin: .from("primary-1"))
+            try await store.putSecret(a, epoch: 1, origin: .from("primary-1"))
             #expect(try await store.secrets() == [a, b])
             let replaced = StoredSecret(name: "b-connector", keyID: KeyID(rawValue: 1), nonce: [1], ciphertext: [2, 3])
-            try await store.putSecret(replaced)
+            try await store.putSecret(replaced, epoch: 1, origin: .from("primary-1"))
             #expect(try await store.secrets() == [a, replaced])
             let bad = await deploymentError {
-                try await store.putSecret(StoredSecret(name: "bad\nname", keyID: KeyID(rawValue: 1), nonce: [], ciphertext: []))
+                try await store.putSecret(StoredSecret(name: "bad\nname", keyID: KeyID(rawValue: 1), nonce: [], ciphertext: []), epoch: 1, origin: .from("primary-1"))
             }
             #expect(bad?.kind == .invalidRequest)
         }
@@ -258,7 +259,7 @@ struct PostgresStoreTests {
             // The new active server's heartbeat was recorded: it is alive by definition.
             let age = try #require(try await store.activeServerHeartbeatAge())
             #expect(age >= 0 && age < 5)
-            let log = try await store.activationLog()
+            let log = try await store.activationAttempts()
             #expect(log.count == 1)
             #expect(log[0].server == "standby-1")
             #expect(log[0].previousServer == "primary-1")
@@ -274,7 +275,7 @@ struct PostgresStoreTests {
             #expect(conflict?.kind == .conflict)
             #expect(conflict?.message.contains("another server became active") == true)
             #expect(try await store.deployment() == state)
-            #expect(try await store.activationLog().count == 1)
+            #expect(try await store.activationAttempts().count == 1)
 
             // Another key set: refused, nothing written.
             let wrongKeys = await deploymentError { try await store.activate(PostgresSamples.request("standby-2", epoch: 2, keySet: UUID())) }
@@ -285,10 +286,10 @@ struct PostgresStoreTests {
             let unknown = await deploymentError { try await store.activate(PostgresSamples.request("nobody", epoch: 2)) }
             #expect(unknown?.kind == .notRegistered)
             #expect(try await store.deployment() == state)
-            #expect(try await store.activationLog().count == 1)
+            #expect(try await store.activationAttempts().count == 1)
 
             // The next activation from the current epoch succeeds.
-            let third = try await store.activate(PostgresSamples.request("standby-2", epoch: 2))
+            let third = try await store.activate(PostgresSamples.request("standby-2", epoch: 2, forceReason: "test"))
             #expect(third.epoch == 3)
             #expect(third.activeServer == "standby-2")
         }
@@ -296,7 +297,7 @@ struct PostgresStoreTests {
 
     @Test func activateWithoutDeployment() async throws {
         try await PostgresTestServer.withStore { store, _ in
-            try await store.register(PostgresSamples.server("standby-1"))
+            try await store.register(PostgresSamples.server("standby-1"), origin: .test)
             let error = await deploymentError { try await store.activate(PostgresSamples.request("standby-1")) }
             #expect(error?.kind == .notRegistered)
         }
@@ -312,7 +313,7 @@ struct PostgresStoreTests {
             let failed = ActivationLogEntry(time: Date(timeIntervalSince1970: 0), server: "standby-2", previousServer: nil,
                                             epoch: 2, keySetID: PostgresSamples.keySetID, osUser: "bob", outcome: .failed, detail: "disk full")
             try await store.appendLog(failed)
-            let log = try await store.activationLog()
+            let log = try await store.activationAttempts()
             #expect(log.map(\.outcome) == [.refused, .activated, .failed])
             #expect(log.map(\.server) == ["standby-2", "standby-1", "standby-2"])
             #expect(log[0].keySetID == nil)
@@ -334,7 +335,7 @@ struct PostgresStoreTests {
                 #expect(error?.kind == .database)
                 #expect(error?.message.contains("append-only") == true, "\(sql): \(error?.message ?? "")")
             }
-            let log = try await store.activationLog()
+            let log = try await store.activationAttempts()
             #expect(log.count == 1)
             #expect(log[0].detail == "")
         }
@@ -344,13 +345,13 @@ struct PostgresStoreTests {
         try await PostgresTestServer.withStore { store, _ in
             try await PostgresSamples.setUp(store)
             // Make the log insert fail inside activate: the deployment row must not move.
-            try await store.executeRawSQL("ALTER TABLE activation_log ADD CONSTRAINT short_detail CHECK (length(detail) < 5)")
+            try await store.executeRawSQL("ALTER TABLE activation_log ADD CONSTRAINT short_detail CHECK (length(detail) < 5) NOT VALID")
             let error = await deploymentError { try await store.activate(PostgresSamples.request("standby-1", detail: "too long detail")) }
             #expect(error?.kind == .database)
             #expect(try await store.deployment()?.epoch == 1)
             #expect(try await store.deployment()?.activeServer == "primary-1")
             #expect(try await store.activeServerHeartbeatAge() == nil)
-            #expect(try await store.activationLog().isEmpty)
+            #expect(try await store.activationAttempts().isEmpty)
             // The connection is usable after the failed transaction.
             #expect(try await store.activate(PostgresSamples.request("standby-1", detail: "ok")).epoch == 2)
         }
@@ -385,7 +386,7 @@ struct PostgresStoreTests {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for index in 0..<20 {
                     group.addTask {
-                        try await store.putSecret(StoredSecret(name: "s\(index)", keyID: KeyID(rawValue: 1), nonce: [], ciphertext: [UInt8(index)]))
+                        try await store.putSecret(StoredSecret(name: "s\(index)", keyID: KeyID(rawValue: 1), nonce: [], ciphertext: [UInt8(index)]), epoch: 1, origin: .from("primary-1"))
                         _ = try await store.secrets()
                     }
                 }

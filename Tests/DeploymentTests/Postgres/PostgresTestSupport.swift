@@ -111,14 +111,15 @@ enum PostgresSamples {
 
     /// A store with a primary, two standbys and a deployment at epoch 1.
     static func setUp(_ store: PostgresDeploymentStore) async throws {
-        try await store.register(server("primary-1", role: .primary))
-        try await store.register(server("standby-1"))
-        try await store.register(server("standby-2"))
-        try await store.createDeployment(deployment(), checkValues: checkValues)
+        try await store.register(server("primary-1", role: .primary), origin: .test)
+        try await store.register(server("standby-1"), origin: .test)
+        try await store.register(server("standby-2"), origin: .test)
+        try await store.createDeployment(deployment(), checkValues: checkValues, origin: .test)
     }
 
-    static func request(_ server: String, epoch: Int64 = 1, keySet: UUID = keySetID, detail: String = "") -> ActivationRequest {
-        ActivationRequest(server: server, expectedEpoch: epoch, keySetID: keySet, osUser: "root", detail: detail)
+    static func request(_ server: String, epoch: Int64 = 1, keySet: UUID = keySetID, detail: String = "",
+                        forceReason: String? = nil) -> ActivationRequest {
+        ActivationRequest(server: server, expectedEpoch: epoch, keySetID: keySet, osUser: "root", detail: detail, forceReason: forceReason)
     }
 }
 

@@ -30,7 +30,7 @@ struct PostgresTimeoutTests {
                 #expect(error?.kind == .database)
                 #expect(error?.message.contains("held a lock for more than 1 s") == true, "\(error?.message ?? "")")
                 // Still usable afterwards, and nothing was written.
-                #expect(try await impatient.activationLog().isEmpty)
+                #expect(try await impatient.activationAttempts().isEmpty)
                 try await impatient.close()
                 try await other.query("ROLLBACK", logger: PostgresTestServer.logger)
             } catch {

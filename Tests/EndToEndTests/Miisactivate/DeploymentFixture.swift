@@ -19,8 +19,9 @@ final class DeploymentFixture: @unchecked Sendable {
     /// Extra environment for every tool run (PostgreSQL's `PGPASSWORD`).
     let environment: [String: String]
 
+    /// `lease` is the deployment's lease set at the primary's setup (default: the product's 30 s).
     init(standbys: [String] = ["sync2"], database: String? = nil, standbyVersion: String? = nil,
-         adminGroup: String = "root", environment: [String: String] = [:]) throws {
+         adminGroup: String = "root", lease: Double? = nil, environment: [String: String] = [:]) throws {
         self.environment = environment
         root = try TemporaryDirectory("miis-e2e")
         self.database = database ?? root.file("shared.db")
@@ -31,7 +32,8 @@ final class DeploymentFixture: @unchecked Sendable {
 
         try expectSuccess(miisserver(primary, ["setup", "--name", primary, "--database", self.database, "--role", "primary",
                                                "--account", Self.account, "--admin-group", adminGroup,
-                                               "--password-file", passwordFile] + Self.weakKDF))
+                                               "--password-file", passwordFile] + Self.weakKDF
+                                               + (lease.map { ["--lease", String($0)] } ?? [])))
         for standby in standbys {
             var arguments = ["setup", "--name", standby, "--database", self.database, "--role", "standby",
                              "--account", Self.account, "--admin-group", adminGroup]

@@ -347,7 +347,7 @@ struct MiisserverEndToEndTests {
         #expect(database["schemaMatches"] as? Bool == false)
         #expect(database["softwareSchemaVersion"] as? Int == 1)
         // The remedy: update the standby (repair with the new version).
-        #expect(try sandbox.miis(["setup", "--repair", "--install-dir", sandbox.install("old"), "--version", "1.1.0"]).status == 0)
+        #expect(try sandbox.miis(["setup", "--repair", "--install-dir", sandbox.install("old"), "--version", SchemaCatalog.currentSoftwareVersion]).status == 0)
         let fixed = try #require(try sandbox.statusJSON("old")["database"] as? [String: Any])
         #expect(fixed["schemaMatches"] as? Bool == true)
     }

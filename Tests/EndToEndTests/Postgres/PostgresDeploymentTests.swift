@@ -33,13 +33,14 @@ import Testing
 
     @Test func twoHostsFailoverFencingAndFailback() throws {
         guard let database = try Self.freshDatabase() else { return }
-        let deployment = try DeploymentFixture(database: database.url, environment: database.environment)
+        let deployment = try DeploymentFixture(database: database.url, lease: 1, environment: database.environment)
 
-        // The primary (host 1) heartbeats, then stops; after the lease, the standby (host 2) takes over.
+        // The primary (host 1) heartbeats, then stops; after the deployment's 1 s lease, the standby
+        // (host 2) takes over. --lease may lengthen the lease for one activation.
         #expect(try deployment.miisserver("sync1", ["heartbeat"]).status == 0)
         #expect(try deployment.activate("sync2", extra: ["--lease", "30"]).status == 26)
         Thread.sleep(forTimeInterval: 1.5)
-        let failover = try deployment.activate("sync2", extra: ["--lease", "1"])
+        let failover = try deployment.activate("sync2")
         #expect(failover.status == 0, "\(failover.stderr)")
         #expect(try deployment.deploymentState(from: "sync2") == (2, "sync2"))
 
@@ -57,7 +58,7 @@ import Testing
                                         environment: database.environment)
         #expect(backup.status == 0, "\(backup.stderr)")
         Thread.sleep(forTimeInterval: 1.5)
-        let failback = try deployment.activate("sync1", keyFile: failbackKeys, extra: ["--lease", "1"])
+        let failback = try deployment.activate("sync1", keyFile: failbackKeys)
         #expect(failback.status == 0, "\(failback.stderr)")
         #expect(try deployment.deploymentState(from: "sync1") == (3, "sync1"))
         #expect(try deployment.miisserver("sync1", ["check"]).status == 0)

@@ -523,8 +523,10 @@ public final class PostgresDeploymentStore: DeploymentStore {
         }
     }
 
-    /// The `changed` row of an administrative write, in the write's transaction.
+    /// The `changed` row of an administrative write, in the write's transaction (from schema 3 on).
     private func logChange(_ connection: PostgresConnection, version: Int, origin: WriteOrigin, _ detail: String) async throws {
+        // Schema 3 (release 1.2) brought the `changed` rows; an older database keeps its log as it was.
+        guard version >= 3 else { return }
         let state = try await fetchDeployment(connection, version: version, lock: "")
         try await insertLog(connection, version: version, StoreRules.changeEntry(origin: origin, state: state, detail: detail))
     }
