@@ -18,13 +18,13 @@ printf 'Corr3ct horse – battery staple\n' > "$password_file"
 account='CORP\svc-sync'
 database="$demo/shared.db"
 
-step "Set up the primary (sync1, with a 2 s deployment lease for the demo; 30 s by default) and a warm standby (sync2) sharing one SQLite database"
+step "Set up the primary (sync1, with a 5 s deployment lease for the demo; 30 s by default) and a warm standby (sync2) sharing one SQLite database"
 for server in sync1 sync2; do
     mkdir -p "$demo/$server/Bin"
     cp "$products/keytool" "$products/miisactivate" "$products/miisserver" "$demo/$server/Bin/"
 done
 run "$demo/sync1/Bin/miisserver" setup --install-dir "$demo/sync1" --name sync1 --database "$database" \
-    --role primary --account "$account" --admin-group miis-demo-admins --password-file "$password_file" --lease 2
+    --role primary --account "$account" --admin-group miis-demo-admins --password-file "$password_file" --lease 5
 run "$demo/sync2/Bin/miisserver" setup --install-dir "$demo/sync2" --name sync2 --database "$database" \
     --role standby --account "$account" --admin-group miis-demo-admins
 
@@ -40,6 +40,7 @@ run "$demo/sync1/Bin/keytool" verify "$demo/backups/miis_keys.bin" --account "$a
 run "$demo/sync1/Bin/keytool" inspect "$demo/backups/miis_keys.bin"
 
 step "While the primary is alive, activation is refused (exit 26)"
+run "$demo/sync1/Bin/miisserver" heartbeat
 set +e
 "$demo/sync2/Bin/miisactivate" "$demo/backups/miis_keys.bin" "$account" '*' /q < "$password_file"
 status=$?
@@ -47,8 +48,8 @@ set -e
 echo "miisactivate exited with $status"
 [ "$status" -eq 26 ] || { echo "demo: expected exit 26 while the primary is alive" >&2; exit 1; }
 
-step "The primary is lost: no heartbeat for longer than the deployment's lease (2 s here, 30 s by default)"
-sleep 3
+step "The primary is lost: no heartbeat for longer than the deployment's lease (5 s here, 30 s by default)"
+sleep 6
 
 step "Activate the standby, as the reference's example does (miisactivate miis_keys.bin FIMSyncAdmin *)"
 run "$demo/sync2/Bin/miisactivate" "$demo/backups/miis_keys.bin" "$account" '*' /q < "$password_file"

@@ -15,8 +15,13 @@ struct ToolRunner {
         var allOutput: String { stdout + stderr }
     }
 
-    /// The folder holding the built products: next to the test bundle.
+    /// The folder holding the built products: next to the test bundle, or `MIIS_TEST_PRODUCTS`
+    /// (to run the end-to-end tests against other binaries, e.g. an older build, to see a new
+    /// regression test fail there).
     static let productsDirectory: URL = {
+        if let products = ProcessInfo.processInfo.environment["MIIS_TEST_PRODUCTS"], !products.isEmpty {
+            return URL(fileURLWithPath: products)
+        }
         var url = Bundle.main.bundleURL
         while url.path != "/" {
             if FileManager.default.fileExists(atPath: url.appendingPathComponent("keytool").path) { return url }
