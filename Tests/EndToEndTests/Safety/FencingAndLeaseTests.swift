@@ -48,13 +48,18 @@ import Testing
         #expect(last["outcome"] as? String == "refused")
     }
 
+    /// "Another server became active first" (27) is judged from the activation's own time, not
+    /// from the row's last change: a password-sync redirect must not turn a live primary (26) into 27.
     @Test func passwordSyncRightBeforeAnActivationAgainstALivePrimaryIsPrimaryAlive() throws {
-        let deployment = try DeploymentFixture()
-        #expect(try deployment.miisserver("sync1", ["heartbeat"]).status == 0)
-        #expect(try deployment.miisserver("sync2", ["password-sync", "--enable", "--target", "sync2"]).status == 0)
-        let refused = try deployment.activate("sync2")
+        let deployment = try DeploymentFixture(lease: 2)
+        #expect(try deployment.activate("sync2").status == 0)
+        Thread.sleep(forTimeInterval: 3)  // sync2 became active longer ago than the lease...
+        #expect(try deployment.miisserver("sync2", ["heartbeat"]).status == 0)  // ...and is alive.
+        #expect(try deployment.miisserver("sync1", ["password-sync", "--enable", "--target", "sync1"]).status == 0)
+        let refused = try deployment.activate("sync1")
         #expect(refused.status == 26, "\(refused.stderr)")
-        #expect(refused.stderr.contains("still alive"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("the current primary sync2 sent a heartbeat 0 s ago"), "\(refused.stderr)")
+        #expect(try deployment.deploymentState() == (2, "sync2"))
     }
 
     @Test func aPrimaryThatComesBackAtTheConfirmationPromptIsNotTakenOver() throws {
