@@ -153,4 +153,24 @@ struct InstallationPermissionsTests {
         #expect(error?.kind == .unsafePermissions)
         #expect(error?.message == "\(installation.binDirectory) is writable by group or others (mode 777): fix it with chmod go-w")
     }
+
+    /// A tool in Bin/ that another user owns, or that links to such a file, is refused: root runs it.
+    @Test func toolInBinOwnedByAnotherUserIsRefused() async throws {
+        let installation = try await primary()
+        let tool = installation.binDirectory + "/miisactivate"
+        try Data([0x23, 0x21]).write(to: URL(fileURLWithPath: tool))
+        chmod(tool, 0o755)
+        #expect(try InstallationPermissions.check(installation).isEmpty)
+        #expect(chown(tool, Self.nobody, Self.nobody) == 0)
+        #expect(deploymentError { _ = try InstallationPermissions.check(installation) }?.message
+                == "\(tool) is owned by nobody (uid 65534), not by root: its owner could replace the installation's files; fix it with chown root \(tool)")
+        try FileManager.default.removeItem(atPath: tool)
+        let theirs = root + "/theirs"
+        try Data([0x23, 0x21]).write(to: URL(fileURLWithPath: theirs))
+        #expect(chown(theirs, Self.nobody, Self.nobody) == 0)
+        try FileManager.default.createSymbolicLink(atPath: tool, withDestinationPath: theirs)
+        #expect(deploymentError { _ = try InstallationPermissions.check(installation) }?.kind == .unsafePermissions)
+        #expect(chown(theirs, 0, 0) == 0)
+        #expect(try InstallationPermissions.check(installation).isEmpty)
+    }
 }

@@ -11,7 +11,8 @@ import Glibc
 /// and the files in `keys/` must each be owned by root (a tool run by another user, such as a test
 /// or a non-root `keytool`, also accepts what that user owns, as OpenSSH's `StrictModes` does; for
 /// `miisactivate`, which runs as root, that is root only), must not be writable by group or
-/// others, and `Bin/`, `keys/` and the files must not be symbolic links. Any owner could replace
+/// others, and `Bin/`, `keys/` and the files must not be symbolic links. The tools in `Bin/` (or
+/// what they link to) follow the same owner and mode rule. Any owner could replace
 /// the installation's binaries or keys, a symlinked `keys/` would make root write the key set
 /// wherever the link points, so each of these is refused as `unsafePermissions` (exit 31).
 public enum InstallationPermissions {
@@ -22,7 +23,12 @@ public enum InstallationPermissions {
     public static func check(_ installation: ServerInstallation) throws -> [String] {
         let directory = try CheckedDirectory.open(installation.directory)
         _ = try directory.checkFile(ServerInstallation.configurationFileName, path: installation.configurationPath)
-        _ = try directory.subdirectory(ServerInstallation.binDirectoryName, path: installation.binDirectory)
+        if let bin = try directory.subdirectory(ServerInstallation.binDirectoryName, path: installation.binDirectory) {
+            // Root runs these: whoever could rewrite one (or what a link there points to) could run as root.
+            for tool in ServerInstallation.toolNames {
+                try bin.checkTarget(tool, path: "\(installation.binDirectory)/\(tool)")
+            }
+        }
         var warnings: [String] = []
         guard let keys = try directory.subdirectory(ServerInstallation.keysDirectoryName, path: installation.keysDirectory) else {
             return warnings
@@ -168,6 +174,18 @@ final class CheckedDirectory {
         }
         try InstallationPermissions.require(status, path: path)
         return status.st_mode
+    }
+
+    /// Checks what the entry `name` leads to, following a symbolic link (a tool in `Bin/` may be
+    /// a link the administrator made; the link itself can only be changed by this directory's
+    /// owner): its owner and mode, as ``InstallationPermissions`` requires. Missing: no check.
+    func checkTarget(_ name: String, path: String) throws {
+        var status = stat()
+        guard fstatat(descriptor, name, &status, 0) == 0 else {
+            if errno == ENOENT { return }
+            throw DeploymentError(.installation, "\(path): cannot stat: \(String(cString: strerror(errno)))")
+        }
+        try InstallationPermissions.require(status, path: path)
     }
 
     /// Writes `name` atomically and durably in this very directory (``SecureFile`` relative to the

@@ -40,6 +40,8 @@ public struct ServerInstallation: Sendable {
     public static let environmentVariable = "MIIS_INSTALL_DIR"
 
     static let binDirectoryName = "Bin"
+    /// The executables installed in `Bin/`.
+    static let toolNames = ["keytool", "miisactivate", "miisserver"]
     static let keysDirectoryName = "keys"
     static let installedKeyFileName = "keyset.bin"
 
