@@ -8,8 +8,20 @@ prefix=${1:?usage: scripts/install.sh PREFIX [PRODUCTS_DIR]}
 products=${2:-.build/release}
 tools=(keytool miisactivate miisserver)
 
+if [ -L "$prefix/Bin" ]; then
+    echo "install.sh: $prefix/Bin is a symbolic link; refusing to install through it" >&2
+    exit 1
+fi
 install -d -m 0755 "$prefix/Bin" "$prefix/share/man/man1" \
     "$prefix/share/bash-completion/completions" "$prefix/share/zsh/site-functions" "$prefix/share/fish/vendor_completions.d"
+# PREFIX is the installation directory and root runs what Bin/ holds: both root-owned (when
+# installing as root) and not writable by group or others, whatever existed before and whatever
+# the umask (install -d leaves an existing directory's owner, and an existing PREFIX's mode, alone).
+if [ "$(id -u)" -eq 0 ]; then
+    chown root:root "$prefix" "$prefix/Bin"
+fi
+chmod go-w "$prefix"
+chmod 0755 "$prefix/Bin"
 for tool in "${tools[@]}"; do
     # -s strips symbols: the Swift runtime and Foundation are linked statically into release binaries.
     install -s -m 0755 "$products/$tool" "$prefix/Bin/$tool"

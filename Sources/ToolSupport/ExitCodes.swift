@@ -35,7 +35,7 @@ public enum ExitCodes {
             (.fenced, "this server is fenced (its epoch is older than the database's) or not active"),
             (.database, "database unreachable, foreign or failing"),
             (.invalidRequest, "invalid request (second primary, unknown server, account mismatch)"),
-            (.unsafePermissions, "files writable by group or others"),
+            (.unsafePermissions, "files writable by group or others, owned by another user, or symlinked"),
             (.cancelled, "cancelled by the user, or quiet mode lacked an answer"),
         ]
         rows += deployment.map { ($0.0.exitCode, $0.1) }

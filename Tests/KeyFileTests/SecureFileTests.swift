@@ -99,4 +99,29 @@ import Glibc
         try SecureFile.writeAtomically(bytes, to: path, replace: false)
         #expect(try SecureFile.read(path) == bytes)
     }
+
+    /// Written relative to an opened directory, the file lands in that directory even when its
+    /// path is meanwhile replaced by a symbolic link; reading by name refuses a symbolic link.
+    @Test func writeIntoAnOpenedDirectoryIgnoresASwappedPath() throws {
+        defer { cleanUp() }
+        let keys = directory + "/keys"
+        let decoy = directory + "/decoy"
+        try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: false)
+        try FileManager.default.createDirectory(atPath: decoy, withIntermediateDirectories: false)
+        let descriptor = open(keys, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        #expect(descriptor >= 0)
+        defer { close(descriptor) }
+        try FileManager.default.moveItem(atPath: keys, toPath: directory + "/moved")
+        try FileManager.default.createSymbolicLink(atPath: keys, withDestinationPath: decoy)
+        try SecureFile.writeAtomically([5, 6], named: "keyset.bin", in: descriptor, path: keys + "/keyset.bin", replace: false)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: decoy).isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory + "/moved") == ["keyset.bin"])
+        #expect(try SecureFile.read(named: "keyset.bin", in: descriptor, path: "keyset.bin") == [5, 6])
+        #expect(keyFileError { try SecureFile.writeAtomically([7], named: "keyset.bin", in: descriptor, path: "k", replace: false) }?.code.rawValue == "io.exists")
+        #expect(keyFileError { try SecureFile.writeAtomically([7], named: "../escape", in: descriptor, path: "k", replace: true) }?.code.rawValue == "io.invalid-name")
+
+        #expect(symlink(decoy + "/x", directory + "/moved/link") == 0)
+        try Data([1]).write(to: URL(fileURLWithPath: decoy + "/x"))
+        #expect(keyFileError { _ = try SecureFile.read(named: "link", in: descriptor, path: "link") }?.code.rawValue == "io.symlink")
+    }
 }

@@ -47,9 +47,9 @@ extension ServerInstallation {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.dateEncodingStrategy = .iso8601
         do {
-            try ensureKeysDirectory()
+            let keys = try openKeysDirectory()
             let data = try encoder.encode(ActivationRecord(epoch: epoch, keySetID: keySetID, activatedAt: time))
-            try SecureFile.writeAtomically(Array(data) + [0x0A], to: activationRecordPath, mode: 0o600, replace: true)
+            try keys.write(Array(data) + [0x0A], named: Self.activationRecordFileName, path: activationRecordPath, mode: 0o600, replace: true)
         } catch let error as KeyFileError {
             throw DeploymentError(.installation, "cannot record the activation: \(error.message)")
         }
@@ -94,9 +94,20 @@ extension ServerInstallation {
     /// Installs `file` as `keys/keyset.bin` sealed with `credentials` (atomic, durable, 0600 in a
     /// 0700 directory). `replace` allows overwriting an installed key set.
     public func installKeySet(_ file: KeyFile, credentials: Credentials, replace: Bool) throws {
-        try ensureKeysDirectory()
+        let keys = try openKeysDirectory()
         let bytes = try file.serialized(with: credentials)
-        try SecureFile.writeAtomically(bytes, to: installedKeyFilePath, mode: 0o600, replace: replace)
+        try keys.write(bytes, named: Self.installedKeyFileName, path: installedKeyFilePath, mode: 0o600, replace: replace)
+    }
+
+    /// Installs already-sealed key-file `bytes` as `keys/keyset.bin` (atomic, durable, 0600),
+    /// written relative to the checked `keys/` directory: a `keys/` replaced by a symbolic link,
+    /// before or during the write, is refused (`unsafePermissions`) and its target is not touched.
+    public func installKeyFile(_ bytes: [UInt8], replace: Bool) throws {
+        do {
+            try openKeysDirectory().write(bytes, named: Self.installedKeyFileName, path: installedKeyFilePath, mode: 0o600, replace: replace)
+        } catch let error as KeyFileError {
+            throw DeploymentError(.installation, "cannot install the keys: \(error.message)")
+        }
     }
 
     /// How this installation stands: see ``InstallationState``.
@@ -110,14 +121,17 @@ extension ServerInstallation {
         return .standby
     }
 
-    private func ensureKeysDirectory() throws {
-        if !FileManager.default.fileExists(atPath: keysDirectory) {
-            do { try FileManager.default.createDirectory(atPath: keysDirectory, withIntermediateDirectories: true) } catch {
-                throw DeploymentError(.installation, "\(keysDirectory): cannot create the keys directory")
-            }
+    /// `keys/`, created 0700 if missing, opened without following a symbolic link from the
+    /// checked installation directory, and set to 0700 (through its descriptor, so a swapped
+    /// path cannot redirect the `chmod`).
+    private func openKeysDirectory() throws -> CheckedDirectory {
+        let root = try CheckedDirectory.open(directory)
+        guard let keys = try root.subdirectory(Self.keysDirectoryName, path: keysDirectory, create: 0o700) else {
+            throw DeploymentError(.installation, "\(keysDirectory): cannot create the keys directory")
         }
-        guard chmod(keysDirectory, 0o700) == 0 else {
+        guard fchmod(keys.descriptor, 0o700) == 0 else {
             throw DeploymentError(.installation, "\(keysDirectory): cannot set mode 0700")
         }
+        return keys
     }
 }

@@ -39,11 +39,17 @@ public struct ServerInstallation: Sendable {
     public static let configurationFileName = "server.json"
     public static let environmentVariable = "MIIS_INSTALL_DIR"
 
+    static let binDirectoryName = "Bin"
+    /// The executables installed in `Bin/`.
+    static let toolNames = ["keytool", "miisactivate", "miisserver"]
+    static let keysDirectoryName = "keys"
+    static let installedKeyFileName = "keyset.bin"
+
     public var configurationPath: String { "\(directory)/\(Self.configurationFileName)" }
-    public var binDirectory: String { "\(directory)/Bin" }
-    public var keysDirectory: String { "\(directory)/keys" }
+    public var binDirectory: String { "\(directory)/\(Self.binDirectoryName)" }
+    public var keysDirectory: String { "\(directory)/\(Self.keysDirectoryName)" }
     /// The installed key set: a key file sealed with the service account's credentials.
-    public var installedKeyFilePath: String { "\(keysDirectory)/keyset.bin" }
+    public var installedKeyFilePath: String { "\(keysDirectory)/\(Self.installedKeyFileName)" }
 
     /// Loads and validates `<directory>/server.json`.
     public init(directory: String) throws {
@@ -97,35 +103,56 @@ public struct ServerInstallation: Sendable {
     }
 
     /// Writes `configuration` into `directory` (creating `Bin/` and `keys/`) atomically.
+    ///
+    /// Directories it creates get their modes explicitly, whatever the umask: the installation
+    /// directory (and any missing parent) and `Bin/` 0755, `keys/` 0700, owned by the user running
+    /// the setup (root). An existing installation directory, `Bin/` or `keys/` must already pass
+    /// ``InstallationPermissions`` (owner, not writable by others, no symbolic link) or the setup is
+    /// refused as `unsafePermissions`: a binary or key planted there beforehand would be trusted.
     public static func create(directory: String, configuration: ServerConfiguration, replace: Bool) throws -> ServerInstallation {
         let directory = absolute(directory)
-        do {
-            try FileManager.default.createDirectory(atPath: "\(directory)/Bin", withIntermediateDirectories: true)
-            try FileManager.default.createDirectory(atPath: "\(directory)/keys", withIntermediateDirectories: true)
-        } catch {
-            throw DeploymentError(.installation, "\(directory): cannot create the installation directories")
-        }
-        guard chmod("\(directory)/keys", 0o700) == 0 else {
-            throw DeploymentError(.installation, "\(directory)/keys: cannot set mode 0700")
-        }
-        try write(configuration, to: "\(directory)/\(configurationFileName)", replace: replace)
+        try makeDirectory(directory, mode: 0o755)
+        let root = try CheckedDirectory.open(directory)
+        _ = try root.subdirectory(binDirectoryName, path: "\(directory)/\(binDirectoryName)", create: 0o755)
+        _ = try root.subdirectory(keysDirectoryName, path: "\(directory)/\(keysDirectoryName)", create: 0o700)
+        try write(configuration, in: root, path: "\(directory)/\(configurationFileName)", replace: replace)
         return try ServerInstallation(directory: directory)
     }
 
-    /// Replaces `server.json` atomically (used by repair mode).
+    /// Replaces `server.json` atomically (used by repair mode), in the installation directory
+    /// checked by ``InstallationPermissions``.
     public func updating(_ configuration: ServerConfiguration) throws -> ServerInstallation {
-        try Self.write(configuration, to: configurationPath, replace: true)
+        try Self.write(configuration, in: CheckedDirectory.open(directory), path: configurationPath, replace: true)
         return try ServerInstallation(directory: directory)
     }
 
-    private static func write(_ configuration: ServerConfiguration, to path: String, replace: Bool) throws {
+    private static func write(_ configuration: ServerConfiguration, in directory: CheckedDirectory, path: String, replace: Bool) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         do {
             let data = try encoder.encode(configuration)
-            try SecureFile.writeAtomically(Array(data) + [0x0A], to: path, mode: 0o644, replace: replace)
+            try directory.write(Array(data) + [0x0A], named: configurationFileName, path: path, mode: 0o644, replace: replace)
         } catch let error as KeyFileError {
             throw DeploymentError(.installation, error.message)
+        }
+    }
+
+    /// `mkdir -p` with `mode` set by `chmod` on each directory it makes (`mkdir` alone obeys the
+    /// umask: under umask 000 the installation would be world-writable). Existing ones are left
+    /// as they are, for ``CheckedDirectory/open(_:)`` to judge.
+    private static func makeDirectory(_ path: String, mode: mode_t) throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) { return }
+        let parent = (path as NSString).deletingLastPathComponent
+        if !parent.isEmpty, parent != path { try makeDirectory(parent, mode: mode) }
+        if mkdir(path, mode) != 0 {
+            guard errno == EEXIST else {
+                throw DeploymentError(.installation, "\(path): cannot create the installation directory: \(String(cString: strerror(errno)))")
+            }
+            return
+        }
+        guard chmod(path, mode) == 0 else {
+            throw DeploymentError(.installation, "\(path): cannot set mode \(String(mode, radix: 8))")
         }
     }
 

@@ -25,7 +25,7 @@ public struct DeploymentError: Error, Sendable, Equatable, CustomStringConvertib
         case fenced
         /// The request is invalid (second primary, unknown server, bad argument).
         case invalidRequest
-        /// Files or directories are writable by others.
+        /// Installation files or directories are writable by others, owned by another user, or symbolic links.
         case unsafePermissions
         /// The user declined or quiet mode lacked an answer.
         case cancelled

@@ -12,6 +12,25 @@ public enum SecureFile {
         let descriptor = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
         guard descriptor >= 0 else { throw ioError(path, errno, "cannot open") }
         defer { close(descriptor) }
+        return try read(opened: descriptor, path: path, limit: limit)
+    }
+
+    /// Reads the regular file `name` of the already-opened directory `directory` (a descriptor of
+    /// `open(O_DIRECTORY)`) like ``read(_:limit:)``, without following a symbolic link: `name`
+    /// is looked up in that very directory, so a directory swapped after it was checked is not
+    /// followed either. `path` names the file in messages.
+    public static func read(named name: String, in directory: Int32, path: String, limit: Int = SealedKeyFile.maximumSize) throws -> [UInt8] {
+        try requireSingleComponent(name, path: path)
+        let descriptor = openat(directory, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW)
+        guard descriptor >= 0 else {
+            if errno == ELOOP { throw KeyFileError.io("symlink", path: path, "is a symbolic link; refusing to follow it") }
+            throw ioError(path, errno, "cannot open")
+        }
+        defer { close(descriptor) }
+        return try read(opened: descriptor, path: path, limit: limit)
+    }
+
+    private static func read(opened descriptor: Int32, path: String, limit: Int) throws -> [UInt8] {
         var status = stat()
         guard fstat(descriptor, &status) == 0 else { throw ioError(path, errno, "cannot stat") }
         guard (status.st_mode & S_IFMT) == S_IFREG else {
@@ -45,16 +64,35 @@ public enum SecureFile {
     /// directory, `fsync`, `rename` over the destination, then `fsync` of the directory. Readers
     /// see the old content or the new, never a mix; a crash leaves at most a stray temporary file.
     /// With `replace: false` an existing destination is refused (checked atomically by `link`).
+    /// The directory is opened once and every step is made relative to it (see
+    /// ``writeAtomically(_:named:in:path:mode:replace:)``).
     public static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t = 0o600, replace: Bool) throws {
         let directory = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
-        let name = (path as NSString).lastPathComponent
+        let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw ioError(path, errno, "cannot open the directory \(directory)") }
+        defer { close(descriptor) }
+        try writeAtomically(bytes, named: (path as NSString).lastPathComponent, in: descriptor, path: path, mode: mode, replace: replace)
+    }
+
+    /// ``writeAtomically(_:to:mode:replace:)`` into the already-opened directory `directory` (a
+    /// descriptor of `open(O_DIRECTORY)`): the temporary file is created with `openat` and
+    /// `O_NOFOLLOW`, moved with `renameat`/`linkat` and made durable by `fsync` of that
+    /// descriptor. A caller that checked the directory through its descriptor therefore writes into
+    /// the directory it checked, even if its path is meanwhile replaced by a symbolic link.
+    /// `name` is a single path component; `path` names the destination in messages.
+    public static func writeAtomically(_ bytes: [UInt8], named name: String, in directory: Int32, path: String,
+                                       mode: mode_t = 0o600, replace: Bool) throws {
+        try requireSingleComponent(name, path: path)
         let suffix = (try? SecureRandom.bytes(count: 6).hexString) ?? String(getpid())
-        let temporary = "\(directory)/.\(name).tmp-\(suffix)"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)
-        guard descriptor >= 0 else { throw ioError(path, errno, "cannot create a temporary file in \(directory)") }
+        let temporary = ".\(name).tmp-\(suffix)"
+        let descriptor = openat(directory, temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)
+        guard descriptor >= 0 else {
+            let folder = (path as NSString).deletingLastPathComponent
+            throw ioError(path, errno, "cannot create a temporary file in \(folder.isEmpty ? "." : folder)")
+        }
         var committed = false
         defer {
-            if !committed { unlink(temporary) }
+            if !committed { unlinkat(directory, temporary, 0) }
         }
         do {
             defer { close(descriptor) }
@@ -64,16 +102,23 @@ public enum SecureFile {
         }
         FaultInjection.point("atomic-write.before-rename")
         if replace {
-            guard rename(temporary, path) == 0 else { throw ioError(path, errno, "cannot replace") }
+            guard renameat(directory, temporary, directory, name) == 0 else { throw ioError(path, errno, "cannot replace") }
         } else {
-            guard link(temporary, path) == 0 else {
+            guard linkat(directory, temporary, directory, name, 0) == 0 else {
                 if errno == EEXIST { throw KeyFileError.io("exists", path: path, "already exists; refusing to overwrite it") }
                 throw ioError(path, errno, "cannot create")
             }
-            unlink(temporary)
+            unlinkat(directory, temporary, 0)
         }
         committed = true
-        try syncDirectory(directory)
+        guard fsync(directory) == 0 else { throw ioError(path, errno, "cannot sync its directory") }
+    }
+
+    /// `name` must name an entry of the directory itself, not a path through other directories.
+    private static func requireSingleComponent(_ name: String, path: String) throws {
+        guard !name.isEmpty, name != ".", name != "..", !name.contains("/") else {
+            throw KeyFileError.io("invalid-name", path: path, "is not a plain file name")
+        }
     }
 
     /// `fsync` on a directory, so that a rename or create in it survives a crash.

@@ -92,16 +92,22 @@ public struct FileAuditReport: Codable, Sendable {
 ///   `permissions.group-readable`, `permissions.group-writable` (medium),
 ///   `permissions.directory-writable` (medium): the containing directory is group- or
 ///   world-writable without the sticky bit, so the file can be replaced.
+/// - `ownership.other-user` (high): the file is owned neither by the user running the audit
+///   nor by root; its owner can rewrite it or change its mode at any time, whatever the bits say.
 /// - `ownership.unknown-owner` (medium): the owning UID has no account on this system.
 public struct KeyFileAuditor: Sendable {
     /// Files older than this many days get `age.exceeded`; nil disables the check.
     public var maxAgeDays: Int?
     /// "Now", in seconds since the epoch (injectable for tests).
     public var now: Int64
+    /// The user the audit runs for: files owned by anyone but this user and root get
+    /// `ownership.other-user` (injectable for tests).
+    public var invokingUserID: uid_t
 
-    public init(maxAgeDays: Int? = nil, now: Int64 = KeyFileTime.now) {
+    public init(maxAgeDays: Int? = nil, now: Int64 = KeyFileTime.now, invokingUserID: uid_t = geteuid()) {
         self.maxAgeDays = maxAgeDays
         self.now = now
+        self.invokingUserID = invokingUserID
     }
 
     /// Audits the file at `path`.
@@ -117,9 +123,7 @@ public struct KeyFileAuditor: Sendable {
         report.ownerUID = status.st_uid
         report.ownerName = Self.userName(status.st_uid)
         report.findings += permissionFindings(mode: status.st_mode, directory: (path as NSString).deletingLastPathComponent)
-        if report.ownerName == nil {
-            report.findings.append(.init("ownership.unknown-owner", .medium, "the owner UID \(status.st_uid) has no account on this system"))
-        }
+        report.findings += ownershipFindings(owner: status.st_uid, name: report.ownerName)
         do {
             let bytes = try SecureFile.read(path)
             let (sealed, checksumHolds) = try SealedKeyFile.inspect(bytes: bytes)
@@ -184,6 +188,20 @@ public struct KeyFileAuditor: Sendable {
         if stat(directory, &status) == 0, status.st_mode & (S_IWGRP | S_IWOTH) != 0, status.st_mode & S_ISVTX == 0 {
             findings.append(.init("permissions.directory-writable", .medium,
                                   "the directory \(directory) is group- or world-writable (0\(String(status.st_mode & 0o7777, radix: 8))); others can replace the file"))
+        }
+        return findings
+    }
+
+    /// Findings from the file's owner: see `ownership.other-user` and `ownership.unknown-owner`.
+    public func ownershipFindings(owner: uid_t, name: String?) -> [AuditFinding] {
+        var findings: [AuditFinding] = []
+        if owner != 0, owner != invokingUserID {
+            let who = name.map { "\($0) (uid \(owner))" } ?? "uid \(owner)"
+            findings.append(.init("ownership.other-user", .high,
+                                  "the file is owned by \(who), neither root nor you: its owner can rewrite it or loosen its mode; chown it"))
+        }
+        if name == nil {
+            findings.append(.init("ownership.unknown-owner", .medium, "the owner UID \(owner) has no account on this system"))
         }
         return findings
     }

@@ -212,4 +212,123 @@ struct PermissionsTests {
         chmod(directory, 0o700)
         // (--fail-on with these findings is covered in KeytoolCommandTests: this file's weak KDF is itself a high finding.)
     }
+
+    // MARK: - The installation cannot be subverted by its own files
+
+    static func mode(_ path: String) -> mode_t? {
+        var status = stat()
+        return lstat(path, &status) == 0 ? status.st_mode & 0o7777 : nil
+    }
+
+    static func owner(_ path: String) -> uid_t? {
+        var status = stat()
+        return lstat(path, &status) == 0 ? status.st_uid : nil
+    }
+
+    /// Under umask 000, `miisserver setup` makes the installation directory and Bin/ 0755 (root's),
+    /// keys/ 0700; `scripts/install.sh` also tightens a prefix that already exists world-writable
+    /// with a Bin/ someone else owns: root-owned 0755 both.
+    @Test func openUmaskSetupAndInstallMakeRootOwned0755Directories() throws {
+        let sandbox = try DeploymentSandbox()
+        let install = sandbox.install("alpha")
+        let setup = try Self.runUnderOpenUmask("miisserver", ["setup", "--install-dir", install, "--name", "alpha",
+                                                               "--database", sandbox.database, "--role", "primary", "--account", "CORP\\svc",
+                                                               "--password-file", sandbox.passwordFile] + Self.weak)
+        #expect(setup.status == 0, "\(setup.stderr)")
+        #expect(Self.mode(install) == 0o755)
+        #expect(Self.mode(install + "/Bin") == 0o755)
+        #expect(Self.mode(install + "/keys") == 0o700)
+        #expect(Self.owner(install) == 0 && Self.owner(install + "/Bin") == 0)
+
+        let prefix = try TemporaryDirectory("miis-prefix-umask")
+        try FileManager.default.createDirectory(atPath: prefix.file("Bin"), withIntermediateDirectories: true)
+        chmod(prefix.path, 0o777)
+        chmod(prefix.file("Bin"), 0o777)
+        #expect(chown(prefix.file("Bin"), 65534, 65534) == 0)
+        let script = InstallTests.repository.appendingPathComponent("scripts/install.sh").path
+        let installed = try ToolRunner.run("/bin/sh", ["-c", "umask 000; exec /bin/bash \"$0\" \"$@\"", script, prefix.path,
+                                                       ToolRunner.productsDirectory.path])
+        #expect(installed.status == 0, "\(installed.stderr)")
+        #expect(Self.mode(prefix.path) == 0o755)
+        #expect(Self.mode(prefix.file("Bin")) == 0o755)
+        #expect(Self.owner(prefix.path) == 0 && Self.owner(prefix.file("Bin")) == 0)
+        #expect(Self.mode(prefix.file("Bin/miisactivate")) == 0o755)
+    }
+
+    /// keys/ replaced by a symbolic link: miisactivate and miisserver refuse with exit 31 and write
+    /// nothing in (nor chmod) the link's target.
+    @Test func symlinkedKeysDirectoryIsRefused() throws {
+        let deployment = try DeploymentFixture()
+        let standbyKeys = deployment.installDirectory("sync2") + "/keys"
+        let decoy = deployment.root.file("decoy")
+        try FileManager.default.createDirectory(atPath: decoy, withIntermediateDirectories: false)
+        chmod(decoy, 0o755)
+        try FileManager.default.removeItem(atPath: standbyKeys)
+        try FileManager.default.createSymbolicLink(atPath: standbyKeys, withDestinationPath: decoy)
+        let refused = try deployment.activate("sync2")
+        #expect(refused.status == 31, "\(refused.stderr)")
+        #expect(refused.stderr == "miisactivate: \(standbyKeys) is a symbolic link: refusing to follow it; it must be a real directory\n")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: decoy).isEmpty)
+        #expect(Self.mode(decoy) == 0o755)
+        #expect(try deployment.deploymentState().epoch == 1)
+
+        // The primary's keys/ moved away and linked back: repair must not re-seal into the target.
+        let primaryKeys = deployment.installDirectory("sync1") + "/keys"
+        let moved = deployment.root.file("moved-keys")
+        try FileManager.default.moveItem(atPath: primaryKeys, toPath: moved)
+        try FileManager.default.createSymbolicLink(atPath: primaryKeys, withDestinationPath: moved)
+        let before = try Data(contentsOf: URL(fileURLWithPath: moved + "/keyset.bin"))
+        let repair = try deployment.miisserver("sync1", ["setup", "--repair", "--account", "CORP\\other",
+                                                         "--password-file", deployment.passwordFile,
+                                                         "--new-password-file", deployment.passwordFile] + Self.weak)
+        #expect(repair.status == 31, "\(repair.stderr)")
+        #expect(repair.stderr.contains("miisserver: \(primaryKeys) is a symbolic link: refusing to follow it"), "\(repair.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: moved + "/keyset.bin")) == before)
+        #expect(try Set(FileManager.default.contentsOfDirectory(atPath: moved)) == ["keyset.bin", "activation.json"])
+    }
+
+    /// An installation owned by another user is refused: miisactivate (31, nothing changed) and a
+    /// setup into a directory that user prepared.
+    @Test func installationOwnedByAnotherUserIsRefused() throws {
+        let deployment = try DeploymentFixture()
+        let install = deployment.installDirectory("sync2")
+        #expect(chown(install, 65534, 65534) == 0)
+        let refused = try deployment.activate("sync2")
+        #expect(refused.status == 31, "\(refused.stderr)")
+        #expect(refused.stderr == "miisactivate: \(install) is owned by nobody (uid 65534), not by root: its owner could replace the installation's files; fix it with chown root \(install)\n")
+        #expect(!FileManager.default.fileExists(atPath: install + "/keys/keyset.bin"))
+        #expect(try deployment.deploymentState().epoch == 1)
+
+        let prepared = deployment.root.file("prepared")
+        try FileManager.default.createDirectory(atPath: prepared, withIntermediateDirectories: false)
+        #expect(chown(prepared, 65534, 65534) == 0)
+        let setup = try ToolRunner.run("miisserver", ["setup", "--install-dir", prepared, "--name", "sync3", "--database", deployment.database,
+                                                      "--role", "standby", "--account", DeploymentFixture.account, "--admin-group", "root"])
+        #expect(setup.status == 31, "\(setup.stderr)")
+        #expect(setup.stderr.contains("\(prepared) is owned by nobody (uid 65534), not by root"), "\(setup.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: prepared + "/server.json"))
+    }
+
+    /// `keytool audit` reports a key file owned by another user (text and JSON, severity high).
+    @Test func auditReportsAKeyFileOwnedByAnotherUser() throws {
+        let root = try TemporaryDirectory("miis-audit-owner")
+        let passwordFile = root.file("pw")
+        try "audit-pw\n".write(toFile: passwordFile, atomically: true, encoding: .utf8)
+        let file = root.file("k.key")
+        #expect(try ToolRunner.run("keytool", ["create", "-o", file, "--account", "svc", "--password-file", passwordFile] + Self.weak).status == 0)
+        func finding() throws -> [String: Any]? {
+            let result = try ToolRunner.run("keytool", ["audit", file, "--json"])
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+            let findings = (report["files"] as? [[String: Any]])?.first?["findings"] as? [[String: Any]] ?? []
+            return findings.first { $0["id"] as? String == "ownership.other-user" }
+        }
+        #expect(try finding() == nil)
+        #expect(chown(file, 65534, 65534) == 0)
+        let found = try #require(try finding())
+        #expect(found["severity"] as? String == "high")
+        #expect(found["message"] as? String == "the file is owned by nobody (uid 65534), neither root nor you: its owner can rewrite it or loosen its mode; chown it")
+        let text = try ToolRunner.run("keytool", ["audit", file])
+        #expect(text.stdout.contains("ownership.other-user"), "\(text.stdout)")
+        #expect(text.stdout.contains("the file is owned by nobody (uid 65534)"))
+    }
 }

@@ -49,4 +49,20 @@ import Testing
         #expect(AuditReport(files: files, failOn: .info, maxAgeDays: nil).counts == ["info": 1, "low": 0, "medium": 1, "high": 0])
         #expect(AuditSeverity(name: "LOW") == .low && AuditSeverity(name: "severe") == nil)
     }
+
+    /// A key file owned by neither the auditing user nor root is a high finding: its owner can
+    /// rewrite it whatever its mode says. Root's files and the auditor's own are not.
+    @Test func fileOwnedByAnotherUserIsAFinding() throws {
+        let directory = try OperationsTemporaryDirectory()
+        let path = directory.file("theirs.key")
+        try OperationsFixture.write(try OperationsFixture.bytes(credentials: try OperationsFixture.credentials()), to: path, mode: 0o600)
+        #expect(!KeyFileAuditor().audit(path).findings.contains { $0.id.hasPrefix("ownership.") })
+        #expect(chown(path, 65534, 65534) == 0)
+        let finding = KeyFileAuditor().audit(path).findings.first { $0.id == "ownership.other-user" }
+        #expect(finding?.severity == .high)
+        #expect(finding?.message == "the file is owned by nobody (uid 65534), neither root nor you: its owner can rewrite it or loosen its mode; chown it")
+        #expect(!KeyFileAuditor(invokingUserID: 65534).audit(path).findings.contains { $0.id == "ownership.other-user" })
+        #expect(KeyFileAuditor(invokingUserID: 1000).ownershipFindings(owner: 0, name: "root").isEmpty)
+        #expect(KeyFileAuditor().ownershipFindings(owner: 424_242, name: nil).map(\.id) == ["ownership.other-user", "ownership.unknown-owner"])
+    }
 }
