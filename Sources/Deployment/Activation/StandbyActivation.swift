@@ -162,7 +162,8 @@ public struct StandbyActivation: Sendable {
 
     /// Installs the keys and switches the deployment to this server.
     public func commit(_ plan: ActivationPlan, options: ActivationRequestOptions) async throws -> ActivationReport {
-        try installKeys(plan.keyFileBytes)
+        // Through the checked keys/ directory: a keys/ swapped for a link meanwhile is not followed.
+        try installation.installKeyFile(plan.keyFileBytes, replace: true)
         logger.debug("keys installed at \(installation.installedKeyFilePath)")
         FaultInjection.point("activate.after-keys-installed")
         let newState: DeploymentState
@@ -253,15 +254,6 @@ public struct StandbyActivation: Sendable {
                 "the key file is bound to account '\(keyFile.header.account)' but this server's service account is '\(installation.configuration.serviceAccount)'; fix it with miisserver setup --repair --account")
         }
         return (keyFile, bytes, warnings)
-    }
-
-    /// Writes the verified key file as this installation's key set: temp file, fsync, rename, fsync dir, 0600.
-    func installKeys(_ bytes: [UInt8]) throws {
-        do {
-            try SecureFile.writeAtomically(bytes, to: installation.installedKeyFilePath, mode: 0o600, replace: true)
-        } catch let error as KeyFileError {
-            throw DeploymentError(.installation, "cannot install the keys: \(error.message)")
-        }
     }
 
     func logRefusal(_ error: any Error, state: DeploymentState, options: ActivationRequestOptions) async {
