@@ -17,9 +17,10 @@ public struct ToolFailure: Error, CustomStringConvertible, Sendable {
     public var description: String { message }
 }
 
-/// Prints one line to standard error.
+/// Prints one line to standard error, escaped with ``TerminalText/escaped(_:)`` (messages quote
+/// file names, server names and other untrusted text).
 public func printError(_ line: String) {
-    FileHandle.standardError.write(Data((line + "\n").utf8))
+    FileHandle.standardError.write(Data((TerminalText.escaped(line) + "\n").utf8))
 }
 
 /// Maps any error to (exit code, one-line message), so no tool ever prints a stack trace.

@@ -45,6 +45,21 @@ public enum KDFParameters: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The memory one derivation allocates, computed from the parameters alone (saturating):
+    /// for scrypt what OpenSSL's EVP_PBE_scrypt allocates, B = 128·r·p plus V and XY =
+    /// 128·r·(N + 2); for PBKDF2 nothing worth counting (0). This is what a derivation reserves
+    /// in a ``KDFMemoryBudget`` before it runs.
+    public var derivationMemory: UInt64 {
+        switch self {
+        case let .scrypt(logN, r, p):
+            guard logN < 64 else { return .max }
+            let blocks = (UInt64(1) << UInt64(logN)).addingReportingOverflow(UInt64(p) + 2)
+            let (bytes, overflow) = (UInt64(128) * UInt64(r)).multipliedReportingOverflow(by: blocks.partialValue)
+            return blocks.overflow || overflow ? .max : bytes
+        case .pbkdf2SHA256: return 0
+        }
+    }
+
     /// scrypt's work, N·r·p (saturating), or 0 for PBKDF2.
     public var workCost: UInt64 {
         switch self {
