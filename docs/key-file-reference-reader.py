@@ -53,7 +53,7 @@ def open_file(b, account, password, allow_weak, verbose=False):
         if n not in fields: raise E("corrupted.structure")
     if len(fields[1]) != 16 or len(fields[2]) != 8: raise E("corrupted.structure")
     text(fields[3], 1)
-    acct = fields[4].decode()
+    acct = text(fields[4], 1)
     if account_canonical(acct) != acct: raise E("corrupted.structure")
     kdf = fields[5]
     if kdf[0] == 1:
