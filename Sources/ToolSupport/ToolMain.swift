@@ -54,7 +54,14 @@ extension ParsableCommand {
         } catch let error as ToolFailure {
             fail(toolName, error)
         } catch {
-            exit(withError: error)
+            // ArgumentParser's own messages quote the arguments, file names among them: print them
+            // escaped, as one `TOOL: message` line. --help/--version (success) and the silent
+            // `ExitCode` of verify/audit/diff keep ArgumentParser's handling.
+            let code = exitCode(for: error)
+            let text = message(for: error)
+            guard code != .success, !text.isEmpty else { exit(withError: error) }
+            printError("\(toolName): \(text)")
+            Foundation.exit(code.rawValue)
         }
     }
 }

@@ -44,6 +44,16 @@ import Glibc
         #expect(!holdsUnsafeCharacter(run.stderr))
     }
 
+    @Test func argumentErrorsAreOneEscapedLine() throws {
+        // ArgumentParser quotes the offending argument (a file name from a glob, say).
+        let extra = try keytool(["inspect", "a.key", "b\u{1B}[2J\u{202E}c.key"])
+        #expect(extra.status == 64)
+        #expect(extra.stderr == "keytool: Unexpected argument 'b\\e[2J\\u{202E}c.key'\n")
+        let miisserver = try ToolRunner.run("miisserver", ["history", "--bogus\u{1B}[1A"])
+        #expect(miisserver.status == 64)
+        #expect(miisserver.stderr == "miisserver: Unknown option '--bogus\\e[1A'\n")
+    }
+
     @Test func aLineSeparatorInTheHeaderIsReportedNotPrinted() throws {
         // The source server "sync1" (5 bytes) becomes "s" U+2028 "1": a fake second line in
         // `inspect` for any viewer that honours U+2028. The checksum is recomputed, as a forger would.
