@@ -79,8 +79,12 @@ import Glibc
         let deployment = try DeploymentFixture()
         #expect(try deployment.miisserver("sync1", ["heartbeat"]).status == 0)
         let reason = "disk lost\u{1B}[2K\r2026-01-01T00:00:00Z  activated  sync1\u{2028}ok"
-        let forced = try deployment.activate("sync2", extra: ["--force", "--reason", reason])
+        // The key file's name reaches the --verbose log lines (swift-log), escaped there too.
+        let keyFile = deployment.root.file("keys\u{1B}]0;owned\u{7}.bin")
+        try FileManager.default.copyItem(atPath: deployment.backup, toPath: keyFile)
+        let forced = try deployment.activate("sync2", keyFile: keyFile, extra: ["--force", "--reason", reason, "--verbose"])
         #expect(forced.status == 0, "\(forced.stderr)")
+        #expect(forced.stderr.contains("keys\\e]0;owned\\u{7}.bin"), "\(forced.stderr)")
         let escaped = "disk lost\\e[2K\\r2026-01-01T00:00:00Z  activated  sync1\\u{2028}ok"
         #expect(forced.stdout.contains("  forced            \(escaped)\n"), "\(forced.stdout)")
         #expect(!holdsUnsafeCharacter(forced.stdout + forced.stderr))
