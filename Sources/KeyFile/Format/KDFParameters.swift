@@ -35,27 +35,15 @@ public enum KDFParameters: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// scrypt's memory need, 128·r·N bytes (what OpenSSL allocates for V), or 0 for PBKDF2.
+    /// The ceiling bounds it per file, and a derivation reserves it in a ``KDFMemoryBudget``
+    /// before it runs (OpenSSL's B and XY buffers, 128·r·(p + 2) bytes, at most 72 KiB within
+    /// the ceiling, are left out of both).
     public var memoryCost: UInt64 {
         switch self {
         case let .scrypt(logN, r, _):
             guard logN < 64 else { return .max }
             let (product, overflow) = (UInt64(128) * UInt64(r)).multipliedReportingOverflow(by: UInt64(1) << UInt64(logN))
             return overflow ? .max : product
-        case .pbkdf2SHA256: return 0
-        }
-    }
-
-    /// The memory one derivation allocates, computed from the parameters alone (saturating):
-    /// for scrypt what OpenSSL's EVP_PBE_scrypt allocates, B = 128·r·p plus V and XY =
-    /// 128·r·(N + 2); for PBKDF2 nothing worth counting (0). This is what a derivation reserves
-    /// in a ``KDFMemoryBudget`` before it runs.
-    public var derivationMemory: UInt64 {
-        switch self {
-        case let .scrypt(logN, r, p):
-            guard logN < 64 else { return .max }
-            let blocks = (UInt64(1) << UInt64(logN)).addingReportingOverflow(UInt64(p) + 2)
-            let (bytes, overflow) = (UInt64(128) * UInt64(r)).multipliedReportingOverflow(by: blocks.partialValue)
-            return blocks.overflow || overflow ? .max : bytes
         case .pbkdf2SHA256: return 0
         }
     }

@@ -98,7 +98,7 @@ public struct SealedKeyFile: Sendable {
     /// fails or contradicts the header) and verifies every key's check value.
     ///
     /// With a `budget`, the derivation runs inside a reservation of its memory
-    /// (``KDFParameters/derivationMemory``), so concurrent opens stay within the budget's total;
+    /// (``KDFParameters/memoryCost``), so concurrent opens stay within the budget's total;
     /// the bounds are checked first, so a file over the ceiling is refused without waiting.
     public func open(with credentials: Credentials, policy: KDFParameters.Policy = .standard,
                      budget: KDFMemoryBudget? = nil) throws -> KeyFile {
@@ -108,7 +108,7 @@ public struct SealedKeyFile: Sendable {
         }
         try header.kdf.check(policy)
         let derive = { try DerivedKeys(kdf: header.kdf, salt: header.salt, credentials: credentials) }
-        let keys = try budget.map { try $0.withReservation(of: header.kdf.derivationMemory, derive) } ?? derive()
+        let keys = try budget.map { try $0.withReservation(of: header.kdf.memoryCost, derive) } ?? derive()
         let expectedMAC = try keys.headerMAC(over: authenticatedPrefix)
         guard ConstantTime.equals(expectedMAC, Array(headerMAC)) else { throw KeyFileError.wrongCredentials() }
         guard let plaintext = try AES256GCM.open(payload, key: keys.payloadKey, nonce: header.nonce, associatedData: Array(authenticatedPrefix)) else {

@@ -5,7 +5,7 @@ import Synchronization
 ///
 /// The KDF ceiling bounds one file (scrypt needs at most 1 GiB); it does not bound a run: four
 /// crafted in-bounds files on four workers would need 4 GiB at once. Each derivation reserves its
-/// memory here first (``KDFParameters/derivationMemory``, computed from the header before
+/// memory here first (``KDFParameters/memoryCost``, computed from the header before
 /// deriving) and waits while the reservations in force would exceed the budget. Waiters are
 /// admitted in arrival order, so a large derivation is not starved by a stream of small ones.
 public final class KDFMemoryBudget: Sendable {
