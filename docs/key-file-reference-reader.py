@@ -2,7 +2,7 @@
 """Independent reference reader for the miis key file (docs/key-file-format.md).
 
 Usage: key-file-reference-reader.py VECTORS_DIR   -- checks every manifest entry; exit status = failures.
-A checking aid for the specification, not production code: it omits some text-field checks (4.2)."""
+A checking aid for the specification, not production code."""
 import sys, json, hashlib, hmac, struct, unicodedata, uuid
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives import hashes
@@ -16,6 +16,13 @@ def account_canonical(a):
     if len(parts) == 1: return parts[0]
     if len(parts) == 2: return parts[1] if parts[0] == "" else parts[0] + "\\" + parts[1]
     raise E("account")
+# Section 4.2: control (Cc), bidi controls, line and paragraph separators.
+UNSAFE = set(range(0x20)) | set(range(0x7f, 0xa0)) | {0x61c, 0x200e, 0x200f, 0x2028, 0x2029} | set(range(0x202a, 0x202f)) | set(range(0x2066, 0x206a))
+def text(v, least):
+    try: t = v.decode("utf-8")
+    except UnicodeDecodeError: raise E("corrupted.structure")
+    if len(v) < least or any(ord(c) in UNSAFE for c in t): raise E("corrupted.structure")
+    return t
 def open_file(b, account, password, allow_weak, verbose=False):
     if not b.startswith(MAGIC):
         if len(b) < 12 and MAGIC.startswith(b): raise E("corrupted.truncated")
@@ -45,7 +52,8 @@ def open_file(b, account, password, allow_weak, verbose=False):
     for n in range(1, 8):
         if n not in fields: raise E("corrupted.structure")
     if len(fields[1]) != 16 or len(fields[2]) != 8: raise E("corrupted.structure")
-    acct = fields[4].decode()
+    text(fields[3], 1)
+    acct = text(fields[4], 1)
     if account_canonical(acct) != acct: raise E("corrupted.structure")
     kdf = fields[5]
     if kdf[0] == 1:
@@ -70,6 +78,7 @@ def open_file(b, account, password, allow_weak, verbose=False):
         previd = kid; index.append((kid, alg, st, fl, created))
     prim = [k for k in index if k[3] == 1]
     if len(prim) != 1 or prim[0][2] != 1: raise E("corrupted.structure")
+    if 8 in fields: text(fields[8], 0)
     o = 18 + hlen; mac = b[o:o+32]; plen = struct.unpack(">I", b[o+32:o+36])[0]
     if plen != 2 + 46*count + 16: raise E("corrupted.structure")
     payload = b[o+36:o+36+plen]

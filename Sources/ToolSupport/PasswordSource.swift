@@ -97,14 +97,14 @@ public enum TerminalPrompt {
 
     /// Asks a yes/no question on the terminal; anything but "y"/"yes" is no.
     public static func confirm(_ question: String) -> Bool {
-        FileHandle.standardError.write(Data("\(question) [y/N] ".utf8))
+        FileHandle.standardError.write(Data("\(TerminalText.escaped(question)) [y/N] ".utf8))
         guard let answer = Swift.readLine() else { return false }
         return ["y", "yes"].contains(answer.trimmingCharacters(in: .whitespaces).lowercased())
     }
 
     /// Reads one visible line from the terminal (for non-secret questions).
     public static func ask(_ question: String) -> String? {
-        FileHandle.standardError.write(Data(question.utf8))
+        FileHandle.standardError.write(Data(TerminalText.escaped(question).utf8))
         return Swift.readLine()?.trimmingCharacters(in: .whitespaces)
     }
 }

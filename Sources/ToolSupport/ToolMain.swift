@@ -17,9 +17,10 @@ public struct ToolFailure: Error, CustomStringConvertible, Sendable {
     public var description: String { message }
 }
 
-/// Prints one line to standard error.
+/// Prints one line to standard error, escaped with ``TerminalText/escaped(_:)`` (messages quote
+/// file names, server names and other untrusted text).
 public func printError(_ line: String) {
-    FileHandle.standardError.write(Data((line + "\n").utf8))
+    FileHandle.standardError.write(Data((TerminalText.escaped(line) + "\n").utf8))
 }
 
 /// Maps any error to (exit code, one-line message), so no tool ever prints a stack trace.
@@ -53,7 +54,14 @@ extension ParsableCommand {
         } catch let error as ToolFailure {
             fail(toolName, error)
         } catch {
-            exit(withError: error)
+            // ArgumentParser's own messages quote the arguments, file names among them: print them
+            // escaped, as one `TOOL: message` line. --help/--version (success) and the silent
+            // `ExitCode` of verify/audit/diff keep ArgumentParser's handling.
+            let code = exitCode(for: error)
+            let text = message(for: error)
+            guard code != .success, !text.isEmpty else { exit(withError: error) }
+            printError("\(toolName): \(text)")
+            Foundation.exit(code.rawValue)
         }
     }
 }

@@ -39,6 +39,6 @@ struct BackupCommand: ParsableCommand {
         let outcome = try blockingAwait {
             try await KeyBackup.backup(installation: installation, password: secret, output: output, kdf: parameters, policy: policy)
         }
-        print("Backed up key set \(outcome.keySetID.uuidString) (\(outcome.keyCount) key\(outcome.keyCount == 1 ? "" : "s"), fingerprint \(outcome.fingerprint)) to \(outcome.path); verified.")
+        printLine("Backed up key set \(outcome.keySetID.uuidString) (\(outcome.keyCount) key\(outcome.keyCount == 1 ? "" : "s"), fingerprint \(outcome.fingerprint)) to \(outcome.path); verified.")
     }
 }

@@ -28,16 +28,16 @@ struct ActivationOutput {
         }
         switch report.outcome {
         case .alreadyActive:
-            Swift.print("\(report.server) is already the active server (epoch \(report.epoch)); nothing to do.")
+            printLine("\(report.server) is already the active server (epoch \(report.epoch)); nothing to do.")
         case .dryRun:
-            Swift.print("Dry run: every check passed; \(report.server) can replace \(report.previousServer ?? "-") at epoch \(report.epoch). Nothing was changed.")
+            printLine("Dry run: every check passed; \(report.server) can replace \(report.previousServer ?? "-") at epoch \(report.epoch). Nothing was changed.")
         case .activated:
-            Swift.print("Activated \(report.server) as the primary server.")
-            Swift.print("  previous primary  \(report.previousServer ?? "-")")
-            Swift.print("  new epoch         \(report.epoch)")
-            Swift.print("  key set           \(report.keySetID.uuidString.lowercased())")
-            Swift.print("  keys installed    \(report.keysInstalledAt ?? "-")")
-            if let reason = report.forcedReason { Swift.print("  forced            \(reason)") }
+            printLine("Activated \(report.server) as the primary server.")
+            printLine("  previous primary  \(report.previousServer ?? "-")")
+            printLine("  new epoch         \(report.epoch)")
+            printLine("  key set           \(report.keySetID.uuidString.lowercased())")
+            printLine("  keys installed    \(report.keysInstalledAt ?? "-")")
+            if let reason = report.forcedReason { printLine("  forced            \(reason)") }
         }
         for warning in report.warnings { printError("warning: \(warning)") }
     }

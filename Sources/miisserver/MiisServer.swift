@@ -37,7 +37,7 @@ func printJSON(_ value: some Encodable) throws {
 }
 
 func printWarning(_ text: String) {
-    FileHandle.standardError.write(Data("miisserver: warning: \(text)\n".utf8))
+    printError("miisserver: warning: \(text)")
 }
 
 extension Date {

@@ -190,4 +190,50 @@ import Testing
         #expect(keyFileError { try file.serialized(with: other) }?.code.rawValue == "invalidInput.account")
         #expect(keyFileError { try KeyFile(keySet: keySet, account: account, sourceServer: "s", kdf: .scrypt(logN: 4, r: 1, p: 1)) }?.code.rawValue == "parametersOutOfBounds.weak")
     }
+
+    /// Bidi controls and the Unicode line/paragraph separators rewrite what a reader sees as
+    /// surely as a newline does: the writer refuses them and the reader calls such a header what
+    /// it is, corrupted.structure, naming the character (docs/key-file-format.md, 4.2).
+    static let displayUnsafe: [Unicode.Scalar] = ["\u{202E}", "\u{202A}", "\u{2066}", "\u{2069}", "\u{200E}", "\u{200F}",
+                                                  "\u{061C}", "\u{2028}", "\u{2029}", "\u{1B}", "\u{85}", "\u{7F}"]
+
+    @Test(arguments: displayUnsafe)
+    func writerRefusesDisplayUnsafeHeaderText(_ scalar: Unicode.Scalar) throws {
+        let keySet = try VectorGenerator.keySet("writer", [VectorGenerator.KeySpec(id: 1, primary: true)])
+        let account = try ServiceAccount("sync")
+        let credentials = Credentials(account: account, password: try Password("pw"))
+        for field in [HeaderField.sourceServer, .comment] {
+            var header = KeyFileHeader(keySetID: keySet.id, createdAt: 0, sourceServer: "s", account: account,
+                                       kdf: .scrypt(logN: 4, r: 1, p: 1), salt: [UInt8](repeating: 1, count: 32),
+                                       nonce: [UInt8](repeating: 2, count: 12), keys: keySet.descriptors)
+            let text = "sync1\(Character(scalar))checksum ok (authenticated)"
+            if field == .comment { header.comment = text } else { header.sourceServer = text }
+            let error = keyFileError { try KeyFile(header: header, keySet: keySet).serialized(with: credentials) }
+            #expect(error?.code.rawValue == "invalidInput.\(field)")
+            #expect(error?.message.contains(DisplayUnsafeScalars.codePoint(scalar)) == true, "\(error?.message ?? "no error")")
+        }
+    }
+
+    @Test(arguments: displayUnsafe)
+    func readerRefusesDisplayUnsafeHeaderText(_ scalar: Unicode.Scalar) throws {
+        for number: UInt16 in [3, 8] {
+            var raw = try Self.multi()
+            raw.fields[raw.index(of: number)].value = Array("a\(Character(scalar))b".utf8)
+            let bytes = try raw.assembled()
+            let error = keyFileError { try SealedKeyFile(bytes: bytes) }
+            #expect(error?.code.rawValue == "corrupted.structure", "field \(number)")
+            #expect(error?.message.contains(DisplayUnsafeScalars.codePoint(scalar)) == true, "\(error?.message ?? "no error")")
+        }
+    }
+
+    @Test func displayUnsafeScalarsAreExactlyTheDocumentedSet() {
+        let bidi: Set<UInt32> = [0x061C, 0x200E, 0x200F, 0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069]
+        for value in UInt32(0)...0x10FFFF {
+            guard let scalar = Unicode.Scalar(value) else { continue }
+            let expected = scalar.properties.generalCategory == .control || bidi.contains(value) || value == 0x2028 || value == 0x2029
+            if DisplayUnsafeScalars.contains(scalar) != expected { Issue.record("U+\(String(value, radix: 16))"); return }
+        }
+        // Other text stays allowed: the vectors' non-ASCII comment, and right-to-left letters.
+        #expect(DisplayUnsafeScalars.first(in: "Schlüssel für den Standby, שלום, مرحبا, 東京") == nil)
+    }
 }

@@ -44,7 +44,9 @@ import Foundation
         #expect(try ServiceAccount("  CORP\\Sync\t") == ServiceAccount("corp\\sync"))
     }
 
-    @Test(arguments: ["", "\\", "CORP\\", "a\\b\\c", "\\\\user", "   ", "CORP\\  ", "sy\u{0}nc", "sy\nnc", "CORP\\sy\u{7f}nc", "CORP \\sync", "CORP\\ sync"])
+    @Test(arguments: ["", "\\", "CORP\\", "a\\b\\c", "\\\\user", "   ", "CORP\\  ", "sy\u{0}nc", "sy\nnc", "CORP\\sy\u{7f}nc", "CORP \\sync", "CORP\\ sync",
+                    // Bidi controls and separators would make the printed account lie (format 4.2, 5.2).
+                    "CORP\\sync\u{202E}", "\u{2066}CORP\\sync", "sy\u{200F}nc", "sync\u{2028}", "sync\u{2029}", "sync\u{061C}", "sync\u{85}"])
     func refused(_ input: String) {
         #expect(keyFileError { try ServiceAccount(input) }?.code.rawValue == "invalidInput.account")
     }
@@ -96,15 +98,5 @@ extension String {
         for name in ["Jörg", "a\tb", "a\u{7F}", "\u{1}x", "CORP\\Ｓync", "x\u{0301}"] {
             #expect(ServiceAccount.asciiNormalized(name) == nil, "\(name.debugDescription)")
         }
-    }
-}
-
-@Suite struct ControlCharacterTests {
-    /// The range test must agree with the Unicode property on every scalar.
-    @Test func rangeTestAgreesWithGeneralCategoryOnEveryScalar() {
-        let disagreeing = (UInt32(0)...0x10FFFF).compactMap(Unicode.Scalar.init).filter {
-            $0.isControlCharacter != ($0.properties.generalCategory == .control)
-        }
-        #expect(disagreeing.isEmpty, "\(disagreeing.prefix(5).map(\.value))")
     }
 }

@@ -334,6 +334,21 @@ enum VectorGenerator {
         entries.append(entry("trailing-bytes", file: "trailing-bytes.bin", "four bytes between the payload and the checksum",
                              account: "sync", password: "password", .failure(.corrupted, "structure")))
 
+        // Text that could make printed output lie (section 4.2): refused like a control character.
+        raw = RawKeyFile(multi.bytes)
+        raw.fields[raw.index(of: 8)].value = Array("five keys\u{2028}checksum ok (authenticated)".utf8)
+        files["line-separator-comment.bin"] = try raw.assembled()
+        entries.append(entry("line-separator-comment", file: "line-separator-comment.bin",
+                             "the comment holds U+2028 LINE SEPARATOR, which starts a fake line in viewers that honour it",
+                             account: "CORP\\Sync", password: "multi-key password", .failure(.corrupted, "structure")))
+
+        raw = RawKeyFile(multi.bytes)
+        raw.fields[raw.index(of: 3)].value = Array("sync1\u{202E}nib.ved".utf8)
+        files["bidi-source-server.bin"] = try raw.assembled()
+        entries.append(entry("bidi-source-server", file: "bidi-source-server.bin",
+                             "the source server holds U+202E RIGHT-TO-LEFT OVERRIDE, which reverses what follows it on screen",
+                             account: "CORP\\Sync", password: "multi-key password", .failure(.corrupted, "structure")))
+
         return (files, VectorManifest(format: "miis-keyfile test vectors, see docs/key-file-format.md", seed: seed, entries: entries))
     }
 

@@ -16,12 +16,15 @@ public struct ServiceAccount: Hashable, Sendable, CustomStringConvertible, Codab
     public let user: String
 
     /// Parses and normalizes `name`; throws ``KeyFileError/Category/invalidInput`` when it is
-    /// empty, has more than one `\`, contains control characters or is too long.
+    /// empty, has more than one `\`, contains control, bidi or line-separator characters
+    /// (``DisplayUnsafeScalars``) or is too long.
     public init(_ name: String) throws {
         let normalized = Self.asciiNormalized(name) ?? name.trimmingCharacters(in: .whitespaces)
             .precomposedStringWithCanonicalMapping.lowercased().precomposedStringWithCanonicalMapping
-        guard !normalized.unicodeScalars.contains(where: \.isControlCharacter) else {
-            throw KeyFileError.invalidInput("account", "the account name contains control characters")
+        // The account is printed by every tool and stored in the header: the same display rule
+        // as the header's text fields (format section 4.2).
+        if let scalar = DisplayUnsafeScalars.first(in: normalized) {
+            throw KeyFileError.invalidInput("account", "the account name contains \(DisplayUnsafeScalars.codePoint(scalar)) (a control, bidi or line-separator character)")
         }
         let parts = normalized.split(separator: "\\", omittingEmptySubsequences: false)
         let domain: Substring?
@@ -73,12 +76,4 @@ public struct ServiceAccount: Hashable, Sendable, CustomStringConvertible, Codab
         var container = encoder.singleValueContainer()
         try container.encode(canonical)
     }
-}
-
-extension Unicode.Scalar {
-    /// General category Cc (control): U+0000...U+001F and U+007F...U+009F. Unicode's stability
-    /// policy fixes this set for good, so a range test gives exactly what
-    /// `properties.generalCategory == .control` gives, without the property-table lookup that
-    /// dominated header parsing in `keytool verify --recursive` profiles.
-    var isControlCharacter: Bool { value < 0x20 || (0x7F...0x9F).contains(value) }
 }

@@ -35,6 +35,9 @@ public enum KDFParameters: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// scrypt's memory need, 128·r·N bytes (what OpenSSL allocates for V), or 0 for PBKDF2.
+    /// The ceiling bounds it per file, and a derivation reserves it in a ``KDFMemoryBudget``
+    /// before it runs (OpenSSL's B and XY buffers, 128·r·(p + 2) bytes, at most 72 KiB within
+    /// the ceiling, are left out of both).
     public var memoryCost: UInt64 {
         switch self {
         case let .scrypt(logN, r, _):

@@ -119,12 +119,23 @@ extension KeyFileHeader {
 
     static func checkText(_ text: String, field: HeaderField, allowEmpty: Bool) throws {
         let count = text.utf8.count
-        guard (allowEmpty || count > 0), count <= field.maximumLength,
-              // No control characters at all: a newline in a header string could forge lines in
-              // `keytool inspect` output, which auditors read without the password.
-              !text.unicodeScalars.contains(where: \.isControlCharacter)
-        else {
-            throw KeyFileError.invalidInput("\(field)", "the \(field) must be 1 to \(field.maximumLength) bytes of UTF-8 without control characters")
+        guard (allowEmpty || count > 0), count <= field.maximumLength else {
+            throw KeyFileError.invalidInput("\(field)", "the \(field) must be \(allowEmpty ? 0 : 1) to \(field.maximumLength) bytes of UTF-8")
+        }
+        // No control, bidi or line/paragraph-separator character: auditors read these strings
+        // without the password in `keytool inspect`, and a newline, an ESC sequence, a U+2028 or a
+        // U+202E could forge or reorder the lines they see there.
+        if let scalar = DisplayUnsafeScalars.first(in: text) {
+            throw KeyFileError.invalidInput("\(field)", "the \(field) contains \(DisplayUnsafeScalars.codePoint(scalar)) (\(Self.unsafeKind(scalar))), which could falsify printed output")
+        }
+    }
+
+    /// What kind of display-unsafe character `scalar` is, for messages.
+    static func unsafeKind(_ scalar: Unicode.Scalar) -> String {
+        switch scalar.value {
+        case 0x2028, 0x2029: return "a line or paragraph separator"
+        case 0x061C, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069: return "a bidi control"
+        default: return "a control character"
         }
     }
 }
@@ -197,8 +208,10 @@ extension KeyFileHeader {
         guard let text = bytes.withUnsafeBufferPointer({ String(validating: $0, as: UTF8.self) }) else {
             throw KeyFileError.malformed("the \(field) is not valid UTF-8")
         }
-        do { try checkText(text, field: field, allowEmpty: allowEmpty) } catch {
-            throw KeyFileError.malformed("the \(field) is empty, too long or contains control characters")
+        do { try checkText(text, field: field, allowEmpty: allowEmpty) } catch let error as KeyFileError {
+            // The same rule as the writer's, reported as what it is here: a file no conforming
+            // writer produces (corrupted.structure), with the writer's specific reason.
+            throw KeyFileError.malformed(error.message)
         }
         return text
     }

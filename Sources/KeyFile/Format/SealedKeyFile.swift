@@ -96,13 +96,19 @@ public struct SealedKeyFile: Sendable {
     /// Opens the file: checks the KDF bounds (before deriving anything), derives the keys, checks
     /// the header MAC (`wrongCredentials` on mismatch), decrypts the payload (`tampered` when it
     /// fails or contradicts the header) and verifies every key's check value.
-    public func open(with credentials: Credentials, policy: KDFParameters.Policy = .standard) throws -> KeyFile {
+    ///
+    /// With a `budget`, the derivation runs inside a reservation of its memory
+    /// (``KDFParameters/memoryCost``), so concurrent opens stay within the budget's total;
+    /// the bounds are checked first, so a file over the ceiling is refused without waiting.
+    public func open(with credentials: Credentials, policy: KDFParameters.Policy = .standard,
+                     budget: KDFMemoryBudget? = nil) throws -> KeyFile {
         guard credentials.account == header.account else {
             throw KeyFileError(.wrongCredentials, code: "account",
                                "wrong account: this key file is bound to '\(header.account)', not '\(credentials.account)'")
         }
         try header.kdf.check(policy)
-        let keys = try DerivedKeys(kdf: header.kdf, salt: header.salt, credentials: credentials)
+        let derive = { try DerivedKeys(kdf: header.kdf, salt: header.salt, credentials: credentials) }
+        let keys = try budget.map { try $0.withReservation(of: header.kdf.memoryCost, derive) } ?? derive()
         let expectedMAC = try keys.headerMAC(over: authenticatedPrefix)
         guard ConstantTime.equals(expectedMAC, Array(headerMAC)) else { throw KeyFileError.wrongCredentials() }
         guard let plaintext = try AES256GCM.open(payload, key: keys.payloadKey, nonce: header.nonce, associatedData: Array(authenticatedPrefix)) else {

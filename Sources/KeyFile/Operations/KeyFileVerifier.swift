@@ -24,9 +24,14 @@ public struct KeyFileVerifier: Sendable {
     /// The number of worker threads; defaults to the active processor count.
     public let jobs: Int
 
-    public init(mode: Mode, jobs: Int = OrderedParallelRunner.defaultJobs) {
+    /// The memory all workers' KDF derivations may hold at once (the per-file ceiling bounds one
+    /// file; this bounds the run).
+    public let kdfBudget: KDFMemoryBudget
+
+    public init(mode: Mode, jobs: Int = OrderedParallelRunner.defaultJobs, kdfBudget: KDFMemoryBudget = KDFMemoryBudget()) {
         self.mode = mode
         self.jobs = max(1, jobs)
+        self.kdfBudget = kdfBudget
     }
 
     /// Verifies one file. Never throws: every failure becomes a ``VerificationResult`` with its error.
@@ -39,7 +44,7 @@ public struct KeyFileVerifier: Sendable {
                 try sealed.header.kdf.check(policy)
                 return VerificationResult(path: path, header: sealed.header, fingerprint: nil, error: nil)
             case let .open(credentials, policy):
-                let file = try sealed.open(with: credentials, policy: policy)
+                let file = try sealed.open(with: credentials, policy: policy, budget: kdfBudget)
                 return VerificationResult(path: path, header: sealed.header, fingerprint: file.keySet.fingerprint, error: nil)
             }
         } catch let error as KeyFileError {

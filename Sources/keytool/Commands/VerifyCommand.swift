@@ -18,6 +18,11 @@ struct VerifyCommand: ParsableCommand {
         parallel on --jobs threads; lines are printed in sorted path order. A progress bar is \
         drawn on stderr when it is a terminal.
 
+        With credentials, the scrypt derivations of all workers share one memory budget \
+        (--kdf-memory-budget, default 1GiB): a worker waits until its file's scrypt memory, \
+        computed from the header before deriving, fits. The per-file ceiling still refuses a \
+        file before deriving.
+
         Exit status: 0 when all files pass, else the exit code of the most severe failure class \
         (see keytool --help); 15 when no file was found.
         """)
@@ -41,8 +46,13 @@ struct VerifyCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Print only failing files and the summary.")
     var quiet = false
 
+    @Option(name: .customLong("kdf-memory-budget"),
+            help: ArgumentHelp("With --account: the memory all workers' password derivations may use at once, e.g. 256MiB or 2GiB (default 1GiB). A file whose KDF alone needs more is refused (exit 14).", valueName: "size"))
+    var kdfMemoryBudget: MemorySize = MemorySize(bytes: KDFMemoryBudget.defaultBytes)
+
     func validate() throws {
         guard (1...1024).contains(jobs) else { throw ValidationError("--jobs must be between 1 and 1024") }
+        guard kdfMemoryBudget.bytes >= 1 << 20 else { throw ValidationError("--kdf-memory-budget must be at least 1MiB") }
         if account == nil, password.passwordFile != nil || password.passwordStdin {
             throw ValidationError("a password option needs --account (the service account the files are bound to)")
         }
@@ -59,18 +69,18 @@ struct VerifyCommand: ParsableCommand {
             mode = .integrity(policy: policy)
         }
         let collected = try selection.collect(verb: "verify")
-        let verifier = KeyFileVerifier(mode: mode, jobs: jobs)
+        let verifier = KeyFileVerifier(mode: mode, jobs: jobs, kdfBudget: KDFMemoryBudget(totalBytes: kdfMemoryBudget.bytes))
         let progress = ProgressBar(total: collected.count)
         let encoder = KeyFileReportSchema.encoder(pretty: false)
         let modeName = mode.isAuthenticated ? "authenticated" : "integrity"
-        if json { Console.line("{\"schemaVersion\":\(KeyFileReportSchema.currentSchemaVersion),\"mode\":\"\(modeName)\",\"results\":[") }
+        if json { Console.jsonLine("{\"schemaVersion\":\(KeyFileReportSchema.currentSchemaVersion),\"mode\":\"\(modeName)\",\"results\":[") }
         var done = 0
         let summary = verifier.verify(collected) { result in
             done += 1
             if json || !quiet || !result.passed { progress.erase() }
             if json {
                 let data = (try? encoder.encode(VerificationReport(result))) ?? Data("{}".utf8)
-                Console.line(String(decoding: data, as: UTF8.self) + (done < collected.count ? "," : ""))
+                Console.jsonLine(String(decoding: data, as: UTF8.self) + (done < collected.count ? "," : ""))
             } else if !quiet || !result.passed {
                 var line = Console.pad(result.status, 17) + " " + result.path
                 if let error = result.error { line += "  (\(error.code)) \(error.message)" }
@@ -81,7 +91,7 @@ struct VerifyCommand: ParsableCommand {
         progress.finish()
         if json {
             let data = try encoder.encode(VerificationSummaryReport(summary))
-            Console.line("],\"summary\":" + String(decoding: data, as: UTF8.self) + "}")
+            Console.jsonLine("],\"summary\":" + String(decoding: data, as: UTF8.self) + "}")
         } else {
             var parts = ["\(summary.passed) ok"]
             for category in KeyFileError.Category.allCases.sorted(by: { $0.severity > $1.severity }) {
@@ -97,3 +107,22 @@ struct VerifyCommand: ParsableCommand {
 }
 
 import Foundation
+
+/// A byte count given as `N`, `NKiB`, `NMiB` or `NGiB` (`K`, `M`, `G` and lower case too).
+struct MemorySize: ExpressibleByArgument {
+    let bytes: UInt64
+
+    init(bytes: UInt64) { self.bytes = bytes }
+
+    init?(argument: String) {
+        let text = argument.lowercased()
+        let digits = text.prefix(while: \.isASCII).prefix(while: \.isNumber)
+        let units: [String: UInt64] = ["": 1, "b": 1, "k": 1 << 10, "kib": 1 << 10, "m": 1 << 20, "mib": 1 << 20, "g": 1 << 30, "gib": 1 << 30]
+        guard !digits.isEmpty, let value = UInt64(digits), let unit = units[String(text.dropFirst(digits.count))] else { return nil }
+        let (product, overflow) = value.multipliedReportingOverflow(by: unit)
+        guard !overflow else { return nil }
+        bytes = product
+    }
+
+    var defaultValueDescription: String { bytes % (1 << 30) == 0 ? "\(bytes >> 30)GiB" : "\(bytes >> 20)MiB" }
+}

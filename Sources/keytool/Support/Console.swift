@@ -16,7 +16,12 @@ enum Console {
 
     static var standardOutputIsTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
 
-    static func line(_ text: String) { print(text) }
+    /// One line of text output, escaped (``TerminalText``): lines quote file names and header
+    /// strings, which anyone who can write a file may choose.
+    static func line(_ text: String) { printLine(text) }
+
+    /// One line of already-encoded JSON, which escapes on its own: written as it is.
+    static func jsonLine(_ text: String) { print(text) }
 
     /// Prints `value` as pretty JSON on stdout.
     static func json(_ value: some Encodable, pretty: Bool = true) throws {
@@ -26,6 +31,8 @@ enum Console {
 
     /// Aligns columns; the last column is not padded.
     static func table(_ rows: [[String]], indent: String = "", gap: String = "  ") -> [String] {
+        // Escape the cells before measuring them, so a hostile cell cannot skew the columns.
+        let rows = rows.map { $0.map(TerminalText.escaped) }
         let columns = rows.map(\.count).max() ?? 0
         var widths = [Int](repeating: 0, count: columns)
         for row in rows { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }

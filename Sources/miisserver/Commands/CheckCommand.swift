@@ -1,4 +1,5 @@
 import ArgumentParser
+import ToolSupport
 import Deployment
 
 struct CheckCommand: AsyncParsableCommand {
@@ -11,6 +12,6 @@ struct CheckCommand: AsyncParsableCommand {
     func run() async throws {
         let installation = try installation.locate()
         let state = try await DeploymentAdministration.check(installation)
-        print("'\(installation.configuration.serverName)' is the active server at epoch \(state.epoch).")
+        printLine("'\(installation.configuration.serverName)' is the active server at epoch \(state.epoch).")
     }
 }

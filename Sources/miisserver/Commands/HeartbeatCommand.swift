@@ -1,4 +1,5 @@
 import ArgumentParser
+import ToolSupport
 import Deployment
 
 struct HeartbeatCommand: AsyncParsableCommand {
@@ -11,6 +12,6 @@ struct HeartbeatCommand: AsyncParsableCommand {
     func run() async throws {
         let installation = try installation.locate()
         let state = try await DeploymentAdministration.heartbeat(installation)
-        print("Heartbeat recorded for '\(installation.configuration.serverName)' at epoch \(state.epoch).")
+        printLine("Heartbeat recorded for '\(installation.configuration.serverName)' at epoch \(state.epoch).")
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ToolSupport
 import Deployment
 
 struct HistoryCommand: AsyncParsableCommand {
@@ -17,7 +18,7 @@ struct HistoryCommand: AsyncParsableCommand {
     func run() async throws {
         let entries = try await DeploymentAdministration.history(try installation.locate())
         if json { return try printJSON(History(entries: entries)) }
-        if entries.isEmpty { print("No activations recorded.") }
+        if entries.isEmpty { printLine("No activations recorded.") }
         for e in entries {
             var line = "\(e.time.iso8601)  \(e.outcome.rawValue)  \(e.server)  epoch \(e.epoch)  from \(e.previousServer ?? "-")  by \(e.osUser)"
             if let lease = e.leaseSeconds {
@@ -25,7 +26,7 @@ struct HistoryCommand: AsyncParsableCommand {
             }
             if e.forced { line += "  FORCED" }
             if !e.detail.isEmpty { line += "  \(e.detail)" }
-            print(line)
+            printLine(line)
         }
     }
 }

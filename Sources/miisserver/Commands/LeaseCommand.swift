@@ -1,5 +1,6 @@
 import ArgumentParser
 import Deployment
+import ToolSupport
 
 /// `miisserver lease [SECONDS]`: shows or sets the deployment's lease.
 struct LeaseCommand: AsyncParsableCommand {
@@ -30,7 +31,7 @@ struct LeaseCommand: AsyncParsableCommand {
             try await DeploymentAdministration.deployment(installation)
         }
         if json { return try printJSON(LeaseReport(leaseSeconds: state.leaseSeconds, activeServer: state.activeServer, epoch: state.epoch)) }
-        print(seconds == nil
+        printLine(seconds == nil
               ? "Lease: \(formatSeconds(state.leaseSeconds)) (active server \(state.activeServer) at epoch \(state.epoch))."
               : "Lease set to \(formatSeconds(state.leaseSeconds)).")
     }

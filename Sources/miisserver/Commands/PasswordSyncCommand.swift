@@ -1,4 +1,5 @@
 import ArgumentParser
+import ToolSupport
 import Deployment
 
 struct PasswordSyncCommand: AsyncParsableCommand {
@@ -25,6 +26,6 @@ struct PasswordSyncCommand: AsyncParsableCommand {
 
     func run() async throws {
         let state = try await DeploymentAdministration.setPasswordSync(try installation.locate(), enabled: enable, target: target)
-        print(state.passwordSyncEnabled ? "Password synchronization enabled, target \(state.passwordSyncTarget ?? "-")." : "Password synchronization disabled.")
+        printLine(state.passwordSyncEnabled ? "Password synchronization enabled, target \(state.passwordSyncTarget ?? "-")." : "Password synchronization disabled.")
     }
 }

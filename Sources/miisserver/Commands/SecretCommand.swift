@@ -35,7 +35,7 @@ struct SecretSetCommand: AsyncParsableCommand {
         let password = try source.read(prompt: "Password for \(installation.configuration.serviceAccount): ")
         let stored = try await DeploymentAdministration.setSecret(installation, name: name, value: value, password: password,
                                                                     policy: allowWeakKDF ? .allowWeak : .standard)
-        print("Stored secret '\(stored.name)' under key \(stored.keyID).")
+        printLine("Stored secret '\(stored.name)' under key \(stored.keyID).")
     }
 
     /// Standard input into wiped memory, without one trailing "\n" or "\r\n".
@@ -67,7 +67,7 @@ struct SecretListCommand: AsyncParsableCommand {
     func run() async throws {
         let secrets = try await DeploymentAdministration.secrets(try installation.locate())
         if json { return try printJSON(Listing(secrets: secrets.map { .init(name: $0.name, keyID: $0.keyID.rawValue) })) }
-        if secrets.isEmpty { print("No secrets.") }
-        for secret in secrets { print("\(secret.name)\tkey \(secret.keyID)") }
+        if secrets.isEmpty { printLine("No secrets.") }
+        for secret in secrets { printLine("\(secret.name)  key \(secret.keyID)") }
     }
 }

@@ -79,11 +79,11 @@ struct SetupCommand: AsyncParsableCommand {
         let outcome = try await DeploymentAdministration.setup(request, password: secret)
         for warning in outcome.warnings { printWarning(warning) }
         if let id = outcome.keySetID, let fingerprint = outcome.keySetFingerprint {
-            print("Set up '\(name)' as the primary at epoch 1 (database schema \(outcome.databaseSchema)).")
-            print("Key set \(id.uuidString) (fingerprint \(fingerprint)) installed at \(outcome.installation.installedKeyFilePath).")
-            print("Back it up now: keytool backup --install-dir \(outcome.installation.directory)")
+            printLine("Set up '\(name)' as the primary at epoch 1 (database schema \(outcome.databaseSchema)).")
+            printLine("Key set \(id.uuidString) (fingerprint \(fingerprint)) installed at \(outcome.installation.installedKeyFilePath).")
+            printLine("Back it up now: keytool backup --install-dir \(outcome.installation.directory)")
         } else {
-            print("Set up '\(name)' as a standby (database schema \(outcome.databaseSchema)).")
+            printLine("Set up '\(name)' as a standby (database schema \(outcome.databaseSchema)).")
         }
     }
 
@@ -108,6 +108,6 @@ struct SetupCommand: AsyncParsableCommand {
         let (updated, warnings) = try await DeploymentAdministration.repair(installation, request, oldPassword: oldPassword, newPassword: newPassword)
         for warning in warnings { printWarning(warning) }
         let c = updated.configuration
-        print("Repaired '\(c.serverName)': admin group \(c.adminGroup), account \(c.serviceAccount), version \(c.softwareVersion).")
+        printLine("Repaired '\(c.serverName)': admin group \(c.adminGroup), account \(c.serviceAccount), version \(c.softwareVersion).")
     }
 }

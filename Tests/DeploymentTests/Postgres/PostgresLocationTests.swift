@@ -129,6 +129,45 @@ struct PostgresLocationTests {
         #expect(PostgresLocation.redact("/path/to/file") == "/path/to/file")
     }
 
+    /// Passwords holding the URL's own delimiters, raw or percent-encoded, in the userinfo or in a
+    /// `password=` parameter (whose name may be percent-encoded too): never shown, neither by
+    /// `redact` nor in the parser's error messages, which quote the redacted URL.
+    static let secretBearingURLs: [String] = [
+        "postgres://u:S3cr/et@h/d", "postgres://u:S3cr?et@h/d", "postgres://u:S3cr@et@h/d", "postgres://u:S3cr#et@h/d",
+        "postgres://u:S3cr/et?x@h:5432/d?sslmode=disable", "postgres://u:S3cr%2Fet%3F%40%23@h/d",
+        "postgres://u:/S3cret@h/d", "postgres://u:@S3cret@h/d", "postgres://u:S3cret@@h/d",
+        "postgres://u@h/d?password=S3cr/et", "postgres://u@h/d?password=S3cr?et", "postgres://u@h/d?password=S3cr@et",
+        "postgres://u@h/d?password=S3cr#et", "postgres://u@h/d?password=S3cr&et", "postgres://u@h/d?password=S3cr&et=x&sslmode=disable",
+        "postgres://u@h/d?password=S3cr%2Fet%3F%40%23", "postgres://u@h/d?pass%77ord=S3cret", "postgres://u@h/d?PASSWORD=S3cret",
+        "postgres://u@h/d?sslmode=disable&%70assword=S3cret&connect_timeout=3",
+        "postgresql://u:S3cr/et?password=S3cret#x@h/d?password=S3cr&et",
+    ]
+
+    @Test(arguments: secretBearingURLs)
+    func redactionNeverShowsAPassword(_ url: String) {
+        let redacted = PostgresLocation.redact(url)
+        for secret in ["S3cr", "cret", "%2Fet"] {
+            #expect(!redacted.contains(secret), "\(url) -> \(redacted)")
+        }
+        #expect(redacted.contains("***"), "\(url) -> \(redacted)")
+        #expect(redacted.hasPrefix(url.hasPrefix("postgresql") ? "postgresql://u" : "postgres://u"))
+        do {
+            _ = try PostgresLocation(url: url)
+            Issue.record("\(url) parsed")
+        } catch {
+            let message = (error as? DeploymentError)?.message ?? "\(error)"
+            #expect(!message.contains("S3cr") && !message.contains("cret"), "\(message)")
+        }
+    }
+
+    @Test func redactionKeepsWhatIsNotSecret() {
+        #expect(PostgresLocation.redact("postgres://u@h/d?password=pw&sslmode=disable&application_name=a%26b") == "postgres://u@h/d?password=***&sslmode=disable&application_name=a%26b")
+        #expect(PostgresLocation.redact("postgres://u:p/w@db.example:6543/d?sslmode=require") == "postgres://u:***@db.example:6543/d?sslmode=require")
+        #expect(PostgresLocation.redact("postgres://u@h:5432/d?application_name=x") == "postgres://u@h:5432/d?application_name=x")
+        // Over-redaction when in doubt: an '@' in a later parameter hides the host too.
+        #expect(PostgresLocation.redact("postgres://h:5432/d?application_name=a@b") == "postgres://h:***@b")
+    }
+
     @Test func redactedRoundTrips() throws {
         for url in ["postgres://miis@127.0.0.1:5432/miis?sslmode=verify-ca&sslrootcert=/etc/ssl/ca.pem",
                     "postgres://miis@db/miis?sslmode=disable", "postgres://miis@db:1234/miis"] {

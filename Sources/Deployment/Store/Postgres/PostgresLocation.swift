@@ -123,36 +123,48 @@ public struct PostgresLocation: Sendable, Equatable {
         return text
     }
 
-    /// A best-effort redaction of an arbitrary location string (one that may not even parse):
-    /// the password of `user:password@` and any `password=` parameter become `***`.
+    /// The query parameters the parser accepts (a `password` parameter is refused).
+    static let supportedParameters: Set<String> = ["sslmode", "sslrootcert", "host", "port", "user", "dbname", "connect_timeout", "application_name"]
+
+    /// A redaction of an arbitrary location string (one that may not even parse) that never shows
+    /// a password, whatever it contains: the password of `user:password@` and the value of any
+    /// `password=` parameter become `***`.
+    ///
+    /// A password may hold `/`, `?`, `#`, `@`, `&` or `=` unencoded, so no delimiter after its
+    /// start can be trusted to end it. A `:` before the first `@` starts a userinfo password, and
+    /// it runs to the *last* `@` of the text; a `password` parameter (its name percent-decoded,
+    /// any case) runs to the next `&` that starts a supported parameter, or to the end. When in
+    /// doubt more is hidden, never less: `h:5432/d?application_name=a@b` shows as `h:***@b`.
     public static func redact(_ location: String) -> String {
         guard isPostgresURL(location), let schemeEnd = location.range(of: "://") else { return location }
-        var rest = String(location[schemeEnd.upperBound...])
         var result = String(location[..<schemeEnd.upperBound])
-        let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
-        let authority = String(rest[..<authorityEnd])
-        rest = String(rest[authorityEnd...])
-        if let at = authority.lastIndex(of: "@") {
-            let userinfo = authority[..<at]
-            if let colon = userinfo.firstIndex(of: ":") {
-                result += userinfo[..<colon] + ":***" + authority[at...]
+        var rest = location[schemeEnd.upperBound...]
+        if let firstAt = rest.firstIndex(of: "@"), let colon = rest[..<firstAt].firstIndex(of: ":"),
+           let lastAt = rest.lastIndex(of: "@") {
+            result += rest[..<colon] + ":***"
+            rest = rest[lastAt...]
+        }
+        guard let questionMark = rest.firstIndex(of: "?") else { return result + rest }
+        result += rest[...questionMark]
+        func name(_ parameter: Substring) -> String {
+            let raw = parameter.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+            return (raw.removingPercentEncoding ?? String(raw)).trimmingCharacters(in: .whitespaces).lowercased()
+        }
+        var shown: [String] = []
+        var insidePassword = false
+        for parameter in rest[rest.index(after: questionMark)...].split(separator: "&", omittingEmptySubsequences: false) {
+            let key = name(parameter)
+            if key == "password" {
+                insidePassword = true
+                shown.append("password=***")
+            } else if insidePassword, !supportedParameters.contains(key) {
+                continue  // still the password's value: it held an '&'
             } else {
-                result += authority
+                insidePassword = false
+                shown.append(String(parameter))
             }
-        } else {
-            result += authority
         }
-        if let questionMark = rest.firstIndex(of: "?") {
-            result += rest[..<questionMark] + "?"
-            let parameters = rest[rest.index(after: questionMark)...].split(separator: "&", omittingEmptySubsequences: false)
-            result += parameters.map { parameter -> String in
-                let key = parameter.split(separator: "=", maxSplits: 1).first.map(String.init) ?? ""
-                return key.lowercased() == "password" ? "password=***" : String(parameter)
-            }.joined(separator: "&")
-        } else {
-            result += rest
-        }
-        return result
+        return result + shown.joined(separator: "&")
     }
 
     /// Parses a `postgres://` or `postgresql://` URL. Errors are `.database` and never quote the
@@ -217,7 +229,7 @@ public struct PostgresLocation: Sendable, Equatable {
             guard parameters[key] == nil else { throw failure("parameter '\(key)' is given twice") }
             parameters[key] = value
         }
-        let known: Set<String> = ["sslmode", "sslrootcert", "host", "port", "user", "dbname", "connect_timeout", "application_name"]
+        let known = Self.supportedParameters
         if let unknown = parameters.keys.sorted().first(where: { !known.contains($0) }) {
             throw failure("unsupported parameter '\(unknown)' (supported: \(known.sorted().joined(separator: ", ")))")
         }
