@@ -156,6 +156,19 @@ struct StoreSafetyContractTests {
     }
 
     @Test(arguments: StoreFactory.all)
+    func namesThatCouldForgeOutputAreRefused(_ factory: StoreFactory) async throws {
+        let (store, _, _) = try await Fixture.deployed(factory)
+        for name in ["evil\u{202E}gnp", "two\u{2028}lines", "esc\u{1B}[2J", "iso\u{2066}late"] {
+            await expectDeploymentError(.invalidRequest) { try await store.register(Fixture.server(name), origin: .test) }
+            await expectDeploymentError(.invalidRequest) {
+                try await store.putSecret(Self.secret(name, 1), epoch: 1, origin: .from("alpha"))
+            }
+        }
+        #expect(try await store.servers().count == 3)
+        #expect(try await store.secrets().isEmpty)
+    }
+
+    @Test(arguments: StoreFactory.all)
     func theCreationOfTheDeploymentIsLogged(_ factory: StoreFactory) async throws {
         let (store, _, keySet) = try await Fixture.deployed(factory)
         let log = try await store.activationLog()

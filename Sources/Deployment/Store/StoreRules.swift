@@ -139,10 +139,12 @@ enum StoreRules {
         }
     }
 
-    /// Server and secret names: 1 to 255 characters, no control characters.
+    /// Server and secret names: 1 to 255 characters, none that could forge text output (control,
+    /// bidi and line/paragraph separator characters: ``DisplayUnsafeScalars``, the header text rule).
     static func checkName(_ name: String, what: String) throws {
-        guard !name.isEmpty, name.count <= 255, !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw DeploymentError(.invalidRequest, "invalid \(what): it must have 1 to 255 characters and no control characters")
+        guard !name.isEmpty, name.count <= 255, DisplayUnsafeScalars.first(in: name) == nil else {
+            throw DeploymentError(.invalidRequest,
+                "invalid \(what): it must have 1 to 255 characters and no control, bidi or line-separator characters")
         }
     }
 }
