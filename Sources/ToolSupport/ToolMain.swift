@@ -17,9 +17,9 @@ public struct ToolFailure: Error, CustomStringConvertible, Sendable {
     public var description: String { message }
 }
 
-/// Prints one line to standard error.
+/// Prints one line to standard error (write(2): a closed or gone stderr never crashes the tool).
 public func printError(_ line: String) {
-    FileHandle.standardError.write(Data((line + "\n").utf8))
+    StandardStreams.error(line + "\n")
 }
 
 /// Maps any error to (exit code, one-line message), so no tool ever prints a stack trace.
@@ -35,17 +35,19 @@ public func exitStatus(for error: any Error) -> (code: Int32, message: String) {
 
 extension ParsableCommand {
     /// Runs the command like `main()`, but reports library errors as one line on stderr with the
-    /// documented exit code instead of ArgumentParser's generic handling.
+    /// documented exit code instead of ArgumentParser's generic handling. `arguments` defaults to
+    /// the process's own, with file names that are not UTF-8 kept as bytes (``FileSystemPath``).
     public static func runMain(toolName: String, arguments: [String]? = nil) -> Never {
+        StandardStreams.prepare()
         ProcessHardening.apply()
         do {
-            var command = try parseAsRoot(arguments)
+            var command = try parseAsRoot(arguments ?? StandardStreams.arguments())
             if let asyncCommand = command as? any AsyncParsableCommand {
                 try runBlocking(asyncCommand)
             } else {
                 try command.run()
             }
-            Foundation.exit(0)
+            StandardStreams.exit(0)
         } catch let error as KeyFileError {
             fail(toolName, error)
         } catch let error as DeploymentError {
@@ -53,6 +55,8 @@ extension ParsableCommand {
         } catch let error as ToolFailure {
             fail(toolName, error)
         } catch {
+            // ArgumentParser's own errors (usage, --help, ExitCode): flush what was printed first.
+            if fflush(nil) != 0, errno == EPIPE { StandardStreams.outputGone() }
             exit(withError: error)
         }
     }
@@ -61,7 +65,7 @@ extension ParsableCommand {
 private func fail(_ toolName: String, _ error: any Error) -> Never {
     let (code, message) = exitStatus(for: error)
     printError("\(toolName): \(message)")
-    exit(code)
+    StandardStreams.exit(code)
 }
 
 /// Runs an async command to completion from synchronous code (the main thread of a tool), so

@@ -70,7 +70,7 @@ struct VerifyCommand: ParsableCommand {
             if json || !quiet || !result.passed { progress.erase() }
             if json {
                 let data = (try? encoder.encode(VerificationReport(result))) ?? Data("{}".utf8)
-                Console.line(String(decoding: data, as: UTF8.self) + (done < collected.count ? "," : ""))
+                Console.jsonLine(String(decoding: data, as: UTF8.self) + (done < collected.count ? "," : ""))
             } else if !quiet || !result.passed {
                 var line = Console.pad(result.status, 17) + " " + result.path
                 if let error = result.error { line += "  (\(error.code)) \(error.message)" }
