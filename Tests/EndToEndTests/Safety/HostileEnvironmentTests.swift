@@ -46,7 +46,8 @@ import Testing
     /// ignored SIGPIPE, as it has under the PostgreSQL client (SwiftNIO ignores it process-wide).
     private func brokenPipe(_ tool: String, _ arguments: [String], ignoreSIGPIPE: Bool) throws -> ToolRunner.Result {
         let trap = ignoreSIGPIPE ? "trap '' PIPE; " : ""
-        return try bash(trap + #""$0" "$@" | (exec 0<&-; sleep 0.5); echo "status=${PIPESTATUS[0]}""#, tool: tool, arguments)
+        // The tool starts 0.3 s late, so the reader has closed its end before the first write.
+        return try bash(trap + #"{ sleep 0.3; exec "$0" "$@"; } | (exec 0<&-; sleep 1); echo "status=${PIPESTATUS[0]}""#, tool: tool, arguments)
     }
 
     @Test func keytoolVerifyIntoAClosedPipeEndsQuietlyWith141() throws {
