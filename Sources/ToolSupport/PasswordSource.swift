@@ -27,7 +27,7 @@ public enum PasswordSource: Sendable {
         case .standardInput:
             return try Password(utf8: try Self.readLine(from: STDIN_FILENO, what: "standard input"))
         case .file(let path):
-            let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+            let descriptor = FileSystemPath.withCString(path) { open($0, O_RDONLY | O_CLOEXEC | O_NONBLOCK) }
             guard descriptor >= 0 else {
                 throw KeyFileError.io("password-file", path: path, "cannot open the password file: \(String(cString: strerror(errno)))")
             }
@@ -41,26 +41,28 @@ public enum PasswordSource: Sendable {
     }
 
     /// Reads up to the first newline (inclusive) byte by byte, so that nothing after the line is
-    /// consumed from a shared stdin, into a wiped buffer.
-    static func readLine(from descriptor: Int32, what: String) throws -> SecureBytes {
-        let limit = Password.maximumLength + 2
+    /// consumed from a shared stdin, into a wiped buffer. `limit` is the longest line accepted;
+    /// `what` names the value in messages ("password", "secret value").
+    static func readLine(from descriptor: Int32, what source: String, limit maximum: Int = Password.maximumLength,
+                         value: String = "password") throws -> SecureBytes {
+        let limit = maximum + 2
         var count = 0
         let line = try SecureBytes(count: limit) { buffer in
             while count < limit {
                 let result = Glibc.read(descriptor, buffer.baseAddress?.advanced(by: count), 1)
                 if result < 0 {
                     if errno == EINTR { continue }
-                    throw KeyFileError.io("password-read", path: what, "cannot read the password: \(String(cString: strerror(errno)))")
+                    throw KeyFileError.io("password-read", path: source, "cannot read the \(value): \(String(cString: strerror(errno)))")
                 }
                 if result == 0 { break }
                 count += 1
                 if buffer[count - 1] == 0x0A { break }
             }
         }
-        guard count > 0 else { throw KeyFileError.invalidInput("password", "no password on \(what)") }
+        guard count > 0 else { throw KeyFileError.invalidInput("password", "no \(value) on \(source)") }
         return try line.withUnsafeBytes { buffer in
             guard count < limit || buffer[count - 1] == 0x0A else {
-                throw KeyFileError.invalidInput("password", "the password on \(what) is longer than \(Password.maximumLength) bytes")
+                throw KeyFileError.invalidInput("password", "the \(value) on \(source) is longer than \(maximum) bytes")
             }
             return SecureBytes(count: count) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: buffer[0..<count])) }
         }
@@ -74,10 +76,13 @@ public enum TerminalPrompt {
     public static var standardErrorIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
 
     /// Prompts on `/dev/tty` and reads one line without echo. Fails clearly when there is no terminal.
-    public static func readSecret(_ prompt: String) throws -> SecureBytes {
+    /// A SIGINT, SIGTERM, SIGHUP or SIGQUIT while the prompt is open (Ctrl-C) puts the terminal
+    /// back as it was (echo on) before the signal ends the process with its default action
+    /// (a shell reports 128 + the signal: 130 for Ctrl-C).
+    public static func readSecret(_ prompt: String, limit: Int = Password.maximumLength, value: String = "password") throws -> SecureBytes {
         let tty = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY)
         guard tty >= 0 else {
-            throw KeyFileError.invalidInput("no-terminal", "no terminal to prompt for the password; use --password-file F or --password-stdin")
+            throw KeyFileError.invalidInput("no-terminal", "no terminal to prompt for the \(value); use --password-file F or --password-stdin")
         }
         defer { close(tty) }
         var original = termios()
@@ -88,23 +93,60 @@ public enum TerminalPrompt {
         silent.c_lflag &= ~tcflag_t(ECHO)
         silent.c_lflag |= tcflag_t(ECHONL)
         _ = prompt.withCString { write(tty, $0, strlen($0)) }
+        let restoring = InterruptedPrompt.arm(terminal: tty, state: original)
+        defer { InterruptedPrompt.disarm(restoring) }
         guard tcsetattr(tty, TCSAFLUSH, &silent) == 0 else {
             throw KeyFileError.invalidInput("no-terminal", "cannot turn off echo on the terminal")
         }
         defer { _ = tcsetattr(tty, TCSAFLUSH, &original) }
-        return try PasswordSource.readLine(from: tty, what: "the terminal")
+        return try PasswordSource.readLine(from: tty, what: "the terminal", limit: limit, value: value)
     }
 
     /// Asks a yes/no question on the terminal; anything but "y"/"yes" is no.
     public static func confirm(_ question: String) -> Bool {
-        FileHandle.standardError.write(Data("\(TerminalText.escaped(question)) [y/N] ".utf8))
+        StandardStreams.error("\(TerminalText.escaped(question)) [y/N] ")
         guard let answer = Swift.readLine() else { return false }
         return ["y", "yes"].contains(answer.trimmingCharacters(in: .whitespaces).lowercased())
     }
 
     /// Reads one visible line from the terminal (for non-secret questions).
     public static func ask(_ question: String) -> String? {
-        FileHandle.standardError.write(Data(TerminalText.escaped(question).utf8))
+        StandardStreams.error(TerminalText.escaped(question))
         return Swift.readLine()?.trimmingCharacters(in: .whitespaces)
     }
+}
+
+/// The terminal state a signal handler puts back when a signal ends the process while echo is
+/// off. Only one prompt is open at a time (prompts run on the tool's one command task).
+private enum InterruptedPrompt {
+    /// The signals whose default action ends the process and that a user or a supervisor sends.
+    static let signals: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT]
+
+    /// Saves the state, then installs the handlers; returns the previous handlers.
+    static func arm(terminal: Int32, state: termios) -> [(Int32, __sighandler_t?)] {
+        savedState = state
+        savedTerminal = terminal
+        return signals.map { ($0, signal($0, restoreTerminalAndResignal)) }
+    }
+
+    /// Puts the previous handlers back; the terminal is restored by the caller.
+    static func disarm(_ previous: [(Int32, __sighandler_t?)]) {
+        for (number, handler) in previous { _ = signal(number, handler) }
+        savedTerminal = -1
+    }
+}
+
+// Written before the handlers are installed and read only by them; tcsetattr, write, signal and
+// raise are async-signal-safe.
+nonisolated(unsafe) private var savedTerminal: Int32 = -1
+nonisolated(unsafe) private var savedState = termios()
+
+private func restoreTerminalAndResignal(_ number: Int32) {
+    if savedTerminal >= 0 {
+        _ = tcsetattr(savedTerminal, TCSANOW, &savedState)
+        // The user's Enter was never echoed: end the prompt line so the shell's prompt starts fresh.
+        _ = write(savedTerminal, "\n", 1)
+    }
+    _ = signal(number, SIG_DFL)
+    _ = raise(number)
 }

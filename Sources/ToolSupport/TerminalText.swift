@@ -13,6 +13,7 @@ import KeyFile
 /// | TAB, LF, CR | `\t`, `\n`, `\r` |
 /// | ESC (U+001B) | `\e` |
 /// | any other | `\u{HEX}`, e.g. `\u{7}`, `\u{85}`, `\u{202E}`, `\u{2028}` |
+/// | a byte of a file name that is not UTF-8 (``FileSystemPath``) | `\xHH` |
 ///
 /// Everything else, backslashes included, is printed as it is (account names such as
 /// `CORP\svc-sync` stay readable), so the escape is for display only: a name that literally holds
@@ -21,6 +22,8 @@ public enum TerminalText {
     /// `text` with every display-unsafe scalar replaced by its visible escape. Total over any
     /// String, and idempotent: its output holds no character it would escape.
     public static func escaped(_ text: String) -> String {
+        // Bytes of a file name that are not UTF-8 travel as reserved scalars: shown as `\xHH`.
+        let text = FileSystemPath.visible(text)
         guard text.unicodeScalars.contains(where: DisplayUnsafeScalars.contains) else { return text }
         var result = String.UnicodeScalarView()
         for scalar in text.unicodeScalars {

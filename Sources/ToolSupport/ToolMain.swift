@@ -18,9 +18,10 @@ public struct ToolFailure: Error, CustomStringConvertible, Sendable {
 }
 
 /// Prints one line to standard error, escaped with ``TerminalText/escaped(_:)`` (messages quote
-/// file names, server names and other untrusted text).
+/// file names, server names and other untrusted text), with write(2): a closed or gone stderr
+/// never crashes the tool.
 public func printError(_ line: String) {
-    FileHandle.standardError.write(Data((TerminalText.escaped(line) + "\n").utf8))
+    StandardStreams.error(TerminalText.escaped(line) + "\n")
 }
 
 /// Maps any error to (exit code, one-line message), so no tool ever prints a stack trace.
@@ -36,17 +37,19 @@ public func exitStatus(for error: any Error) -> (code: Int32, message: String) {
 
 extension ParsableCommand {
     /// Runs the command like `main()`, but reports library errors as one line on stderr with the
-    /// documented exit code instead of ArgumentParser's generic handling.
+    /// documented exit code instead of ArgumentParser's generic handling. `arguments` defaults to
+    /// the process's own, with file names that are not UTF-8 kept as bytes (``FileSystemPath``).
     public static func runMain(toolName: String, arguments: [String]? = nil) -> Never {
+        StandardStreams.prepare()
         ProcessHardening.apply()
         do {
-            var command = try parseAsRoot(arguments)
+            var command = try parseAsRoot(arguments ?? StandardStreams.arguments())
             if let asyncCommand = command as? any AsyncParsableCommand {
                 try runBlocking(asyncCommand)
             } else {
                 try command.run()
             }
-            Foundation.exit(0)
+            StandardStreams.exit(0)
         } catch let error as KeyFileError {
             fail(toolName, error)
         } catch let error as DeploymentError {
@@ -54,6 +57,8 @@ extension ParsableCommand {
         } catch let error as ToolFailure {
             fail(toolName, error)
         } catch {
+            // Flush what was printed first (a reader that went away ends the tool quietly).
+            if fflush(nil) != 0, errno == EPIPE { StandardStreams.outputGone() }
             // ArgumentParser's own messages quote the arguments, file names among them: print them
             // escaped, as one `TOOL: message` line. --help/--version (success) and the silent
             // `ExitCode` of verify/audit/diff keep ArgumentParser's handling.
@@ -61,7 +66,7 @@ extension ParsableCommand {
             let text = message(for: error)
             guard code != .success, !text.isEmpty else { exit(withError: error) }
             printError("\(toolName): \(text)")
-            Foundation.exit(code.rawValue)
+            StandardStreams.exit(code.rawValue)
         }
     }
 }
@@ -69,7 +74,7 @@ extension ParsableCommand {
 private func fail(_ toolName: String, _ error: any Error) -> Never {
     let (code, message) = exitStatus(for: error)
     printError("\(toolName): \(message)")
-    exit(code)
+    StandardStreams.exit(code)
 }
 
 /// Runs an async command to completion from synchronous code (the main thread of a tool), so

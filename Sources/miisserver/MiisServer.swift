@@ -33,7 +33,7 @@ struct InstallationOptions: ParsableArguments {
 /// Writes `value` as the documented JSON to standard output.
 func printJSON(_ value: some Encodable) throws {
     let data = try DeploymentAdministration.jsonEncoder().encode(value)
-    FileHandle.standardOutput.write(data + Data("\n".utf8))
+    StandardStreams.output(String(decoding: data, as: UTF8.self) + "\n")
 }
 
 func printWarning(_ text: String) {

@@ -9,7 +9,7 @@ public enum SecureFile {
     /// Reads a regular file of at most `limit` bytes. Opening never blocks (FIFOs are opened
     /// non-blocking, then refused), and a file that grows past `limit` while being read is refused.
     public static func read(_ path: String, limit: Int = SealedKeyFile.maximumSize) throws -> [UInt8] {
-        let descriptor = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
+        let descriptor = FileSystemPath.withCString(path) { open($0, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY) }
         guard descriptor >= 0 else { throw ioError(path, errno, "cannot open") }
         defer { close(descriptor) }
         return try read(opened: descriptor, path: path, limit: limit)

@@ -114,7 +114,7 @@ public struct KeyFileAuditor: Sendable {
     public func audit(_ path: String) -> FileAuditReport {
         var report = FileAuditReport(path: path, findings: [])
         var status = stat()
-        guard stat(path, &status) == 0 else {
+        guard FileSystemPath.withCString(path, { stat($0, &status) }) == 0 else {
             let reason = String(cString: strerror(errno))
             report.findings.append(.init("file.unreadable", .high, "cannot read the file: \(reason)"))
             return report

@@ -25,6 +25,7 @@ public struct CollectedPath: Sendable, Equatable {
 ///   to files are. A directory that cannot be listed is reported as a problem.
 /// - The result is sorted by path (Swift string order, byte order for ASCII) and free of duplicates, so output is deterministic.
 ///
+/// Paths are ``FileSystemPath`` strings: a name that is not UTF-8 keeps its bytes.
 /// Only paths are held in memory, never file contents.
 public enum KeyFilePathCollector {
     /// Whether `name` is a leftover `.NAME.tmp-XXXXXXXXXXXX` of an interrupted atomic write.
@@ -38,7 +39,7 @@ public enum KeyFilePathCollector {
         var found: [CollectedPath] = []
         for argument in arguments {
             var status = stat()
-            if stat(argument, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR {
+            if FileSystemPath.withCString(argument, { stat($0, &status) }) == 0, (status.st_mode & S_IFMT) == S_IFDIR {
                 walk(argument, recursive: recursive, into: &found)
             } else {
                 found.append(CollectedPath(path: argument))
@@ -52,7 +53,7 @@ public enum KeyFilePathCollector {
     }
 
     private static func walk(_ directory: String, recursive: Bool, into found: inout [CollectedPath]) {
-        guard let stream = opendir(directory) else {
+        guard let stream = FileSystemPath.withCString(directory, { opendir($0) }) else {
             let reason = String(cString: strerror(errno))
             found.append(CollectedPath(path: directory, problem: .io("directory", path: directory, "cannot list the directory: \(reason)")))
             return
@@ -62,7 +63,8 @@ public enum KeyFilePathCollector {
         var subdirectories: [String] = []
         while let entry = readdir(stream) {
             let name = withUnsafePointer(to: entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(cString: $0) }
+                // Bytes that are not UTF-8 are kept (escaped), so the name opens the same file again.
+                $0.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { FileSystemPath.string(cString: $0) }
             }
             if name == "." || name == ".." { continue }
             // `.NAME.tmp-RANDOM`: a temporary file of an atomic write that was interrupted
@@ -72,7 +74,7 @@ public enum KeyFilePathCollector {
             var kind = entry.pointee.d_type
             if kind == UInt8(DT_UNKNOWN) {
                 var status = stat()
-                if lstat(path, &status) == 0 {
+                if FileSystemPath.withCString(path, { lstat($0, &status) }) == 0 {
                     switch status.st_mode & S_IFMT {
                     case S_IFDIR: kind = UInt8(DT_DIR)
                     case S_IFLNK: kind = UInt8(DT_LNK)
@@ -88,7 +90,7 @@ public enum KeyFilePathCollector {
                 var status = stat()
                 // A link to a directory is skipped (never followed); a link to a file or a
                 // dangling link is checked, so a broken backup link is reported.
-                if stat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR { continue }
+                if FileSystemPath.withCString(path, { stat($0, &status) }) == 0, (status.st_mode & S_IFMT) == S_IFDIR { continue }
                 found.append(CollectedPath(path: path))
             default:
                 found.append(CollectedPath(path: path))

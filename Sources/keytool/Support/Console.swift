@@ -16,17 +16,19 @@ enum Console {
 
     static var standardOutputIsTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
 
-    /// One line of text output, escaped (``TerminalText``): lines quote file names and header
-    /// strings, which anyone who can write a file may choose.
+    /// One line of text output, escaped (``TerminalText``: also the bytes of a file name that are
+    /// not UTF-8, as `\xHH`): lines quote file names and header strings, which anyone who can
+    /// write a file may choose.
     static func line(_ text: String) { printLine(text) }
 
-    /// One line of already-encoded JSON, which escapes on its own: written as it is.
-    static func jsonLine(_ text: String) { print(text) }
+    /// Prints one line of JSON text; bytes of a file name that are not UTF-8 show as `\\xHH`
+    /// inside its strings (JSON strings are Unicode: the name's bytes cannot be carried as such).
+    static func jsonLine(_ text: String) { print(FileSystemPath.visible(text, backslash: "\\\\")) }
 
     /// Prints `value` as pretty JSON on stdout.
     static func json(_ value: some Encodable, pretty: Bool = true) throws {
         let data = try KeyFileReportSchema.encoder(pretty: pretty).encode(value)
-        print(String(decoding: data, as: UTF8.self))
+        jsonLine(String(decoding: data, as: UTF8.self))
     }
 
     /// Aligns columns; the last column is not padded.

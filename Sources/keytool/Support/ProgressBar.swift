@@ -26,7 +26,7 @@ final class ProgressBar {
         let filled = total == 0 ? width : width * done / total
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
         fflush(nil)
-        FileHandle.standardError.write(Data("\r[\(bar)] \(done)/\(total)".utf8))
+        StandardStreams.error("\r[\(bar)] \(done)/\(total)")
         drawn = true
     }
 
@@ -35,7 +35,7 @@ final class ProgressBar {
     func erase() {
         guard drawn else { return }
         fflush(nil)
-        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+        StandardStreams.error("\r\u{1B}[K")
         drawn = false
     }
 

@@ -38,15 +38,33 @@ struct SecretSetCommand: AsyncParsableCommand {
         printLine("Stored secret '\(stored.name)' under key \(stored.keyID).")
     }
 
-    /// Standard input into wiped memory, without one trailing "\n" or "\r\n".
+    /// The value: on a terminal, typed twice without echo (it is a secret, like a password);
+    /// else standard input into wiped memory, without one trailing "\n" or "\r\n".
     static func readValue() throws -> SecureBytes {
-        var data = FileHandle.standardInput.readDataToEndOfFile()
-        defer { data.resetBytes(in: 0..<data.count) }
-        var count = data.count
-        if count > 0, data[count - 1] == 0x0A { count -= 1; if count > 0, data[count - 1] == 0x0D { count -= 1 } }
-        guard count > 0 else { throw ValidationError("no secret value on standard input") }
-        guard count <= SecretCipher.maximumValueSize else { throw ValidationError("the secret value is larger than \(SecretCipher.maximumValueSize) bytes") }
-        return data.withUnsafeBytes { raw in SecureBytes(count: count) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[0..<count])) } }
+        if TerminalPrompt.standardInputIsTerminal {
+            let first = try TerminalPrompt.readSecret("Secret value: ", limit: SecretCipher.maximumValueSize, value: "secret value")
+            let second = try TerminalPrompt.readSecret("Repeat the secret value: ", limit: SecretCipher.maximumValueSize, value: "secret value")
+            guard first == second else { throw KeyFileError.invalidInput("secret-mismatch", "the two secret values differ") }
+            return try trimmed(first)
+        }
+        guard let data = StandardStreams.readInput(limit: SecretCipher.maximumValueSize + 2) else {
+            throw KeyFileError.invalidInput("secret-value", "the secret value is larger than \(SecretCipher.maximumValueSize) bytes")
+        }
+        return try trimmed(data)
+    }
+
+    /// `data` without one trailing "\n" or "\r\n", checked against the size limits.
+    private static func trimmed(_ data: SecureBytes) throws -> SecureBytes {
+        try data.withUnsafeBytes { raw in
+            var count = raw.count
+            if count > 0, raw[count - 1] == 0x0A { count -= 1; if count > 0, raw[count - 1] == 0x0D { count -= 1 } }
+            // Invalid input (16) with the tool's one-line message, not ArgumentParser's usage text.
+            guard count > 0 else { throw KeyFileError.invalidInput("secret-value", "no secret value on standard input") }
+            guard count <= SecretCipher.maximumValueSize else {
+                throw KeyFileError.invalidInput("secret-value", "the secret value is larger than \(SecretCipher.maximumValueSize) bytes")
+            }
+            return SecureBytes(count: count) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[0..<count])) }
+        }
     }
 }
 

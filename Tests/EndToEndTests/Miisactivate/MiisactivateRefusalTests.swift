@@ -3,10 +3,17 @@ import Testing
 
 /// Every check's failure: its exit code, its remedy, and that nothing changed.
 @Suite(.serialized) struct MiisactivateRefusalTests {
-    /// The deployment must be exactly as set up: epoch 1, sync1 active, no keys on the standby.
-    private func expectUnchanged(_ deployment: DeploymentFixture, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    /// The deployment must be exactly as set up: epoch 1, sync1 active, no keys on the standby,
+    /// and no activation in the log.
+    private func expectUnchanged(_ deployment: DeploymentFixture, standby: String = "sync2",
+                                 sourceLocation: SourceLocation = #_sourceLocation) throws {
         let state = try deployment.deploymentState()
-        #expect(state.epoch == 1 && state.active == "sync1", sourceLocation: sourceLocation)
+        #expect(state.epoch == 1, sourceLocation: sourceLocation)
+        #expect(state.active == "sync1", sourceLocation: sourceLocation)
+        let keys = deployment.installDirectory(standby) + "/keys/keyset.bin"
+        #expect(!FileManager.default.fileExists(atPath: keys), "keys were installed on \(standby)", sourceLocation: sourceLocation)
+        let activations = try deployment.history(from: "sync1").filter { ($0["outcome"] as? String) == "activated" }
+        #expect(activations.isEmpty, "\(activations)", sourceLocation: sourceLocation)
     }
 
     @Test func schemaMismatchIsException0x80230443() throws {
@@ -48,12 +55,16 @@ import Testing
         chmod(flipped, 0o600)
         let corrupted = try deployment.activate("sync2", keyFile: flipped)
         #expect(corrupted.status == 10)
-        #expect(corrupted.stderr.contains("corrupted"))
+        #expect(corrupted.stderr.contains("whole-file SHA-256 checksum does not match"), "\(corrupted.stderr)")
         let truncated = deployment.root.file("truncated.bin")
         try Data(bytes.prefix(bytes.count - 40)).write(to: URL(fileURLWithPath: truncated))
         chmod(truncated, 0o600)
-        #expect(try deployment.activate("sync2", keyFile: truncated).status == 10)
-        #expect(try deployment.activate("sync2", keyFile: deployment.root.file("missing.bin")).status == 15)
+        let cut = try deployment.activate("sync2", keyFile: truncated)
+        #expect(cut.status == 10)
+        #expect(cut.stderr.contains("whole-file SHA-256 checksum does not match"), "\(cut.stderr)")
+        let missing = try deployment.activate("sync2", keyFile: deployment.root.file("missing.bin"))
+        #expect(missing.status == 15)
+        #expect(missing.stderr.contains("missing.bin: cannot open: No such file or directory"), "\(missing.stderr)")
         try expectUnchanged(deployment)
     }
 
@@ -83,7 +94,9 @@ import Testing
     @Test func groupWritableKeyFileIsRefusedReadableWarns() throws {
         let deployment = try DeploymentFixture()
         chmod(deployment.backup, 0o666)
-        #expect(try deployment.activate("sync2").status == 31)
+        let writable = try deployment.activate("sync2")
+        #expect(writable.status == 31)
+        #expect(writable.stderr.contains("writable by group or others"), "\(writable.stderr)")
         try expectUnchanged(deployment)
         chmod(deployment.backup, 0o644)
         let warned = try deployment.activate("sync2")
@@ -93,13 +106,20 @@ import Testing
 
     @Test func unregisteredServerIsRefused() throws {
         let deployment = try DeploymentFixture()
-        let other = try DeploymentFixture()
-        // sync2 of another deployment pointed at this database: not registered here.
-        let result = try ToolRunner.run("miisactivate", [deployment.backup, DeploymentFixture.account, "*", "/q",
-                                                         "--install-dir", other.installDirectory("sync2")],
+        // sync9, set up in another deployment, then pointed at this deployment's database: a
+        // valid installation of the right version that this database has never registered.
+        let other = try DeploymentFixture(standbys: ["sync9"])
+        let configuration = other.installDirectory("sync9") + "/server.json"
+        var server = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: configuration))) as? [String: Any])
+        server["database"] = deployment.database
+        try JSONSerialization.data(withJSONObject: server, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: configuration))
+        let result = try ToolRunner.run("miisactivate", [deployment.backup, DeploymentFixture.account, "*", "/q", "--allow-weak-kdf",
+                                                         "--install-dir", other.installDirectory("sync9")],
                                         stdin: DeploymentFixture.password + "\n")
-        #expect(result.status != 0)
+        #expect(result.status == 22, "\(result.stderr)")
+        #expect(result.stderr.contains("server 'sync9' is not registered in this deployment"), "\(result.stderr)")
         try expectUnchanged(deployment)
+        #expect(!FileManager.default.fileExists(atPath: other.installDirectory("sync9") + "/keys/keyset.bin"))
     }
 }
 
@@ -114,7 +134,7 @@ import Testing
     @Test func crashAfterInstallingKeysThenRerunConverges() throws {
         let deployment = try DeploymentFixture()
         let crashed = try deployment.activate("sync2", environment: ["MIIS_FAULT_POINT": "activate.after-keys-installed"])
-        #expect(crashed.status != 0)
+        #expect(crashed.status == SIGKILL, "killed at the fault point: \(crashed.stderr)")
         #expect(try deployment.deploymentState().epoch == 1)
         let rerun = try deployment.activate("sync2")
         #expect(rerun.status == 0, "\(rerun.stderr)")
@@ -124,7 +144,7 @@ import Testing
     @Test func crashAfterCommitThenRerunDoesNotBumpTwice() throws {
         let deployment = try DeploymentFixture()
         let crashed = try deployment.activate("sync2", environment: ["MIIS_FAULT_POINT": "activate.after-commit"])
-        #expect(crashed.status != 0)
+        #expect(crashed.status == SIGKILL, "killed at the fault point: \(crashed.stderr)")
         #expect(try deployment.deploymentState().epoch == 2)
         let rerun = try deployment.activate("sync2")
         #expect(rerun.status == 0)
@@ -136,7 +156,7 @@ import Testing
     @Test func crashWhileWritingKeysLeavesOldOrNew() throws {
         let deployment = try DeploymentFixture()
         let crashed = try deployment.activate("sync2", environment: ["MIIS_FAULT_POINT": "atomic-write.before-rename"])
-        #expect(crashed.status != 0)
+        #expect(crashed.status == SIGKILL, "killed at the fault point: \(crashed.stderr)")
         #expect(!FileManager.default.fileExists(atPath: deployment.installDirectory("sync2") + "/keys/keyset.bin"))
         #expect(try deployment.deploymentState().epoch == 1)
         #expect(try deployment.activate("sync2").status == 0)
