@@ -129,7 +129,7 @@ import Testing
         #expect(result.status == 0, "\(result.stdout)")
         #expect(result.stdout.contains("Stored secret 'ldap'"))
         #expect(!result.stdout.contains(typed))
-        #expect(try deployment.miisserver("sync1", ["secret", "list"]).stdout.hasPrefix("ldap\t"))
+        #expect(try deployment.miisserver("sync1", ["secret", "list"]).stdout.hasPrefix("ldap  "))
     }
 
     @Test func twoDifferentSecretValuesOnATerminalAreRefused() throws {
