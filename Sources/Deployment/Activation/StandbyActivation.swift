@@ -164,7 +164,7 @@ public struct StandbyActivation: Sendable {
     public func commit(_ plan: ActivationPlan, options: ActivationRequestOptions) async throws -> ActivationReport {
         try installKeys(plan.keyFileBytes)
         logger.debug("keys installed at \(installation.installedKeyFilePath)")
-        FaultInjection.point("activate.after-keys-installed")
+        try FaultInjection.point("activate.after-keys-installed")
         let newState: DeploymentState
         do {
             // The store re-checks the epoch and the primary's liveness in the switch's own
@@ -179,7 +179,7 @@ public struct StandbyActivation: Sendable {
             await logRefusal(refusal, state: plan.state, options: options)
             throw refusal
         }
-        FaultInjection.point("activate.after-commit")
+        try FaultInjection.point("activate.after-commit")
         try installation.recordActivation(epoch: newState.epoch, keySetID: newState.keySetID)
         return report(.activated, state: newState, previous: plan.state.activeServer, forcedReason: plan.forcedReason, warnings: plan.warnings)
     }
