@@ -23,6 +23,13 @@ struct FaultInjectionTests {
         }
     }
 
+    @Test func aListArmsSeveralPoints() {
+        #expect(FaultInjection.parse("a:error,b@2") == [Arming(name: "a", hit: 1, action: .throwError), Arming(name: "b", hit: 2, action: .kill)])
+        #expect(FaultInjection.parse("a") == [Arming(name: "a", hit: 1, action: .kill)])
+        #expect(FaultInjection.parse("a,,b") == nil)
+        #expect(FaultInjection.parse("a,b@0") == nil)
+    }
+
     @Test func theInjectedErrorIsAnIOError() {
         let error = FaultInjection.injectedError("setup.after-register")
         #expect(error.category == .io)

@@ -251,6 +251,7 @@ public enum DeploymentAdministration {
     /// A read of the database made after a write failed: its failure is an answer too ("cannot tell").
     private static func readAfterFailure<T>(_ read: () async throws -> T) async -> Result<T, any Error> {
         do {
+            try FaultInjection.point("setup.read-after-failure")
             return .success(try await read())
         } catch {
             return .failure(error)

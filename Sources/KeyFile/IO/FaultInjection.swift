@@ -9,7 +9,9 @@ import Glibc
 /// - `name` or `name@N`: the N-th time (1-based, default 1) the point is reached, the process
 ///   kills itself with SIGKILL, as a power cut would;
 /// - `name:error` or `name@N:error`: the point throws an I/O error (`EIO`, category `io`) instead,
-///   so that the caller's error path runs, as a failing disk or a lost connection would make it.
+///   so that the caller's error path runs, as a failing disk or a lost connection would make it;
+/// - several of these, comma-separated, arm several points (an error, then a second one on the
+///   error path); a malformed value arms nothing.
 ///
 /// Only debug builds (the tests' builds) have fault points: in a release build `point` is an
 /// empty inlinable function, `MIIS_FAULT_POINT` is never read, and a call site costs nothing.
@@ -60,13 +62,25 @@ public enum FaultInjection {
         }
     }
 
-    private static let armed: Arming? = ProcessInfo.processInfo.environment["MIIS_FAULT_POINT"].flatMap(Arming.init)
+    /// Parses a comma-separated list of armings; `nil` (nothing armed) if any of them is malformed.
+    static func parse(_ value: String) -> [Arming]? {
+        var armings: [Arming] = []
+        for item in value.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let arming = Arming(String(item)) else { return nil }
+            armings.append(arming)
+        }
+        return armings
+    }
+
+    private static let armed: [Arming] = ProcessInfo.processInfo.environment["MIIS_FAULT_POINT"].flatMap(parse) ?? []
     private static let counter = HitCounter()
 
     @usableFromInline
     static func reached(_ name: String) throws {
-        guard let armed, armed.name == name, counter.increment() == armed.hit else { return }
-        switch armed.action {
+        guard armed.contains(where: { $0.name == name }) else { return }
+        let hit = counter.increment(name)
+        guard let arming = armed.first(where: { $0.name == name && $0.hit == hit }) else { return }
+        switch arming.action {
         case .kill: kill(getpid(), SIGKILL)
         case .throwError: throw injectedError(name)
         }
@@ -79,12 +93,12 @@ public enum FaultInjection {
 
     private final class HitCounter: @unchecked Sendable {
         private let lock = NSLock()
-        private var hits = 0
-        func increment() -> Int {
+        private var hits: [String: Int] = [:]
+        func increment(_ name: String) -> Int {
             lock.lock()
             defer { lock.unlock() }
-            hits += 1
-            return hits
+            hits[name, default: 0] += 1
+            return hits[name, default: 0]
         }
     }
     #endif

@@ -43,6 +43,11 @@ struct SetupFailureTests {
             #expect(failed.stderr.contains("run the same miisserver setup again to finish it"), "\(label): \(failed.stderr)",
                     sourceLocation: sourceLocation)
             committed = true
+        } else if failed.stderr.contains("cannot be read") {
+            // Setup could not tell whether its row committed: it kept the files; the re-run resumes.
+            #expect(FileManager.default.fileExists(atPath: configuration), "\(label): \(failed.stderr)", sourceLocation: sourceLocation)
+            #expect(failed.stderr.contains("was kept; run the same miisserver setup again to finish it"), "\(label): \(failed.stderr)",
+                    sourceLocation: sourceLocation)
         } else {
             // Nothing refers to the setup: its files and registration are undone.
             #expect(!FileManager.default.fileExists(atPath: configuration), "\(label): \(failed.stderr)", sourceLocation: sourceLocation)
@@ -233,6 +238,47 @@ struct SetupFailureTests {
             if aftermath?.committed == true { committedFailures += 1 }
         }
         #expect(committedFailures >= 2, "no injected error landed after the committed row")
+    }
+
+    /// The database cannot be read after the failure (`setup.read-after-failure`, a second armed
+    /// point): setup cannot tell whether its row committed, so it keeps everything; the re-run
+    /// finishes (row committed) or resumes from server.json (row not committed).
+    @Test func unreadableDatabaseAfterTheFailureKeepsTheInstallation() async throws {
+        let sandbox = try DeploymentSandbox()
+        let install = sandbox.install("alpha")
+        let failed = try sandbox.miis(Self.primaryArguments(install: install, database: sandbox.database, passwordFile: sandbox.passwordFile),
+                                      environment: ["MIIS_FAULT_POINT": "setup.after-deployment-created:error,setup.read-after-failure:error"])
+        expectFailure(failed, 15, "miisserver: fault point setup.after-deployment-created: injected failure: Input/output error; whether the deployment row of 'alpha' was committed cannot be read (fault point setup.read-after-failure: injected failure: Input/output error), so the installation at \(install) was kept; run the same miisserver setup again to finish it")
+        let aftermath = try await Self.expectConvergence(of: failed, install: install, database: sandbox.database,
+                                                         label: "read-after-failure", setup: { try sandbox.setupPrimary() })
+        #expect(aftermath?.committed == true)
+        // Every transaction failing before its COMMIT, then the read: kept, and the re-run resumes.
+        var resumed = 0
+        for point in CrashSafetyTests.faultPoints([], repeated: ["sqlite.before-commit"], hits: 4) {
+            let sandbox = try DeploymentSandbox()
+            let arguments = Self.primaryArguments(install: sandbox.install("alpha"), database: sandbox.database, passwordFile: sandbox.passwordFile)
+            let failed = try sandbox.miis(arguments, environment: ["MIIS_FAULT_POINT": point + ":error,setup.read-after-failure:error"])
+            if failed.stderr.contains("cannot be read") { resumed += 1 }
+            _ = try await Self.expectConvergence(of: failed, install: sandbox.install("alpha"), database: sandbox.database,
+                                                 label: point + " + unreadable", setup: { try sandbox.miis(arguments) })
+        }
+        #expect(resumed >= 1, "no run failed at the deployment row's transaction")
+        // A standby: kept, then "already set up" (registered) or registered by the re-run.
+        let standbys = try DeploymentSandbox()
+        #expect(try standbys.setupPrimary().status == 0)
+        for (index, point) in ["sqlite.after-commit", "sqlite.before-commit"].enumerated() {
+            let name = "u\(index)"
+            let arguments = ["setup", "--install-dir", standbys.install(name), "--name", name, "--database", standbys.database,
+                             "--role", "standby", "--account", "CORP\\svc"]
+            let result = try standbys.miis(arguments, environment: ["MIIS_FAULT_POINT": point + ":error,setup.read-after-failure:error"])
+            expectFailure(result, 29, "whether the registration of '\(name)' was committed cannot be read (fault point setup.read-after-failure: injected failure: Input/output error), so the installation at \(standbys.install(name)) was kept; run the same miisserver setup again to finish it")
+            #expect(FileManager.default.fileExists(atPath: standbys.install(name) + "/server.json"))
+            let registered = try await standbys.store().servers().contains { $0.name == name }
+            #expect(registered == (point == "sqlite.after-commit"), "\(point)")
+            let rerun = try standbys.miis(arguments)
+            if registered { expectFailure(rerun, 21, "already set up") } else { #expect(rerun.status == 0, "\(point): \(rerun.stderr)") }
+            #expect(try standbys.state(name) == "standby", "\(point)")
+        }
     }
 
     /// A standby whose registration committed although setup reported an error keeps server.json
