@@ -1,3 +1,4 @@
+#if DEBUG  // fault points exist only in debug builds
 @testable import KeyFile
 import Testing
 
@@ -43,3 +44,4 @@ struct FaultInjectionTests {
         #expect(extended.message == error.message + "; kept")
     }
 }
+#endif

@@ -125,10 +125,10 @@ public enum DeploymentAdministration {
             } else {
                 installation = try ServerInstallation.create(directory: request.installDirectory, configuration: configuration(for: request), replace: false)
             }
-            try FaultInjection.point("setup.after-configuration")
             var registrationSent = false
             var deploymentSent = false
             do {
+                try FaultInjection.point("setup.after-configuration")
                 try installation.installKeySet(file, credentials: Credentials(account: request.serviceAccount, password: password), replace: resuming != nil)
                 try FaultInjection.point("setup.after-keys-installed")
                 let now = try await store.now()
@@ -199,9 +199,9 @@ public enum DeploymentAdministration {
             }
             let installation = try resuming
                 ?? ServerInstallation.create(directory: request.installDirectory, configuration: configuration(for: request), replace: false)
-            try FaultInjection.point("setup.after-configuration")
             var registrationSent = false
             do {
+                try FaultInjection.point("setup.after-configuration")
                 let now = try await store.now()
                 registrationSent = true
                 try await store.register(RegisteredServer(name: request.serverName, softwareVersion: request.softwareVersion, role: .standby, registeredAt: now),

@@ -210,7 +210,7 @@ struct SetupFailureTests {
     }
 
     @Test func errorBeforeTheRowStillCleansUp() async throws {
-        for point in ["setup.after-keys-installed", "setup.after-register"] {
+        for point in ["setup.after-configuration", "setup.after-keys-installed", "setup.after-register"] {
             let sandbox = try DeploymentSandbox()
             let failed = try sandbox.miis(Self.primaryArguments(install: sandbox.install("alpha"), database: sandbox.database, passwordFile: sandbox.passwordFile),
                                           environment: ["MIIS_FAULT_POINT": point + ":error"])
@@ -287,7 +287,7 @@ struct SetupFailureTests {
         let sandbox = try DeploymentSandbox()
         #expect(try sandbox.setupPrimary().status == 0)
         var kept = 0
-        for (index, point) in CrashSafetyTests.faultPoints([], repeated: ["sqlite.after-commit", "sqlite.before-commit", "atomic-write.before-rename"], hits: 2).enumerated() {
+        for (index, point) in CrashSafetyTests.faultPoints(["setup.after-configuration"], repeated: ["sqlite.after-commit", "sqlite.before-commit", "atomic-write.before-rename"], hits: 2).enumerated() {
             let name = "s\(index)"
             let arguments = ["setup", "--install-dir", sandbox.install(name), "--name", name, "--database", sandbox.database,
                              "--role", "standby", "--account", "CORP\\svc"]
