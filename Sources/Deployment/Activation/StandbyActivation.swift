@@ -165,7 +165,7 @@ public struct StandbyActivation: Sendable {
         // Through the checked keys/ directory: a keys/ swapped for a link meanwhile is not followed.
         try installation.installKeyFile(plan.keyFileBytes, replace: true)
         logger.debug("keys installed at \(installation.installedKeyFilePath)")
-        FaultInjection.point("activate.after-keys-installed")
+        try FaultInjection.point("activate.after-keys-installed")
         let newState: DeploymentState
         do {
             // The store re-checks the epoch and the primary's liveness in the switch's own
@@ -180,7 +180,7 @@ public struct StandbyActivation: Sendable {
             await logRefusal(refusal, state: plan.state, options: options)
             throw refusal
         }
-        FaultInjection.point("activate.after-commit")
+        try FaultInjection.point("activate.after-commit")
         try installation.recordActivation(epoch: newState.epoch, keySetID: newState.keySetID)
         return report(.activated, state: newState, previous: plan.state.activeServer, forcedReason: plan.forcedReason, warnings: plan.warnings)
     }

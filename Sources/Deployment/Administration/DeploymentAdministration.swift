@@ -125,25 +125,49 @@ public enum DeploymentAdministration {
             } else {
                 installation = try ServerInstallation.create(directory: request.installDirectory, configuration: configuration(for: request), replace: false)
             }
-            FaultInjection.point("setup.after-configuration")
-            var registered = false
+            var registrationSent = false
+            var deploymentSent = false
             do {
+                try FaultInjection.point("setup.after-configuration")
                 try installation.installKeySet(file, credentials: Credentials(account: request.serviceAccount, password: password), replace: resuming != nil)
-                FaultInjection.point("setup.after-keys-installed")
+                try FaultInjection.point("setup.after-keys-installed")
                 let now = try await store.now()
+                // Set before the call: a registration whose COMMIT answer was lost is undone too.
+                registrationSent = true
                 try await store.register(RegisteredServer(name: request.serverName, softwareVersion: request.softwareVersion, role: .primary, registeredAt: now),
                                          origin: origin)
-                registered = true
-                FaultInjection.point("setup.after-register")
+                try FaultInjection.point("setup.after-register")
                 let state = DeploymentState(activeServer: request.serverName, epoch: 1, keySetID: keySet.id,
                                             keySetFingerprint: keySet.fingerprint, updatedAt: now, leaseSeconds: request.leaseSeconds)
+                // From here on the row may be committed even when the call throws (a COMMIT whose
+                // answer was lost): the database decides what the local files are.
+                deploymentSent = true
                 try await store.createDeployment(state, checkValues: DeploymentKeyCheck.checkValues(of: keySet), origin: origin)
-                FaultInjection.point("setup.after-deployment-created")
+                try FaultInjection.point("setup.after-deployment-created")
                 try installation.recordActivation(epoch: 1, keySetID: keySet.id)
             } catch {
-                // Undo the registration (another primary won the race) and the local files so that
-                // setup can be re-run; the deployment row is the truth.
-                if registered, (try? await store.deployment())??.activeServer != request.serverName {
+                let row = await readAfterFailure { try await store.deployment() }
+                if deploymentSent {
+                    // A committed row names this key set: deleting keyset.bin would leave a
+                    // deployment whose keys exist nowhere, and a re-run would only say "already has
+                    // a primary". Keep everything; the same setup finishes it
+                    // (`finishInterruptedPrimarySetup`), and so does a re-run when the row was not
+                    // committed after all (it resumes from server.json).
+                    switch row {
+                    case .success(let deployment?) where deployment.activeServer == request.serverName && deployment.keySetID == keySet.id:
+                        throw keptAfterFailure(error,
+                            "the deployment row of '\(request.serverName)' is committed, so the installation at \(installation.directory) was kept; fix the cause and run the same miisserver setup again to finish it")
+                    case .failure(let readError):
+                        throw keptAfterFailure(error,
+                            "whether the deployment row of '\(request.serverName)' was committed cannot be read (\(readError)), so the installation at \(installation.directory) was kept; run the same miisserver setup again to finish it")
+                    case .success:
+                        break
+                    }
+                }
+                // Nothing in the database refers to these files (no row, or another primary's):
+                // undo the registration (unless the row is a same-named server's) and the local
+                // files, so that setup can be re-run.
+                if registrationSent, (try? row.get())?.activeServer != request.serverName {
                     try? await store.unregister(request.serverName, origin: origin)
                 }
                 try? FileManager.default.removeItem(atPath: installation.installedKeyFilePath)
@@ -175,12 +199,31 @@ public enum DeploymentAdministration {
             }
             let installation = try resuming
                 ?? ServerInstallation.create(directory: request.installDirectory, configuration: configuration(for: request), replace: false)
-            FaultInjection.point("setup.after-configuration")
+            var registrationSent = false
             do {
+                try FaultInjection.point("setup.after-configuration")
                 let now = try await store.now()
+                registrationSent = true
                 try await store.register(RegisteredServer(name: request.serverName, softwareVersion: request.softwareVersion, role: .standby, registeredAt: now),
                                          origin: origin)
             } catch {
+                if registrationSent {
+                    // The same rule as a primary's: server.json goes only when the database is known
+                    // not to hold this registration (a re-run would otherwise answer "already
+                    // registered" to an installation that no longer exists).
+                    switch await readAfterFailure({ try await store.servers() }) {
+                    case .success(let servers) where servers.contains(where: {
+                        $0.name == request.serverName && $0.role == .standby && $0.softwareVersion == request.softwareVersion
+                    }):
+                        throw keptAfterFailure(error,
+                            "server '\(request.serverName)' is registered in the deployment all the same, so the installation at \(installation.directory) was kept: the standby is set up (miisserver status shows it)")
+                    case .failure(let readError):
+                        throw keptAfterFailure(error,
+                            "whether the registration of '\(request.serverName)' was committed cannot be read (\(readError)), so the installation at \(installation.directory) was kept; run the same miisserver setup again to finish it")
+                    case .success:
+                        break
+                    }
+                }
                 try? FileManager.default.removeItem(atPath: installation.configurationPath)
                 throw error
             }
@@ -203,6 +246,25 @@ public enum DeploymentAdministration {
         return SetupOutcome(installation: installation, databaseSchema: schema, keySetID: deployment.keySetID,
                             keySetFingerprint: deployment.keySetFingerprint,
                             warnings: adminGroupWarnings(request.adminGroup, groupFile: groupFile))
+    }
+
+    /// A read of the database made after a write failed: its failure is an answer too ("cannot tell").
+    private static func readAfterFailure<T>(_ read: () async throws -> T) async -> Result<T, any Error> {
+        do {
+            try FaultInjection.point("setup.read-after-failure")
+            return .success(try await read())
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// `error`, with its kind and exit status, telling what setup kept and how to finish.
+    private static func keptAfterFailure(_ error: any Error, _ advice: String) -> any Error {
+        switch error {
+        case let error as DeploymentError: return DeploymentError(error.kind, "\(error.message); \(advice)")
+        case let error as KeyFileError: return error.appending(advice)
+        default: return DeploymentError(.database, "\(error); \(advice)")
+        }
     }
 
     /// The reference's `Exception: 0x80230443` text with its remedy.

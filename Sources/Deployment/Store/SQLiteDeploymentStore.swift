@@ -514,10 +514,10 @@ public final class SQLiteDeploymentStore: DeploymentStore {
             var result: T?
             try db.inTransaction(.immediate) {
                 result = try body(db)
-                FaultInjection.point("sqlite.before-commit")
+                try FaultInjection.point("sqlite.before-commit")
                 return .commit
             }
-            FaultInjection.point("sqlite.after-commit")
+            try FaultInjection.point("sqlite.after-commit")
             guard let result else { throw DeploymentError(.database, "transaction returned no result") }
             return result
         }

@@ -72,6 +72,18 @@ public struct KeyFileError: Error, Sendable, Equatable, CustomStringConvertible 
     }
 
     public var description: String { message }
+
+    /// The same failure (category, code, exit status) with `detail` appended to its message, for
+    /// a caller that knows what the failure left behind and how to go on.
+    public func appending(_ detail: String) -> KeyFileError {
+        KeyFileError(category: category, code: code, message: "\(message); \(detail)")
+    }
+
+    private init(category: Category, code: Code, message: String) {
+        self.category = category
+        self.code = code
+        self.message = message
+    }
 }
 
 // MARK: - Factories (one per failure, so codes and messages stay consistent)

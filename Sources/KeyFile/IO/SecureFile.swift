@@ -100,7 +100,7 @@ public enum SecureFile {
             try writeAll(descriptor, bytes, path: path)
             guard fsync(descriptor) == 0 else { throw ioError(path, errno, "cannot sync") }
         }
-        FaultInjection.point("atomic-write.before-rename")
+        try FaultInjection.point("atomic-write.before-rename")
         if replace {
             guard renameat(directory, temporary, directory, name) == 0 else { throw ioError(path, errno, "cannot replace") }
         } else {
@@ -147,37 +147,5 @@ public enum SecureFile {
         let reason = String(cString: strerror(code))
         let stable = code == ENOENT ? "not-found" : code == EACCES || code == EPERM ? "permission" : "system"
         return KeyFileError.io(stable, path: path, "\(action): \(reason)")
-    }
-}
-
-/// Named crash points for the crash-safety tests. A point fires only when the environment variable
-/// `MIIS_FAULT_POINT` names it, and then kills the process with SIGKILL, as a power cut would.
-/// `MIIS_FAULT_POINT=name@N` fires at the N-th time the point is reached (1-based), so a test can
-/// crash inside, say, the third SQLite transaction of a command. Unarmed, a point costs one
-/// comparison against `nil`; the list of points is in docs/security.md ("Crash safety").
-public enum FaultInjection {
-    private static let armed: (name: String, hit: Int)? = {
-        guard let value = ProcessInfo.processInfo.environment["MIIS_FAULT_POINT"], !value.isEmpty else { return nil }
-        if let at = value.lastIndex(of: "@"), let hit = Int(value[value.index(after: at)...]), hit >= 1 {
-            return (String(value[..<at]), hit)
-        }
-        return (value, 1)
-    }()
-    private static let counter = HitCounter()
-
-    public static func point(_ name: String) {
-        guard let armed, armed.name == name else { return }
-        if counter.increment() == armed.hit { kill(getpid(), SIGKILL) }
-    }
-
-    private final class HitCounter: @unchecked Sendable {
-        private let lock = NSLock()
-        private var hits = 0
-        func increment() -> Int {
-            lock.lock()
-            defer { lock.unlock() }
-            hits += 1
-            return hits
-        }
     }
 }

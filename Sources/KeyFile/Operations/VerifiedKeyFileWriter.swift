@@ -85,7 +85,7 @@ public enum VerifiedKeyFileWriter {
             guard fsync(descriptor) == 0 else { throw SecureFile.ioError(path, errno, "cannot sync") }
         }
         try verify(temporary)
-        FaultInjection.point("verified-write.before-commit")
+        try FaultInjection.point("verified-write.before-commit")
         if replace {
             guard rename(temporary, path) == 0 else { throw SecureFile.ioError(path, errno, "cannot replace") }
         } else {

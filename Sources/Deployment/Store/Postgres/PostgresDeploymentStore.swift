@@ -631,7 +631,11 @@ public final class PostgresDeploymentStore: DeploymentStore {
             try await Self.run(connection, "BEGIN", logger: Self.logger)
             do {
                 let result = try await body(connection)
+                try FaultInjection.point("postgres.before-commit")
                 try await Self.run(connection, "COMMIT", logger: Self.logger)
+                // Thrown here, the error stands for a COMMIT whose outcome the client never heard
+                // (the ROLLBACK below then finds no transaction, which PostgreSQL only warns about).
+                try FaultInjection.point("postgres.after-commit")
                 return result
             } catch {
                 if !PostgresErrorMapping.breaksConnection(error) {

@@ -1,0 +1,105 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Named fault points for the crash-safety and error-path tests, armed by the environment
+/// variable `MIIS_FAULT_POINT`:
+///
+/// - `name` or `name@N`: the N-th time (1-based, default 1) the point is reached, the process
+///   kills itself with SIGKILL, as a power cut would;
+/// - `name:error` or `name@N:error`: the point throws an I/O error (`EIO`, category `io`) instead,
+///   so that the caller's error path runs, as a failing disk or a lost connection would make it;
+/// - several of these, comma-separated, arm several points (an error, then a second one on the
+///   error path); a malformed value arms nothing.
+///
+/// Only debug builds (the tests' builds) have fault points: in a release build `point` is an
+/// empty inlinable function, `MIIS_FAULT_POINT` is never read, and a call site costs nothing.
+/// The list of points is in docs/security.md ("Crash safety").
+public enum FaultInjection {
+    /// Fires the point `name` if `MIIS_FAULT_POINT` arms it (debug builds only).
+    @inlinable
+    public static func point(_ name: String) throws {
+        #if DEBUG
+        try reached(name)
+        #endif
+    }
+
+    #if DEBUG
+    /// What `MIIS_FAULT_POINT` asks for.
+    struct Arming: Equatable {
+        enum Action: Equatable {
+            case kill
+            case throwError
+        }
+        var name: String
+        var hit: Int
+        var action: Action
+
+        init(name: String, hit: Int, action: Action) {
+            self.name = name
+            self.hit = hit
+            self.action = action
+        }
+
+        /// Parses `name[@N][:error]`; `nil` for an empty value or a bad count (nothing is armed
+        /// rather than a misspelt arming firing at the wrong time).
+        init?(_ value: String) {
+            var rest = Substring(value)
+            action = .kill
+            if rest.hasSuffix(":error") {
+                rest = rest.dropLast(":error".count)
+                action = .throwError
+            }
+            hit = 1
+            if let at = rest.lastIndex(of: "@") {
+                guard let count = Int(rest[rest.index(after: at)...]), count >= 1 else { return nil }
+                hit = count
+                rest = rest[..<at]
+            }
+            guard !rest.isEmpty else { return nil }
+            name = String(rest)
+        }
+    }
+
+    /// Parses a comma-separated list of armings; `nil` (nothing armed) if any of them is malformed.
+    static func parse(_ value: String) -> [Arming]? {
+        var armings: [Arming] = []
+        for item in value.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let arming = Arming(String(item)) else { return nil }
+            armings.append(arming)
+        }
+        return armings
+    }
+
+    private static let armed: [Arming] = ProcessInfo.processInfo.environment["MIIS_FAULT_POINT"].flatMap(parse) ?? []
+    private static let counter = HitCounter()
+
+    @usableFromInline
+    static func reached(_ name: String) throws {
+        guard armed.contains(where: { $0.name == name }) else { return }
+        let hit = counter.increment(name)
+        guard let arming = armed.first(where: { $0.name == name && $0.hit == hit }) else { return }
+        switch arming.action {
+        case .kill: kill(getpid(), SIGKILL)
+        case .throwError: throw injectedError(name)
+        }
+    }
+
+    /// The error an `:error` point throws: what a failing `write` would report.
+    static func injectedError(_ name: String) -> KeyFileError {
+        SecureFile.ioError("fault point \(name)", EIO, "injected failure")
+    }
+
+    private final class HitCounter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var hits: [String: Int] = [:]
+        func increment(_ name: String) -> Int {
+            lock.lock()
+            defer { lock.unlock() }
+            hits[name, default: 0] += 1
+            return hits[name, default: 0]
+        }
+    }
+    #endif
+}

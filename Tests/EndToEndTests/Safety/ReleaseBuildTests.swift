@@ -1,0 +1,29 @@
+import Foundation
+import Testing
+
+/// Fault points exist only in debug builds: a release binary ignores `MIIS_FAULT_POINT` (it must
+/// never SIGKILL itself or fail on purpose because of its environment). Runs only when a release
+/// build sits next to the debug one (`swift build -c release`, `make release`); it is skipped
+/// otherwise, since the suite itself runs on debug binaries.
+@Suite("Release build")
+struct ReleaseBuildTests {
+    static let releaseKeytool = ToolRunner.productsDirectory.deletingLastPathComponent()
+        .appendingPathComponent("release").appendingPathComponent("keytool").path
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: releaseKeytool)))
+    func releaseBinaryIgnoresFaultPoints() throws {
+        let directory = try TemporaryDirectory("miis-release")
+        try "release-Pässword\n".write(toFile: directory.file("pw"), atomically: true, encoding: .utf8)
+        for (index, point) in ["verified-write.before-commit", "atomic-write.before-rename:error", "verified-write.before-commit:error"].enumerated() {
+            let output = directory.file("k\(index).bin")
+            let result = try ToolRunner.run(Self.releaseKeytool, ["create", "-o", output, "--account", "CORP\\svc",
+                                                                  "--password-file", directory.file("pw"), "--keys", "2"] + CrashSafetyTests.weak,
+                                            environment: ["MIIS_FAULT_POINT": point])
+            #expect(result.status == 0, "\(point): exit \(result.status): \(result.stderr) (a release build older than the fault points' #if DEBUG? rebuild it with swift build -c release)")
+            #expect(FileManager.default.fileExists(atPath: output), "\(point)")
+        }
+        // Compiled out, not merely unarmed: the variable's name is nowhere in the binary.
+        let binary = try Data(contentsOf: URL(fileURLWithPath: Self.releaseKeytool))
+        #expect(binary.range(of: Data("MIIS_FAULT_POINT".utf8)) == nil)
+    }
+}

@@ -1,0 +1,47 @@
+#if DEBUG  // fault points exist only in debug builds
+@testable import KeyFile
+import Testing
+
+/// `MIIS_FAULT_POINT` parsing. The points themselves are exercised end to end (the crash-safety
+/// and setup-failure tests arm them in the tools they run).
+@Suite("Fault injection")
+struct FaultInjectionTests {
+    typealias Arming = FaultInjection.Arming
+
+    @Test func killIsTheDefaultAction() {
+        #expect(Arming("sqlite.after-commit") == Arming(name: "sqlite.after-commit", hit: 1, action: .kill))
+        #expect(Arming("sqlite.after-commit@3") == Arming(name: "sqlite.after-commit", hit: 3, action: .kill))
+    }
+
+    @Test func errorSuffixThrowsInstead() {
+        #expect(Arming("setup.after-register:error") == Arming(name: "setup.after-register", hit: 1, action: .throwError))
+        #expect(Arming("postgres.after-commit@2:error") == Arming(name: "postgres.after-commit", hit: 2, action: .throwError))
+    }
+
+    @Test func malformedValuesArmNothing() {
+        for value in ["", "@2", ":error", "name@0", "name@-1", "name@x", "name@2x:error", "@1:error"] {
+            #expect(Arming(value) == nil, "\(value)")
+        }
+    }
+
+    @Test func aListArmsSeveralPoints() {
+        #expect(FaultInjection.parse("a:error,b@2") == [Arming(name: "a", hit: 1, action: .throwError), Arming(name: "b", hit: 2, action: .kill)])
+        #expect(FaultInjection.parse("a") == [Arming(name: "a", hit: 1, action: .kill)])
+        #expect(FaultInjection.parse("a,,b") == nil)
+        #expect(FaultInjection.parse("a,b@0") == nil)
+    }
+
+    @Test func theInjectedErrorIsAnIOError() {
+        let error = FaultInjection.injectedError("setup.after-register")
+        #expect(error.category == .io)
+        #expect(error.message == "fault point setup.after-register: injected failure: Input/output error")
+    }
+
+    @Test func appendingKeepsCategoryAndCode() {
+        let error = FaultInjection.injectedError("x")
+        let extended = error.appending("kept")
+        #expect(extended.category == error.category && extended.code.rawValue == error.code.rawValue)
+        #expect(extended.message == error.message + "; kept")
+    }
+}
+#endif
