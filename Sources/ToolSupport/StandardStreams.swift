@@ -4,7 +4,7 @@ import Glibc
 #endif
 
 /// Standard input, output and error through plain `read(2)`/`write(2)`, never Foundation's
-/// `FileHandle` (whose `try!` kills the process with SIGILL when a descriptor is closed).
+/// `FileHandle` (whose forced `try` kills the process with SIGILL when a descriptor is closed).
 ///
 /// The rules (docs/security.md, "Hostile process environment"):
 /// - a standard descriptor that is closed at start-up gets `/dev/null`, as daemons do, so no
