@@ -46,7 +46,7 @@ extension Date {
 
 /// Seconds as `30 s` or `2.5 s`.
 func formatSeconds(_ seconds: Double) -> String {
-    seconds == seconds.rounded() ? "\(Int(seconds)) s" : "\(seconds) s"
+    DeploymentState.formatSeconds(seconds) + " s"
 }
 
 func formatAge(_ seconds: Double?) -> String {

@@ -137,8 +137,8 @@ public struct StandbyActivation: Sendable {
             // 6. The current primary must not be alive (checked here to refuse before any prompt,
             // and again inside the activation's transaction, where it decides).
             let age = try await store.activeServerHeartbeatAge()
-            let lease = max(state.leaseSeconds, options.requestedLease ?? 0)
-            let alive = age.map { $0 < lease } ?? false
+            let lease = StoreRules.leaseInForce(state, requested: options.requestedLease)
+            let alive = StoreRules.isAlive(heartbeatAge: age, lease: lease)
             // The age is the *current* active server's: if another standby won meanwhile, say so.
             if alive, let current = try await store.deployment(), current.epoch != state.epoch {
                 throw Self.anotherServerBecameActive(current)
@@ -150,7 +150,7 @@ public struct StandbyActivation: Sendable {
             if alive, options.forceReason == nil {
                 throw Self.withRemedy(StoreRules.primaryAlive(state: state, heartbeatAge: age ?? 0, lease: lease))
             }
-            logger.debug("check 6/6 \(alive ? "overridden by --force" : "passed"): last primary heartbeat \(age.map { "\(Int($0)) s ago" } ?? "never"), lease \(StoreRules.formatSeconds(lease)) s")
+            logger.debug("check 6/6 \(alive ? "overridden by --force" : "passed"): last primary heartbeat \(age.map { "\(Int($0)) s ago" } ?? "never"), lease \(DeploymentState.formatSeconds(lease)) s")
             return ActivationPlan(state: state, keyFile: keyFile, keyFileBytes: bytes,
                                   forcedReason: alive ? options.forceReason : nil, warnings: warnings, primaryHeartbeatAge: age,
                                   lease: lease)

@@ -406,14 +406,19 @@ public enum DeploymentAdministration {
         return epoch
     }
 
+    /// The deployment row; `.notRegistered` before a primary was set up.
+    static func requireDeployment(_ store: any DeploymentStore) async throws -> DeploymentState {
+        guard let state = try await store.deployment() else { throw DeploymentError(.notRegistered, "the database holds no deployment") }
+        return state
+    }
+
     /// Any registered server may redirect password synchronization (before a failover or a fail
     /// back); the change is logged with this server and user.
     public static func setPasswordSync(_ installation: ServerInstallation, enabled: Bool, target: String?) async throws -> DeploymentState {
         try await withStore(installation) { store in
             try await store.setPasswordSync(enabled: enabled, target: enabled ? target : nil,
                                             origin: writeOrigin(installation.configuration.serverName))
-            guard let state = try await store.deployment() else { throw DeploymentError(.notRegistered, "the database holds no deployment") }
-            return state
+            return try await requireDeployment(store)
         }
     }
 
@@ -423,16 +428,14 @@ public enum DeploymentAdministration {
         let epoch = try heldEpoch(installation)
         return try await withStore(installation) { store in
             try await store.setLease(seconds, epoch: epoch, origin: writeOrigin(installation.configuration.serverName))
-            guard let state = try await store.deployment() else { throw DeploymentError(.notRegistered, "the database holds no deployment") }
-            return state
+            return try await requireDeployment(store)
         }
     }
 
     /// The deployment row as the database holds it.
     public static func deployment(_ installation: ServerInstallation) async throws -> DeploymentState {
         try await withStore(installation) { store in
-            guard let state = try await store.deployment() else { throw DeploymentError(.notRegistered, "the database holds no deployment") }
-            return state
+            return try await requireDeployment(store)
         }
     }
 
@@ -445,7 +448,7 @@ public enum DeploymentAdministration {
         let epoch = try heldEpoch(installation)
         let file = try installation.openInstalledKeySet(password: password, policy: policy)
         return try await withStore(installation) { store in
-            guard let deployment = try await store.deployment() else { throw DeploymentError(.notRegistered, "the database holds no deployment") }
+            let deployment = try await requireDeployment(store)
             guard deployment.keySetID == file.keySet.id, deployment.keySetFingerprint == file.keySet.fingerprint else {
                 throw DeploymentError(.keySetMismatch, "the installed key set \(file.keySet.id.uuidString) is not the deployment's current key set \(deployment.keySetID.uuidString)")
             }
@@ -471,17 +474,14 @@ public enum DeploymentAdministration {
             guard try await store.servers().contains(where: { $0.name == name }) else {
                 throw DeploymentError(.notRegistered, "server '\(name)' is not registered in this deployment")
             }
-            guard let epoch = installation.activeEpoch else {
-                throw DeploymentError(.fenced, "server '\(name)' is not the active server (it was never activated)")
-            }
+            let epoch = try heldEpoch(installation)
             if let current = try await store.deployment(), current.epoch > epoch {
                 throw DeploymentError(.fenced,
                     "server '\(name)' is fenced: it was activated at epoch \(epoch) but the deployment is at epoch \(current.epoch) (active server '\(current.activeServer)')")
             }
             // The store re-checks atomically: it may have moved since.
             try await store.heartbeat(server: name, epoch: epoch)
-            guard let state = try await store.deployment() else { throw DeploymentError(.notRegistered, "the database holds no deployment") }
-            return state
+            return try await requireDeployment(store)
         }
     }
 

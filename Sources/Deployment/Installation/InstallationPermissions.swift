@@ -61,7 +61,7 @@ public enum InstallationPermissions {
     /// Refuses `status` (of `path`) when another user owns it or group or others can write it.
     static func require(_ status: stat, path: String) throws {
         guard isAcceptableOwner(status.st_uid) else {
-            let owner = userName(status.st_uid).map { "\($0) (uid \(status.st_uid))" } ?? "uid \(status.st_uid)"
+            let owner = OperatorIdentity.userName(status.st_uid).map { "\($0) (uid \(status.st_uid))" } ?? "uid \(status.st_uid)"
             throw DeploymentError(.unsafePermissions,
                 "\(path) is owned by \(owner), not by root: its owner could replace the installation's files; fix it with chown root \(path)")
         }
@@ -77,13 +77,6 @@ public enum InstallationPermissions {
         "\(path) is readable by group or others (mode \(octal(mode))); it should be 0600"
     }
 
-    private static func userName(_ uid: uid_t) -> String? {
-        var entry = passwd()
-        var result: UnsafeMutablePointer<passwd>?
-        var buffer = [CChar](repeating: 0, count: 4096)
-        guard getpwuid_r(uid, &entry, &buffer, buffer.count, &result) == 0, result != nil, let name = entry.pw_name else { return nil }
-        return String(cString: name)
-    }
 }
 
 /// A directory of the installation, opened once and checked through its descriptor (owner and

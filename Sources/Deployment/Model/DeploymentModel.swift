@@ -49,6 +49,11 @@ public struct DeploymentState: Codable, Sendable, Equatable {
     /// The range a deployment's lease may be set to.
     public static let leaseRange: ClosedRange<TimeInterval> = 0.5...86_400
 
+    /// Seconds as text without a trailing ".0" for whole numbers (`30`, not `30.0`; `2.5` stays).
+    public static func formatSeconds(_ seconds: TimeInterval) -> String {
+        seconds == seconds.rounded() && abs(seconds) < 1e15 ? String(Int64(seconds)) : String(seconds)
+    }
+
     public init(activeServer: String, epoch: Int64, keySetID: UUID, keySetFingerprint: String,
                 passwordSyncEnabled: Bool = false, passwordSyncTarget: String? = nil, updatedAt: Date,
                 leaseSeconds: TimeInterval = DeploymentState.defaultLeaseSeconds, activatedAt: Date? = nil) {

@@ -31,9 +31,12 @@ public enum OperatorIdentity {
         return via.isEmpty ? user : "\(user) (\(via.joined(separator: ", ")))"
     }
 
-    /// The user name of `uid` from the passwd database.
+    /// The user name of `uid` from the passwd database (`getpwuid_r`: safe from any thread).
     static func userName(_ uid: uid_t) -> String? {
-        guard let entry = getpwuid(uid), let name = entry.pointee.pw_name else { return nil }
+        var entry = passwd()
+        var result: UnsafeMutablePointer<passwd>?
+        var buffer = [CChar](repeating: 0, count: 4096)
+        guard getpwuid_r(uid, &entry, &buffer, buffer.count, &result) == 0, result != nil, let name = entry.pw_name else { return nil }
         return String(cString: name)
     }
 

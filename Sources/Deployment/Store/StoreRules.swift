@@ -68,32 +68,39 @@ enum StoreRules {
     /// server's last heartbeat must be older than the lease in force, unless forced. A requested
     /// lease may lengthen the deployment's lease, never shorten it.
     static func checkLiveness(_ request: ActivationRequest, state: DeploymentState, heartbeatAge: TimeInterval?) throws -> LivenessDecision {
-        let lease = max(state.leaseSeconds, request.requestedLease ?? 0)
-        let alive = heartbeatAge.map { $0 < lease } ?? false
+        let lease = leaseInForce(state, requested: request.requestedLease)
+        let alive = isAlive(heartbeatAge: heartbeatAge, lease: lease)
         if alive, request.forceReason == nil {
             throw primaryAlive(state: state, heartbeatAge: heartbeatAge ?? 0, lease: lease)
         }
         return LivenessDecision(lease: lease, heartbeatAge: heartbeatAge, forced: alive)
     }
 
+    /// The deployment's lease, or a requested one if longer: nothing shortens it.
+    static func leaseInForce(_ state: DeploymentState, requested: TimeInterval?) -> TimeInterval {
+        max(state.leaseSeconds, requested ?? 0)
+    }
+
+    /// A server is alive while its last heartbeat is younger than the lease; one that never sent
+    /// a heartbeat is not.
+    static func isAlive(heartbeatAge: TimeInterval?, lease: TimeInterval) -> Bool {
+        heartbeatAge.map { $0 < lease } ?? false
+    }
+
     /// The refusal of a takeover of a live primary (also given by the pre-checks of an activation).
     static func primaryAlive(state: DeploymentState, heartbeatAge: TimeInterval, lease: TimeInterval) -> DeploymentError {
         DeploymentError(.primaryAlive,
-            "the current primary \(state.activeServer) sent a heartbeat \(Int(heartbeatAge)) s ago (the deployment's lease is \(formatSeconds(state.leaseSeconds)) s\(lease > state.leaseSeconds ? ", \(formatSeconds(lease)) s requested" : "")): it is still alive")
+            "the current primary \(state.activeServer) sent a heartbeat \(Int(heartbeatAge)) s ago (the deployment's lease is \(DeploymentState.formatSeconds(state.leaseSeconds)) s\(lease > state.leaseSeconds ? ", \(DeploymentState.formatSeconds(lease)) s requested" : "")): it is still alive")
     }
 
     /// A deployment lease must lie in ``DeploymentState/leaseRange``.
     static func checkLease(_ seconds: TimeInterval) throws {
         guard seconds.isFinite, DeploymentState.leaseRange.contains(seconds) else {
             throw DeploymentError(.invalidRequest,
-                "invalid lease \(seconds) s: it must lie between \(formatSeconds(DeploymentState.leaseRange.lowerBound)) s and \(formatSeconds(DeploymentState.leaseRange.upperBound)) s")
+                "invalid lease \(seconds) s: it must lie between \(DeploymentState.formatSeconds(DeploymentState.leaseRange.lowerBound)) s and \(DeploymentState.formatSeconds(DeploymentState.leaseRange.upperBound)) s")
         }
     }
 
-    /// Seconds without a trailing ".0" for whole numbers (30, not 30.0; 2.5 stays 2.5).
-    static func formatSeconds(_ seconds: TimeInterval) -> String {
-        seconds == seconds.rounded() && abs(seconds) < 1e15 ? String(Int64(seconds)) : String(seconds)
-    }
 
     /// A deployment lease other than the default needs schema 3 (release 1.2).
     static func leaseNeedsSchema3(version: Int) -> DeploymentError {
@@ -122,7 +129,7 @@ enum StoreRules {
         static func unregistered(_ name: String) -> String { "unregistered server '\(name)'" }
 
         static func deploymentCreated(_ state: DeploymentState) -> String {
-            "created the deployment: primary '\(state.activeServer)' at epoch \(state.epoch), key set \(state.keySetID.uuidString.lowercased()), lease \(formatSeconds(state.leaseSeconds)) s"
+            "created the deployment: primary '\(state.activeServer)' at epoch \(state.epoch), key set \(state.keySetID.uuidString.lowercased()), lease \(DeploymentState.formatSeconds(state.leaseSeconds)) s"
         }
 
         static func passwordSync(enabled: Bool, target: String?, previous: DeploymentState) -> String {
@@ -131,7 +138,7 @@ enum StoreRules {
         }
 
         static func lease(_ seconds: TimeInterval, previous: DeploymentState) -> String {
-            "lease set to \(formatSeconds(seconds)) s (was \(formatSeconds(previous.leaseSeconds)) s)"
+            "lease set to \(DeploymentState.formatSeconds(seconds)) s (was \(DeploymentState.formatSeconds(previous.leaseSeconds)) s)"
         }
 
         static func secret(_ name: String, keyID: KeyID, replaced: Bool) -> String {
