@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import KeyFile
 
 /// The one escaping every tool applies to a line of text output before it is written, so that no

@@ -97,12 +97,4 @@ extension DeploymentAdministration {
                 })
         }
     }
-
-    /// The JSON encoder every `--json` output uses: sorted keys, ISO 8601 dates.
-    public static func jsonEncoder() -> JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
-        return encoder
-    }
 }

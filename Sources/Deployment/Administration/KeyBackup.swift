@@ -1,7 +1,7 @@
 import Foundation
 import KeyFile
 
-/// `keytool backup`: exports the installed key set to a fresh backup key file.
+/// `miisserver backup`: exports the installed key set to a fresh backup key file.
 public enum KeyBackup {
     public struct Outcome: Sendable {
         public var path: String

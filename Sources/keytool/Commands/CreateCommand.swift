@@ -52,7 +52,7 @@ struct CreateCommand: ParsableCommand {
 
     func run() throws {
         let serviceAccount = try account.serviceAccount()
-        let parameters = try kdf.parameters()
+        let parameters = kdf.parameters()
         try parameters.check(kdf.policy)
         if !force, FileManager.default.fileExists(atPath: output) {
             throw KeyFileError.io("exists", path: output, "already exists; refusing to overwrite it (use --force to replace it)")

@@ -25,7 +25,7 @@ struct InspectCommand: ParsableCommand {
         let (sealed, checksumHolds) = try SealedKeyFile.inspect(bytes: bytes)
         let report = InspectReport(path: file, fileSize: bytes.count, checksumValid: checksumHolds, header: sealed.header)
         if json {
-            try Console.json(report)
+            try JSONOutput.print(report)
         } else {
             let header = sealed.header
             var rows: [[String]] = [

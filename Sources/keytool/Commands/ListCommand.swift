@@ -15,8 +15,7 @@ struct ListCommand: ParsableCommand {
     @OptionGroup var account: AccountOption
     @OptionGroup var password: PasswordOptions
 
-    @Flag(name: .customLong("allow-weak-kdf"), help: "Accept KDF parameters below the security floor (never above the ceiling).")
-    var allowWeakKDF = false
+    @OptionGroup var weak: WeakKDFOption
 
     @Flag(name: .long, help: "Print a JSON report (schemaVersion 1) instead of text.")
     var json = false
@@ -25,9 +24,9 @@ struct ListCommand: ParsableCommand {
         let serviceAccount = try account.serviceAccount()
         let sealed = try KeyFileInput.sealed(file)
         let credentials = Credentials(account: serviceAccount, password: try password.source.read(prompt: "Password for \(serviceAccount): "))
-        let opened = try sealed.open(with: credentials, policy: allowWeakKDF ? .allowWeak : .standard)
+        let opened = try sealed.open(with: credentials, policy: weak.policy)
         let report = KeyListReport(path: file, file: opened)
-        if json { return try Console.json(report) }
+        if json { return try JSONOutput.print(report) }
         Console.table([
             ["key set", report.keySetID],
             ["fingerprint", report.fingerprint],

@@ -7,29 +7,12 @@ import Glibc
 
 /// keytool's output conventions: results on stdout, diagnostics on stderr, JSON with sorted keys.
 enum Console {
-    /// Exit status of `audit` when a finding reaches `--fail-on`.
-    static let auditFindingsExitCode: Int32 = ExitCodes.auditFindings
-    /// Exit status of `diff` when the key sets differ.
-    static let differentExitCode: Int32 = ExitCodes.keySetsDiffer
-    /// Exit status of usage errors (EX_USAGE), as ArgumentParser uses.
-    static let usageExitCode: Int32 = ExitCodes.usage
-
     static var standardOutputIsTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
 
     /// One line of text output, escaped (``TerminalText``: also the bytes of a file name that are
     /// not UTF-8, as `\xHH`): lines quote file names and header strings, which anyone who can
     /// write a file may choose.
     static func line(_ text: String) { printLine(text) }
-
-    /// Prints one line of JSON text; bytes of a file name that are not UTF-8 show as `\\xHH`
-    /// inside its strings (JSON strings are Unicode: the name's bytes cannot be carried as such).
-    static func jsonLine(_ text: String) { print(FileSystemPath.visible(text, backslash: "\\\\")) }
-
-    /// Prints `value` as pretty JSON on stdout.
-    static func json(_ value: some Encodable, pretty: Bool = true) throws {
-        let data = try KeyFileReportSchema.encoder(pretty: pretty).encode(value)
-        jsonLine(String(decoding: data, as: UTF8.self))
-    }
 
     /// Aligns columns; the last column is not padded.
     static func table(_ rows: [[String]], indent: String = "", gap: String = "  ") -> [String] {

@@ -15,7 +15,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         let report = try await DeploymentAdministration.status(try installation.locate())
-        if json { return try printJSON(report) }
+        if json { return try JSONOutput.print(report) }
         let i = report.installation
         printLine("This server:     \(i.server) (\(i.softwareVersion)) \(i.state.rawValue.uppercased())")
         printLine("Installation:    \(i.directory)")
