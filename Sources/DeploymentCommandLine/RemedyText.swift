@@ -4,7 +4,7 @@ import ToolSupport
 
 extension Remedy {
     /// The remedy as miisserver and miisactivate say it: the command to run, in their syntax.
-    public var commandLineText: String {
+    package var commandLineText: String {
         switch self {
         case .setUpPrimary: return "set it up with miisserver setup --role primary"
         case .setUpAsStandby: return "set this server up with --role standby"
@@ -25,4 +25,4 @@ extension Remedy {
 }
 
 /// The remedies of the deployment tools' entry points (``ParsableCommand/runMain(toolName:arguments:remedies:)``).
-public let deploymentRemedies: Remedies = { error in error.deploymentRemedy?.commandLineText }
+package let deploymentRemedies: Remedies = { error in error.deploymentRemedy?.commandLineText }

@@ -5,15 +5,15 @@ import ErrorReporting
 ///
 /// The libraries carry no statuses; a class missing here would exit 1, which the suite's
 /// exit-code tests refuse for every class the libraries define.
-public enum ExitCodes {
-    public static let success: Int32 = 0
+package enum ExitCodes {
+    package static let success: Int32 = 0
     /// An error no library classified: a defect, reported as one line all the same.
-    public static let internalError: Int32 = 1
-    public static let usage: Int32 = 64
+    package static let internalError: Int32 = 1
+    package static let usage: Int32 = 64
     /// `keytool audit`: a finding at or above `--fail-on`.
-    public static let auditFindings: Int32 = 40
+    package static let auditFindings: Int32 = 40
     /// `keytool diff`: the two files do not hold the same key set.
-    public static let keySetsDiffer: Int32 = 41
+    package static let keySetsDiffer: Int32 = 41
 
     /// One row per error class: the class name the libraries use, its status and its meaning.
     /// 10-17 are the key file's (`KeyFileError.Category`), 20-39 the deployment's (`DeploymentError.Kind`).
@@ -42,17 +42,17 @@ public enum ExitCodes {
     ]
 
     /// The status of an error class, or `nil` for a class this table does not know.
-    public static func status(forClass errorClass: String) -> Int32? {
+    package static func status(forClass errorClass: String) -> Int32? {
         classes.first { $0.errorClass == errorClass }?.status
     }
 
     /// The status a tool exits with for `error`: its class's, else ``internalError``.
-    public static func status(for error: any ReportableError) -> Int32 {
+    package static func status(for error: any ReportableError) -> Int32 {
         status(forClass: error.errorClass) ?? internalError
     }
 
     /// One `  CODE  meaning` line per status, for help texts (computed only when help is shown).
-    public static var table: String {
+    package static var table: String {
         var rows: [(Int32, String)] = [
             (success, "success (for miisactivate also: already active, or a dry run whose checks all passed)"),
             (internalError, "unexpected internal error"),

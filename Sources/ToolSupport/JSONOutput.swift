@@ -7,9 +7,9 @@ import KeyFile
 
 /// The one JSON configuration of every `--json` output of the three tools: sorted keys, slashes
 /// unescaped, dates in ISO 8601. Each report carries its own `schemaVersion`.
-public enum JSONOutput {
+package enum JSONOutput {
     /// The encoder; `pretty: false` writes one line (one element of a streamed array).
-    public static func encoder(pretty: Bool = true) -> JSONEncoder {
+    package static func encoder(pretty: Bool = true) -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
@@ -17,7 +17,7 @@ public enum JSONOutput {
     }
 
     /// Writes `value` as JSON and a newline to standard output.
-    public static func print(_ value: some Encodable, pretty: Bool = true) throws {
+    package static func print(_ value: some Encodable, pretty: Bool = true) throws {
         let data = try encoder(pretty: pretty).encode(value)
         printLine(String(decoding: data, as: UTF8.self))
     }
@@ -26,7 +26,7 @@ public enum JSONOutput {
     /// show as `\\xHH` inside its strings: JSON strings are Unicode, the name's bytes cannot be
     /// carried as such, and `\\` keeps the document valid JSON. Buffered (`print`): a bulk
     /// `verify --json` writes thousands of lines; ``StandardStreams/exit(_:)`` flushes.
-    public static func printLine(_ text: String) {
+    package static func printLine(_ text: String) {
         Swift.print(FileSystemPath.visible(text, backslash: "\\\\"))
     }
 }

@@ -6,33 +6,33 @@ import Glibc
 #endif
 
 /// An error a tool raises itself, with its own exit status and a one-line message.
-public struct ToolFailure: Error, CustomStringConvertible, Sendable {
-    public let exitCode: Int32
-    public let message: String
-    public init(exitCode: Int32, _ message: String) {
+package struct ToolFailure: Error, CustomStringConvertible, Sendable {
+    package let exitCode: Int32
+    package let message: String
+    package init(exitCode: Int32, _ message: String) {
         self.exitCode = exitCode
         self.message = message
     }
-    public var description: String { message }
+    package var description: String { message }
 }
 
 /// Prints one line to standard error, escaped with ``TerminalText/escaped(_:)`` (messages quote
 /// file names, server names and other untrusted text), with write(2): a closed or gone stderr
 /// never crashes the tool.
-public func printError(_ line: String) {
+package func printError(_ line: String) {
     StandardStreams.error(TerminalText.escaped(line) + "\n")
 }
 
 /// What a tool adds to a library's message: the command to run next, in the tool's own syntax
 /// ("run miisserver repair"). The libraries never name flags or commands.
-public typealias Remedies = @Sendable (any ReportableError) -> String?
+package typealias Remedies = @Sendable (any ReportableError) -> String?
 
 /// How a failure is reported: the exit status and the one line printed after `TOOL: `.
-public struct ReportedFailure: Sendable, Equatable {
-    public let exitCode: Int32
-    public let message: String
+package struct ReportedFailure: Sendable, Equatable {
+    package let exitCode: Int32
+    package let message: String
 
-    public init(exitCode: Int32, message: String) {
+    package init(exitCode: Int32, message: String) {
         self.exitCode = exitCode
         self.message = message
     }
@@ -40,7 +40,7 @@ public struct ReportedFailure: Sendable, Equatable {
     /// Classifies any error, so that no tool ever prints a stack trace: a library's
     /// ``ReportableError`` by its class (with the tool's remedy appended), a ``ToolFailure`` as
     /// it is, anything else as an internal error (status 1).
-    public init(_ error: any Error, remedies: Remedies? = nil) {
+    package init(_ error: any Error, remedies: Remedies? = nil) {
         switch error {
         case let error as any ReportableError:
             exitCode = ExitCodes.status(for: error)
@@ -60,7 +60,7 @@ extension ParsableCommand {
     /// arguments (file names that are not UTF-8 kept as bytes, ``FileSystemPath``), runs the
     /// command, sync or async, and reports any failure as one `TOOL: message` line on stderr
     /// with the documented exit status instead of ArgumentParser's generic handling.
-    public static func runMain(toolName: String, arguments: [String]? = nil, remedies: Remedies? = nil) async -> Never {
+    package static func runMain(toolName: String, arguments: [String]? = nil, remedies: Remedies? = nil) async -> Never {
         StandardStreams.prepare()
         ProcessHardening.apply()
         do {

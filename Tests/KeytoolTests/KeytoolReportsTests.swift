@@ -34,4 +34,11 @@ import ToolSupport
         #expect(VerificationSummaryReport(summary).exitCode == 12)
         #expect(VerificationSummaryReport(VerificationSummary(authenticated: false)).exitCode == 0)
     }
+
+    @Test func auditReportFailsAtOrAboveTheThreshold() throws {
+        let files = [FileAuditReport(path: "a", findings: [AuditFinding("x", .medium, "m"), AuditFinding("y", .info, "i")])]
+        #expect(AuditReport(files: files, failOn: .medium, maxAgeDays: nil).failed)
+        #expect(!AuditReport(files: files, failOn: .high, maxAgeDays: nil).failed)
+        #expect(AuditReport(files: files, failOn: .info, maxAgeDays: nil).counts == ["info": 1, "low": 0, "medium": 1, "high": 0])
+    }
 }

@@ -105,7 +105,11 @@ struct VerifyCommand: ParsableCommand {
     }
 }
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// A byte count given as `N`, `NKiB`, `NMiB` or `NGiB` (`K`, `M`, `G` and lower case too).
 struct MemorySize: ExpressibleByArgument {

@@ -92,3 +92,27 @@ extension VerificationSummary {
         worst.map { ExitCodes.status(forClass: $0.rawValue) ?? ExitCodes.internalError } ?? ExitCodes.success
     }
 }
+
+/// `keytool audit --json`: the whole audit.
+struct AuditReport: Codable, Sendable {
+    var schemaVersion = KeyFileReportSchema.currentSchemaVersion
+    /// The `--fail-on` threshold.
+    var failOn: AuditSeverity
+    var maxAgeDays: Int?
+    var files: [FileAuditReport]
+    /// Finding counts by severity name.
+    var counts: [String: Int]
+    /// Whether any finding is at or above `failOn` (the command then exits `ExitCodes.auditFindings`).
+    var failed: Bool
+
+    init(files: [FileAuditReport], failOn: AuditSeverity, maxAgeDays: Int?) {
+        self.files = files
+        self.failOn = failOn
+        self.maxAgeDays = maxAgeDays
+        var counts: [String: Int] = [:]
+        for severity in AuditSeverity.allCases { counts[severity.description] = 0 }
+        for finding in files.flatMap(\.findings) { counts[finding.severity.description, default: 0] += 1 }
+        self.counts = counts
+        failed = files.contains { $0.findings.contains { $0.severity >= failOn } }
+    }
+}

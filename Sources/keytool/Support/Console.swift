@@ -1,4 +1,3 @@
-import Foundation
 import KeyFile
 import ToolSupport
 #if canImport(Glibc)
@@ -23,22 +22,16 @@ enum Console {
         for row in rows { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
         return rows.map { row in
             indent + row.enumerated().map { index, cell in
-                index == row.count - 1 ? cell : padded(cell, widths[index])
+                index == row.count - 1 ? cell : pad(cell, widths[index])
             }.joined(separator: gap)
         }
     }
 
+    /// `text` followed by spaces up to `width` characters (the unit `table` measures cells in);
+    /// a longer text is left whole.
     static func pad(_ text: String, _ width: Int) -> String {
-        text.count >= width ? text : padded(text, width)
-    }
-
-    /// `text.padding(toLength: width, withPad: " ", startingAt: 0)` without the NSString bridge
-    /// (it was 9% of `verify --recursive`): that pads or truncates to `width` UTF-16 units, so
-    /// padding is spaces up to that length, and the rare truncation keeps the Foundation call.
-    static func padded(_ text: String, _ width: Int) -> String {
-        let length = text.utf16.count
-        if length <= width { return text + String(repeating: " ", count: width - length) }
-        return text.padding(toLength: width, withPad: " ", startingAt: 0)
+        let count = text.count
+        return count >= width ? text : text + String(repeating: " ", count: width - count)
     }
 
     /// "128 MiB"-style sizes.
