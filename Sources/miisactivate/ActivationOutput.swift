@@ -35,7 +35,7 @@ struct ActivationOutput {
             printLine("Activated \(report.server) as the primary server.")
             printLine("  previous primary  \(report.previousServer ?? "-")")
             printLine("  new epoch         \(report.epoch)")
-            printLine("  key set           \(report.keySetID.uuidString.lowercased())")
+            printLine("  key set           \(report.keySetID.lowercasedString)")
             printLine("  keys installed    \(report.keysInstalledAt ?? "-")")
             if let reason = report.forcedReason { printLine("  forced            \(reason)") }
         }

@@ -130,7 +130,7 @@ public struct StandbyActivation: Sendable {
             warnings += fileWarnings
             guard keyFile.keySet.id == state.keySetID else {
                 throw DeploymentError(.keySetMismatch,
-                    "the key file holds key set \(keyFile.keySet.id.uuidString.lowercased()), but the deployment uses \(state.keySetID.uuidString.lowercased()): it is stale or from another deployment", remedy: .useCurrentBackup)
+                    "the key file holds key set \(keyFile.keySet.id.lowercasedString), but the deployment uses \(state.keySetID.lowercasedString): it is stale or from another deployment", remedy: .useCurrentBackup)
             }
             try await DeploymentKeyCheck.verifyKeySet(keyFile.keySet, against: store)
             logger.debug("check 5/6 passed: \(options.keyFilePath) opens, holds the current key set and decrypts every secret")

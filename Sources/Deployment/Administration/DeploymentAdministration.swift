@@ -241,7 +241,7 @@ public enum DeploymentAdministration {
         guard installation.activeEpoch == nil, deployment.epoch == 1 else { throw alreadySetUp }
         guard let header = try installation.installedKeyFileHeader(), header.keySetID == deployment.keySetID else {
             throw DeploymentError(.keySetMismatch,
-                "\(installation.installedKeyFilePath) does not hold the deployment's key set \(deployment.keySetID.uuidString)", remedy: .restoreKeySetAndRepair)
+                "\(installation.installedKeyFilePath) does not hold the deployment's key set \(deployment.keySetID.lowercasedString)", remedy: .restoreKeySetAndRepair)
         }
         try installation.recordActivation(epoch: deployment.epoch, keySetID: deployment.keySetID)
         return SetupOutcome(installation: installation, databaseSchema: schema, keySetID: deployment.keySetID,
@@ -449,7 +449,7 @@ public enum DeploymentAdministration {
         return try await withStore(installation) { store in
             let deployment = try await requireDeployment(store)
             guard deployment.keySetID == file.keySet.id, deployment.keySetFingerprint == file.keySet.fingerprint else {
-                throw DeploymentError(.keySetMismatch, "the installed key set \(file.keySet.id.uuidString) is not the deployment's current key set \(deployment.keySetID.uuidString)")
+                throw DeploymentError(.keySetMismatch, "the installed key set \(file.keySet.id.lowercasedString) is not the deployment's current key set \(deployment.keySetID.lowercasedString)")
             }
             let secret = try SecretCipher.seal(value, name: name, keySet: file.keySet)
             try await store.putSecret(secret, epoch: epoch, origin: writeOrigin(installation.configuration.serverName))
@@ -497,11 +497,11 @@ public enum DeploymentAdministration {
             case .active: break
             case .fenced:
                 throw DeploymentError(.fenced, "server '\(name)' is fenced: it holds epoch \(installation.activeEpoch.map(String.init) ?? "none") but the deployment is at epoch \(deployment.epoch) (active server '\(deployment.activeServer)')")
-            case .standby, .unregistered:
+            case .standby, .unregistered, .unknown:
                 throw DeploymentError(.fenced, "server '\(name)' is a standby; the active server is '\(deployment.activeServer)' at epoch \(deployment.epoch)")
             }
             guard let header = try installation.installedKeyFileHeader(), header.keySetID == deployment.keySetID else {
-                throw DeploymentError(.keySetMismatch, "the installed key set is not the deployment's current key set \(deployment.keySetID.uuidString)")
+                throw DeploymentError(.keySetMismatch, "the installed key set is not the deployment's current key set \(deployment.keySetID.lowercasedString)")
             }
             return deployment
         }

@@ -59,7 +59,7 @@ struct AuditCommand: ParsableCommand {
                 if let mode = file.mode { facts.append("mode \(mode)") }
                 if let uid = file.ownerUID { facts.append("owner \(file.ownerName ?? "uid \(uid)")") }
                 Console.line("\(file.path)" + (facts.isEmpty ? "" : "  (\(facts.joined(separator: ", ")))"))
-                Console.table(file.findings.map { [$0.severity.description, $0.id, $0.message] }, indent: "  ").forEach(Console.line)
+                TextTable.lines(file.findings.map { [$0.severity.description, $0.id, $0.message] }, indent: "  ").forEach(Console.line)
             }
             let counts = AuditSeverity.allCases.reversed().map { "\(report.counts[$0.description] ?? 0) \($0)" }
             Console.line("\(files.count) file\(files.count == 1 ? "" : "s") audited: \(counts.joined(separator: ", ")); "

@@ -68,7 +68,7 @@ struct CreateCommand: ParsableCommand {
         let file = try KeyFile(keySet: keySet, account: serviceAccount, sourceServer: sourceServer,
                                kdf: parameters, policy: kdf.policy, comment: comment)
         let written = try VerifiedKeyFileWriter.write(file, credentials: credentials, to: output, replace: force, policy: kdf.policy)
-        Console.line("created \(output): key set \(written.keySet.id.uuidString.lowercased()), \(keys) key\(keys == 1 ? "" : "s"), account \(serviceAccount), \(parameters)")
+        Console.line("created \(output): key set \(written.keySet.id.lowercasedString), \(keys) key\(keys == 1 ? "" : "s"), account \(serviceAccount), \(parameters)")
         Console.line("verified: re-opened from disk with the new credentials (fingerprint \(written.keySet.fingerprint))")
     }
 }
