@@ -26,6 +26,10 @@ struct Miisactivate {
             StandardStreams.exit(ExitCodes.usage)
         }
         Diagnostics.bootstrap(verbose: commandLine.verbose)
+        if commandLine.version {
+            print(ToolkitRelease.version)
+            StandardStreams.exit(ExitCodes.success)
+        }
         if commandLine.help {
             print(HelpText.text)
             StandardStreams.exit(ExitCodes.success)
