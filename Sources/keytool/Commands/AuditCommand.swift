@@ -42,7 +42,7 @@ struct AuditCommand: ParsableCommand {
             if let problem = entry.problem {
                 return FileAuditReport(path: entry.path, findings: [AuditFinding("file.unreadable", .high, problem.message)])
             }
-            return auditor.audit(entry.path)
+            return Self.withRemedies(auditor.audit(entry.path))
         }, emit: { _, report in files.append(report) })
         let report = AuditReport(files: files, failOn: failOn, maxAgeDays: maxAge)
         if json {
@@ -67,5 +67,14 @@ struct AuditCommand: ParsableCommand {
                 + " (header authenticity not verified without the password)")
         }
         if report.failed { throw ExitCode(ExitCodes.auditFindings) }
+    }
+
+    /// The auditor names what is wrong; keytool adds the command that fixes it.
+    static func withRemedies(_ report: FileAuditReport) -> FileAuditReport {
+        var report = report
+        for index in report.findings.indices where report.findings[index].id == "kdf.below-floor" {
+            report.findings[index].message += " (keytool passwd)"
+        }
+        return report
     }
 }
