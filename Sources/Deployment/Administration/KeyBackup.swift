@@ -20,8 +20,8 @@ public enum KeyBackup {
     /// Opens the installed key set with the service account's `password`, checks that it is the
     /// deployment's current key set (ID and fingerprint), writes it re-protected (new salt and
     /// nonce, `kdf`) to `output` (atomically, 0600, never over an existing file; by default the
-    /// next free `miiskeys-N.bin` in the current directory), then re-opens the written file to
-    /// verify it before returning.
+    /// next free `miiskeys-N.bin` in the current directory), re-opening the synced file from disk
+    /// before it is committed: a backup that fails that verification leaves nothing behind.
     public static func backup(installation: ServerInstallation, password: Password, output: String?,
                               kdf: KDFParameters? = nil, policy: KDFParameters.Policy = .standard) async throws -> Outcome {
         let file = try installation.openInstalledKeySet(password: password, policy: policy)
@@ -43,11 +43,8 @@ public enum KeyBackup {
         let account = installation.configuration.serviceAccount
         let backup = try file.reprotected(account: account, kdf: kdf ?? file.header.kdf, policy: policy)
         let credentials = Credentials(account: account, password: password)
-        try SecureFile.writeAtomically(try backup.serialized(with: credentials), to: path, mode: 0o600, replace: false)
-        let reopened = try SealedKeyFile(bytes: SecureFile.read(path)).open(with: credentials, policy: policy)
-        guard reopened.keySet.id == file.keySet.id, reopened.keySet.fingerprint == file.keySet.fingerprint else {
-            throw DeploymentError(.keySetMismatch, "the backup written to \(path) does not read back as the same key set")
-        }
+        // Verified before the commit: a backup that does not re-open as this key set never appears.
+        try VerifiedKeyFileWriter.write(backup, credentials: credentials, to: path, replace: false, policy: policy)
         return Outcome(path: path, keySetID: file.keySet.id, fingerprint: file.keySet.fingerprint, keyCount: file.keySet.keys.count)
     }
 }
