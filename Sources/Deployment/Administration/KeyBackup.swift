@@ -25,20 +25,8 @@ public enum KeyBackup {
     public static func backup(installation: ServerInstallation, password: Password, output: String?,
                               kdf: KDFParameters? = nil, policy: KDFParameters.Policy = .standard) async throws -> Outcome {
         let file = try installation.openInstalledKeySet(password: password, policy: policy)
-        let store = try await DeploymentAdministration.openStore(for: installation)
-        let deployment: DeploymentState?
-        do {
-            deployment = try await store.deployment()
-            try? await store.close()
-        } catch {
-            try? await store.close()
-            throw error
-        }
-        guard let deployment else { throw DeploymentError(.notRegistered, "the database holds no deployment") }
-        guard deployment.keySetID == file.keySet.id, deployment.keySetFingerprint == file.keySet.fingerprint else {
-            throw DeploymentError(.keySetMismatch,
-                "the installed key set \(file.keySet.id.uuidString) is not the deployment's current key set \(deployment.keySetID.uuidString); refusing to back up a stale key set")
-        }
+        let deployment = try await DeploymentAdministration.withStore(installation) { try await DeploymentAdministration.requireDeployment($0) }
+        try StoreRules.requireCurrentKeySet(file.keySet, of: deployment, remedy: "refusing to back up a stale key set")
         let path = output ?? nextDefaultPath(in: FileManager.default.currentDirectoryPath)
         let account = installation.configuration.serviceAccount
         let backup = try file.reprotected(account: account, kdf: kdf ?? file.header.kdf, policy: policy)

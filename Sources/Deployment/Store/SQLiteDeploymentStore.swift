@@ -176,7 +176,7 @@ public final class SQLiteDeploymentStore: DeploymentStore {
     // MARK: - Servers
 
     public func register(_ server: RegisteredServer, origin: WriteOrigin) async throws {
-        try checkName(server.name, what: "server name")
+        try StoreRules.checkServerName(server.name)
         try await write { db in
             let version = try self.requireSchema(db)
             let previous = try self.fetchServers(db, name: server.name).first
@@ -344,7 +344,7 @@ public final class SQLiteDeploymentStore: DeploymentStore {
     // MARK: - Secrets
 
     public func putSecret(_ secret: StoredSecret, epoch: Int64, origin: WriteOrigin) async throws {
-        try checkName(secret.name, what: "secret name")
+        try StoreRules.checkSecretName(secret.name)
         try await write { db in
             let version = try self.requireSchema(db)
             try StoreRules.checkFence(try self.fetchDeployment(db), server: origin.server, epoch: epoch)
@@ -502,10 +502,6 @@ public final class SQLiteDeploymentStore: DeploymentStore {
     @discardableResult
     private func requireSchema(_ db: Database) throws -> Int {
         try StoreRules.requireSchema(try Self.schemaVersion(db, path: path), location: path)
-    }
-
-    private func checkName(_ name: String, what: String) throws {
-        try StoreRules.checkName(name, what: what)
     }
 
     /// One `BEGIN IMMEDIATE` transaction, committed when `body` returns.

@@ -182,7 +182,7 @@ public final class PostgresDeploymentStore: DeploymentStore {
     // MARK: - Servers
 
     public func register(_ server: RegisteredServer, origin: WriteOrigin) async throws {
-        try checkName(server.name, what: "server name")
+        try StoreRules.checkServerName(server.name)
         try await transaction { connection in
             let version = try await self.requireSchema(connection)
             let previous = try await self.fetchServers(connection, name: server.name, lock: "FOR UPDATE").first
@@ -408,7 +408,7 @@ public final class PostgresDeploymentStore: DeploymentStore {
     // MARK: - Secrets
 
     public func putSecret(_ secret: StoredSecret, epoch: Int64, origin: WriteOrigin) async throws {
-        try checkName(secret.name, what: "secret name")
+        try StoreRules.checkSecretName(secret.name)
         try await transaction { connection in
             let (version, _) = try await self.fencedRow(connection, server: origin.server, epoch: epoch)
             let keyID = Int64(secret.keyID.rawValue)
@@ -592,10 +592,6 @@ public final class PostgresDeploymentStore: DeploymentStore {
     @discardableResult
     private func requireSchema(_ connection: PostgresConnection) async throws -> Int {
         try StoreRules.requireSchema(try await schemaVersion(connection), location: location.redacted)
-    }
-
-    private func checkName(_ name: String, what: String) throws {
-        try StoreRules.checkName(name, what: what)
     }
 
     /// Lends the store's connection to `body`, one call at a time; errors become `.database`.
