@@ -479,21 +479,21 @@ public final class SQLiteDeploymentStore: DeploymentStore {
         do { try queue.close() } catch { throw Self.mapped(error, path: path) }
     }
 
-    // MARK: - SQLite-specific (diagnostics and tests)
+    // MARK: - SQLite-specific (the package's tests; no tool calls these)
 
     /// `PRAGMA integrity_check`: `"ok"` for a sound file.
-    public func integrityCheck() async throws -> String {
+    package func integrityCheck() async throws -> String {
         try await read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "; ") }
     }
 
     /// The journal mode in effect (`wal` once the schema was created).
-    public func journalMode() async throws -> String {
+    package func journalMode() async throws -> String {
         try await writeWithoutTransaction { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "" }
     }
 
-    /// Runs raw SQL in an immediate transaction. For tests and repair only: it bypasses every
-    /// rule of the store (the triggers still apply).
-    public func executeRawSQL(_ sql: String) async throws {
+    /// Runs raw SQL in an immediate transaction. For the package's tests only (not public API): it
+    /// bypasses every rule of the store (the triggers still apply).
+    package func executeRawSQL(_ sql: String) async throws {
         try await write { db in try db.execute(sql: sql) }
     }
 
