@@ -212,17 +212,14 @@ public final class SQLiteDeploymentStore: DeploymentStore {
 
     /// Every registered server by name, or only `name`'s registration.
     private func fetchServers(_ db: Database, name: String? = nil) throws -> [RegisteredServer] {
-        let rows = try name.map { try Row.fetchAll(db, sql: "SELECT * FROM servers WHERE name = ?", arguments: [$0]) }
-            ?? Row.fetchAll(db, sql: "SELECT * FROM servers ORDER BY name")
+        let rows = try name.map { try ServerRow.fetchAll(db, sql: "SELECT * FROM servers WHERE name = ?", arguments: [$0]) }
+            ?? ServerRow.fetchAll(db, sql: "SELECT * FROM servers ORDER BY name")
         return try rows.map { row in
-            let roleText: String = row["role"]
-            guard let role = ServerRole(rawValue: roleText) else {
-                throw DeploymentError(.database, "\(self.path): server row with unknown role '\(roleText)'")
+            guard let role = ServerRole(rawValue: row.role) else {
+                throw DeploymentError(.database, "\(self.path): server row with unknown role '\(row.role)'")
             }
-            return RegisteredServer(
-                name: row["name"], softwareVersion: row["software_version"], role: role,
-                registeredAt: Date(timeIntervalSince1970: row["registered_at"]),
-                lastHeartbeat: (row["last_heartbeat"] as Double?).map(Date.init(timeIntervalSince1970:)))
+            return RegisteredServer(name: row.name, softwareVersion: row.softwareVersion, role: role,
+                                    registeredAt: row.registeredAt, lastHeartbeat: row.lastHeartbeat)
         }
     }
 
@@ -236,18 +233,16 @@ public final class SQLiteDeploymentStore: DeploymentStore {
     }
 
     private func fetchDeployment(_ db: Database) throws -> DeploymentState? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM deployment WHERE id = 1") else { return nil }
-        let idText: String = row["key_set_id"]
-        guard let id = UUID(uuidString: idText) else {
+        guard let row = try DeploymentRow.fetchOne(db, sql: "SELECT * FROM deployment WHERE id = 1") else { return nil }
+        guard let id = UUID(uuidString: row.keySetId) else {
             throw DeploymentError(.database, "\(path): the deployment row has an invalid key-set ID")
         }
         return DeploymentState(
-            activeServer: row["active_server"], epoch: row["epoch"], keySetID: id,
-            keySetFingerprint: row["key_set_fingerprint"], passwordSyncEnabled: row["password_sync_enabled"],
-            passwordSyncTarget: row["password_sync_target"], updatedAt: Date(timeIntervalSince1970: row["updated_at"]),
+            activeServer: row.activeServer, epoch: row.epoch, keySetID: id,
+            keySetFingerprint: row.keySetFingerprint, passwordSyncEnabled: row.passwordSyncEnabled,
+            passwordSyncTarget: row.passwordSyncTarget, updatedAt: row.updatedAt,
             // Schema 3's columns; a database before it has the default lease and no separate activation time.
-            leaseSeconds: row["lease_seconds"] ?? DeploymentState.defaultLeaseSeconds,
-            activatedAt: (row["activated_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
+            leaseSeconds: row.leaseSeconds ?? DeploymentState.defaultLeaseSeconds, activatedAt: row.activatedAt)
     }
 
     public func createDeployment(_ state: DeploymentState, checkValues: [KeyCheckValue], origin: WriteOrigin) async throws {
@@ -367,9 +362,9 @@ public final class SQLiteDeploymentStore: DeploymentStore {
     public func secrets() async throws -> [StoredSecret] {
         try await read { db in
             try self.requireSchema(db)
-            return try Row.fetchAll(db, sql: "SELECT name, key_id, nonce, ciphertext FROM secrets ORDER BY name").map { row in
-                StoredSecret(name: row["name"], keyID: try Self.keyID(row["key_id"], path: self.path),
-                             nonce: Array(row["nonce"] as Data), ciphertext: Array(row["ciphertext"] as Data))
+            return try SecretRow.fetchAll(db, sql: "SELECT name, key_id, nonce, ciphertext FROM secrets ORDER BY name").map { row in
+                StoredSecret(name: row.name, keyID: try Self.keyID(row.keyId, path: self.path),
+                             nonce: Array(row.nonce), ciphertext: Array(row.ciphertext))
             }
         }
     }
@@ -377,8 +372,8 @@ public final class SQLiteDeploymentStore: DeploymentStore {
     public func checkValues() async throws -> [KeyCheckValue] {
         try await read { db in
             try self.requireSchema(db)
-            return try Row.fetchAll(db, sql: "SELECT key_id, check_value FROM key_check_values ORDER BY key_id").map { row in
-                KeyCheckValue(keyID: try Self.keyID(row["key_id"], path: self.path), checkValue: Array(row["check_value"] as Data))
+            return try CheckValueRow.fetchAll(db, sql: "SELECT key_id, check_value FROM key_check_values ORDER BY key_id").map { row in
+                KeyCheckValue(keyID: try Self.keyID(row.keyId, path: self.path), checkValue: Array(row.checkValue))
             }
         }
     }
@@ -459,14 +454,13 @@ public final class SQLiteDeploymentStore: DeploymentStore {
     public func activationLog() async throws -> [ActivationLogEntry] {
         try await read { db in
             try self.requireSchema(db)
-            return try Row.fetchAll(db, sql: "SELECT * FROM activation_log ORDER BY id").map { row in
-                let outcomeText: String = row["outcome"]
-                return ActivationLogEntry(
-                    time: Date(timeIntervalSince1970: row["time"]), server: row["server"], previousServer: row["previous_server"],
-                    epoch: row["epoch"], keySetID: (row["key_set_id"] as String?).flatMap(UUID.init(uuidString:)),
-                    osUser: row["os_user"], outcome: ActivationLogEntry.Outcome(rawValue: outcomeText) ?? .failed,
-                    detail: row["detail"], leaseSeconds: row["lease_seconds"], previousHeartbeatAgeSeconds: row["previous_heartbeat_age"],
-                    forced: row["forced"] ?? false, forcedReason: row["forced_reason"])
+            return try LogRow.fetchAll(db, sql: "SELECT * FROM activation_log ORDER BY id").map { row in
+                ActivationLogEntry(
+                    time: row.time, server: row.server, previousServer: row.previousServer,
+                    epoch: row.epoch, keySetID: row.keySetId.flatMap(UUID.init(uuidString:)),
+                    osUser: row.osUser, outcome: ActivationLogEntry.Outcome(rawValue: row.outcome) ?? .failed,
+                    detail: row.detail, leaseSeconds: row.leaseSeconds, previousHeartbeatAgeSeconds: row.previousHeartbeatAge,
+                    forced: row.forced ?? false, forcedReason: row.forcedReason)
             }
         }
     }
@@ -495,6 +489,62 @@ public final class SQLiteDeploymentStore: DeploymentStore {
     /// bypasses every rule of the store (the triggers still apply).
     package func executeRawSQL(_ sql: String) async throws {
         try await write { db in try db.execute(sql: sql) }
+    }
+
+    // MARK: - Rows
+
+    /// The tables' rows as GRDB decodes them: columns by their snake-case names, times as the
+    /// Unix seconds they are stored as; a column an older schema lacks decodes as `nil`.
+    private struct ServerRow: Decodable, FetchableRecord {
+        static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+        var name: String
+        var softwareVersion: String
+        var role: String
+        var registeredAt: Date
+        var lastHeartbeat: Date?
+    }
+
+    private struct DeploymentRow: Decodable, FetchableRecord {
+        static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+        var activeServer: String
+        var epoch: Int64
+        var keySetId: String
+        var keySetFingerprint: String
+        var passwordSyncEnabled: Bool
+        var passwordSyncTarget: String?
+        var updatedAt: Date
+        var leaseSeconds: Double?
+        var activatedAt: Date?
+    }
+
+    private struct SecretRow: Decodable, FetchableRecord {
+        static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+        var name: String
+        var keyId: Int64
+        var nonce: Data
+        var ciphertext: Data
+    }
+
+    private struct CheckValueRow: Decodable, FetchableRecord {
+        static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+        var keyId: Int64
+        var checkValue: Data
+    }
+
+    private struct LogRow: Decodable, FetchableRecord {
+        static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+        var time: Date
+        var server: String
+        var previousServer: String?
+        var epoch: Int64
+        var keySetId: String?
+        var osUser: String
+        var outcome: String
+        var detail: String
+        var leaseSeconds: Double?
+        var previousHeartbeatAge: Double?
+        var forced: Bool?
+        var forcedReason: String?
     }
 
     // MARK: - Plumbing
