@@ -554,18 +554,19 @@ public final class SQLiteDeploymentStore: DeploymentStore {
         try StoreRules.requireSchema(try Self.schemaVersion(db, path: path), location: path)
     }
 
-    /// One `BEGIN IMMEDIATE` transaction, committed when `body` returns.
+    /// One transaction, committed when `body` returns: GRDB's `write`, whose transactions are
+    /// `BEGIN IMMEDIATE` (the write lock is taken before the first read).
     private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await writeWithoutTransaction { db in
-            var result: T?
-            try db.inTransaction(.immediate) {
-                result = try body(db)
+        do {
+            let result = try await queue.write { db in
+                let result = try body(db)
                 try FaultInjection.point("sqlite.before-commit")
-                return .commit
+                return result
             }
             try FaultInjection.point("sqlite.after-commit")
-            guard let result else { throw DeploymentError(.database, "transaction returned no result") }
             return result
+        } catch {
+            throw Self.mapped(error, path: path)
         }
     }
 
