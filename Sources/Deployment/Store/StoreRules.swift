@@ -65,6 +65,7 @@ enum StoreRules {
     /// A write on behalf of the active server: `server` must be the deployment's active server and
     /// `epoch` its current epoch, else the writer is fenced (an old primary after a failover, or a
     /// standby). Stores call this inside the write's own transaction, on the row they locked.
+    @discardableResult
     static func checkFence(_ state: DeploymentState?, server: String, epoch: Int64) throws -> DeploymentState {
         guard let state else {
             throw DeploymentError(.notRegistered, "there is no deployment in the database yet")
