@@ -51,8 +51,8 @@ enum HelpText {
         with the same version as the primary server, and then run miisactivate again.
       * If the administrators' group (FIMSyncAdmin) was created as a local group instead of
         a directory (domain) group, administrators may be unable to manage the activated
-        server. Create the directory group, then re-run setup in repair mode:
-        miisserver setup --repair --admin-group GROUP.
+        server. Create the directory group, then repair the installation:
+        miisserver repair --admin-group GROUP.
 
     Checks, in order, before anything changes
       1 root  2 registered standby, not already active  3 schema  4 password-sync target

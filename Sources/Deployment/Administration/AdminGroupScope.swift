@@ -27,9 +27,9 @@ public enum AdminGroupScope: String, Codable, Sendable {
         case .directory:
             return nil
         case .local:
-            return "the administrators' group '\(group)' is a local group, not a directory (domain) group: administrators of the old primary may be unable to manage this server after a failover. Create the group in the directory, then re-run setup in repair mode: miisserver setup --repair --admin-group DIRECTORY-GROUP"
+            return "the administrators' group '\(group)' is a local group, not a directory (domain) group: administrators of the old primary may be unable to manage this server after a failover. Create the group in the directory, then repair the installation: miisserver repair --admin-group DIRECTORY-GROUP"
         case .missing:
-            return "the administrators' group '\(group)' does not exist on this host; create it (as a directory group) and run miisserver setup --repair --admin-group DIRECTORY-GROUP"
+            return "the administrators' group '\(group)' does not exist on this host; create it (as a directory group) and run miisserver repair --admin-group DIRECTORY-GROUP"
         }
     }
 

@@ -1,7 +1,7 @@
 import Foundation
 import KeyFile
 
-/// `keytool backup`: exports the installed key set to a fresh backup key file.
+/// `miisserver backup`: exports the installed key set to a fresh backup key file.
 public enum KeyBackup {
     public struct Outcome: Sendable {
         public var path: String
@@ -26,7 +26,7 @@ public enum KeyBackup {
                               kdf: KDFParameters? = nil, policy: KDFParameters.Policy = .standard) async throws -> Outcome {
         let file = try installation.openInstalledKeySet(password: password, policy: policy)
         let deployment = try await DeploymentAdministration.withStore(installation) { try await DeploymentAdministration.requireDeployment($0) }
-        try StoreRules.requireCurrentKeySet(file.keySet, of: deployment, remedy: "refusing to back up a stale key set")
+        try StoreRules.requireCurrentKeySet(file.keySet, of: deployment, detail: "refusing to back up a stale key set")
         let path = output ?? nextDefaultPath(in: FileManager.default.currentDirectoryPath)
         let account = installation.configuration.serviceAccount
         let backup = try file.reprotected(account: account, kdf: kdf ?? file.header.kdf, policy: policy)

@@ -33,12 +33,12 @@ enum StoreRules {
     /// Whether `keySet` is the deployment's current key set: the same ID and fingerprint (the
     /// same keys, not merely a file claiming the ID). Throws `.keySetMismatch` naming both IDs.
     static func requireCurrentKeySet(_ keySet: KeySet, of state: DeploymentState, _ what: String = "the installed key set",
-                                     remedy: String? = nil) throws {
+                                     detail: String? = nil, remedy: Remedy? = nil) throws {
         guard keySet.id == state.keySetID, keySet.fingerprint == state.keySetFingerprint else {
             let same = keySet.id == state.keySetID ? " (same ID, other keys: fingerprint \(keySet.fingerprint), the deployment records \(state.keySetFingerprint))" : ""
             throw DeploymentError(.keySetMismatch,
-                "\(what) \(keySet.id.uuidString.lowercased()) is not the deployment's current key set \(state.keySetID.uuidString.lowercased())\(same)"
-                + (remedy.map { ": \($0)" } ?? ""))
+                "\(what) \(keySet.id.lowercasedString) is not the deployment's current key set \(state.keySetID.lowercasedString)\(same)"
+                + (detail.map { ": \($0)" } ?? ""), remedy: remedy)
         }
     }
 
@@ -57,7 +57,7 @@ enum StoreRules {
         }
         guard state.keySetID == request.keySetID else {
             throw DeploymentError(.keySetMismatch,
-                "key set \(request.keySetID.uuidString) is not the deployment's current key set \(state.keySetID.uuidString)")
+                "key set \(request.keySetID.lowercasedString) is not the deployment's current key set \(state.keySetID.lowercasedString)")
         }
         return state
     }
@@ -156,7 +156,7 @@ enum StoreRules {
         static func unregistered(_ name: String) -> String { "unregistered server '\(name)'" }
 
         static func deploymentCreated(_ state: DeploymentState) -> String {
-            "created the deployment: primary '\(state.activeServer)' at epoch \(state.epoch), key set \(state.keySetID.uuidString.lowercased()), lease \(DeploymentState.formatSeconds(state.leaseSeconds)) s"
+            "created the deployment: primary '\(state.activeServer)' at epoch \(state.epoch), key set \(state.keySetID.lowercasedString), lease \(DeploymentState.formatSeconds(state.leaseSeconds)) s"
         }
 
         static func passwordSync(enabled: Bool, target: String?, previous: DeploymentState) -> String {

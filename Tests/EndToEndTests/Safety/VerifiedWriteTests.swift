@@ -11,7 +11,7 @@ struct VerifiedWriteTests {
         try FileManager.default.createDirectory(atPath: backups, withIntermediateDirectories: true)
         let output = backups + "/b.bin"
         // `verified-write.verify:error`: the read-back verification fails (as a bad disk would make it).
-        let failed = try ToolRunner.run("keytool", ["backup", "--install-dir", deployment.installDirectory("sync1"), "-o", output,
+        let failed = try ToolRunner.run("miisserver", ["backup", "--install-dir", deployment.installDirectory("sync1"), "-o", output,
                                                     "--password-file", deployment.passwordFile] + DeploymentFixture.weakKDF,
                                         environment: ["MIIS_FAULT_POINT": "verified-write.verify:error"])
         #expect(failed.status == 15, "\(failed.status): \(failed.stderr)")
@@ -19,7 +19,7 @@ struct VerifiedWriteTests {
         #expect(!FileManager.default.fileExists(atPath: output))
         #expect(try FileManager.default.contentsOfDirectory(atPath: backups).isEmpty)
         // Without the fault the same command writes the backup.
-        let written = try ToolRunner.run("keytool", ["backup", "--install-dir", deployment.installDirectory("sync1"), "-o", output,
+        let written = try ToolRunner.run("miisserver", ["backup", "--install-dir", deployment.installDirectory("sync1"), "-o", output,
                                                      "--password-file", deployment.passwordFile] + DeploymentFixture.weakKDF)
         #expect(written.status == 0, "\(written.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: backups) == ["b.bin"])
