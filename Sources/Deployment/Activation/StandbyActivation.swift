@@ -128,10 +128,8 @@ public struct StandbyActivation: Sendable {
             // 5. The key file.
             let (keyFile, bytes, fileWarnings) = try openKeyFile(options)
             warnings += fileWarnings
-            guard keyFile.keySet.id == state.keySetID else {
-                throw DeploymentError(.keySetMismatch,
-                    "the key file holds key set \(keyFile.keySet.id.lowercasedString), but the deployment uses \(state.keySetID.lowercasedString): it is stale or from another deployment", remedy: .useCurrentBackup)
-            }
+            try StoreRules.requireCurrentKeySet(keyFile.keySet, of: state, "the key file's key set",
+                                                detail: "it is stale or from another deployment", remedy: .useCurrentBackup)
             try await DeploymentKeyCheck.verifyKeySet(keyFile.keySet, against: store)
             logger.debug("check 5/6 passed: \(options.keyFilePath) opens, holds the current key set and decrypts every secret")
             // 6. The current primary must not be alive (checked here to refuse before any prompt,
@@ -222,14 +220,8 @@ public struct StandbyActivation: Sendable {
     /// Check 3: the schema this server's software needs is the one the database holds.
     func checkSchema() async throws {
         let databaseSchema = try await store.schemaVersion()
-        let needed = SchemaCatalog.schema(forSoftwareVersion: installation.configuration.softwareVersion)
-        guard let databaseSchema, needed == databaseSchema else {
-            let have = databaseSchema.map(String.init) ?? "none"
-            throw DeploymentError(.schemaMismatch, """
-                Exception: 0x80230443 (schema mismatch): this server runs version \(installation.configuration.softwareVersion) \
-                (schema \(needed.map(String.init) ?? "unknown")) but the database has schema \(have). This happens when the primary \
-                was updated and this warm standby was not. Update this standby to the primary's version, then run miisactivate again.
-                """)
+        if let mismatch = StoreRules.schemaMismatch(softwareVersion: installation.configuration.softwareVersion, databaseSchema: databaseSchema) {
+            throw DeploymentError(.schemaMismatch, mismatch)
         }
     }
 
@@ -264,16 +256,7 @@ public struct StandbyActivation: Sendable {
         let group = installation.configuration.adminGroup
         let scope = AdminGroupScope.resolve(group)
         var warnings = warnings
-        if outcome == .activated, scope == .missing {
-            warnings.append("the administrators' group '\(group)' does not exist on this host; create it (as a directory group) and run miisserver repair --admin-group NAME")
-        }
-        if outcome == .activated, scope == .local {
-            warnings.append("""
-                the administrators' group '\(group)' is a local group, not a directory (domain) group: administrators of the \
-                old primary may be unable to manage this server. Create the group in the directory, then re-run setup in \
-                repair mode: miisserver repair --admin-group DIRECTORY-GROUP
-                """)
-        }
+        if outcome == .activated, let warning = scope.warning(group: group) { warnings.append(warning) }
         return ActivationReport(
             outcome: outcome, server: serverName, previousServer: previous, epoch: state.epoch,
             keySetID: state.keySetID, keySetFingerprint: state.keySetFingerprint,

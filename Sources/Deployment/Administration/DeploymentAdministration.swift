@@ -68,7 +68,7 @@ public enum DeploymentAdministration {
         guard let neededSchema = SchemaCatalog.schema(forSoftwareVersion: request.softwareVersion) else {
             throw DeploymentError(.invalidRequest, "unknown software version '\(request.softwareVersion)'; known releases: \(SchemaCatalog.schemaForRelease.keys.sorted().joined(separator: ", "))")
         }
-        try validateServerName(request.serverName)
+        try StoreRules.checkServerName(request.serverName)
         if request.role == .primary { try StoreRules.checkLease(request.leaseSeconds) }
         let origin = writeOrigin(request.serverName)
         guard !request.adminGroup.isEmpty else { throw DeploymentError(.invalidRequest, "the admin group must not be empty") }
@@ -180,12 +180,7 @@ public enum DeploymentAdministration {
             return SetupOutcome(installation: installation, databaseSchema: schema, keySetID: keySet.id,
                                 keySetFingerprint: keySet.fingerprint, warnings: warnings)
         case .standby:
-            guard let existing = try await store.schemaVersion() else {
-                throw DeploymentError(.database, "\(request.database): the database holds no deployment yet; set up the primary server first")
-            }
-            guard existing <= SchemaCatalog.current else {
-                throw DeploymentError(.schemaMismatch, "the database holds schema \(existing), newer than this software knows (\(SchemaCatalog.current)); update this server's software")
-            }
+            let existing = try StoreRules.requireSchema(try await store.schemaVersion(), location: request.database)
             schema = existing
             guard try await store.deployment() != nil else {
                 throw DeploymentError(.notRegistered, "the database holds no deployment yet; set up the primary server first")
@@ -195,8 +190,8 @@ public enum DeploymentAdministration {
                 if resuming != nil { throw alreadySetUp }
                 throw DeploymentError(.invalidRequest, "a server named '\(request.serverName)' is already registered in this deployment")
             }
-            if existing != neededSchema {
-                warnings.append(schemaMismatchAdvice(softwareVersion: request.softwareVersion, needed: neededSchema, database: existing))
+            if let mismatch = StoreRules.schemaMismatch(softwareVersion: request.softwareVersion, databaseSchema: existing) {
+                warnings.append(mismatch)
             }
             let installation = try resuming
                 ?? ServerInstallation.create(directory: request.installDirectory, configuration: configuration(for: request), replace: false)
@@ -268,27 +263,16 @@ public enum DeploymentAdministration {
 
     /// The reference's `Exception: 0x80230443` text with its remedy.
     public static func schemaMismatchAdvice(softwareVersion: String, needed: Int, database: Int) -> String {
-        "Exception: 0x80230443: schema mismatch: software version \(softwareVersion) needs database schema \(needed) but the database holds schema \(database); update this server with the same release as the primary, then try again"
+        StoreRules.schemaMismatchText(softwareVersion: softwareVersion, needed: needed, database: database)
     }
 
     static func adminGroupWarnings(_ group: String, groupFile: String) -> [String] {
-        switch AdminGroupScope.resolve(group, groupFile: groupFile) {
-        case .directory: return []
-        case .local: return ["the admin group '\(group)' is a local group; after a standby is activated its members cannot administer it. Create a directory (LDAP/SSSD) group and run 'miisserver repair --admin-group NAME'"]
-        case .missing: return ["the admin group '\(group)' does not exist on this host"]
-        }
+        AdminGroupScope.resolve(group, groupFile: groupFile).warning(group: group).map { [$0] } ?? []
     }
 
     private static func configuration(for request: SetupRequest) -> ServerConfiguration {
         ServerConfiguration(serverName: request.serverName, softwareVersion: request.softwareVersion, database: request.database,
                             adminGroup: request.adminGroup, serviceAccount: request.serviceAccount)
-    }
-
-    static func validateServerName(_ name: String) throws {
-        let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: ".-_"))
-        guard !name.isEmpty, name.utf8.count <= 255, name.unicodeScalars.allSatisfy({ $0.isASCII && allowed.contains($0) }) else {
-            throw DeploymentError(.invalidRequest, "invalid server name: use 1 to 255 ASCII letters, digits and . - _")
-        }
     }
 
     // MARK: - Repair
@@ -363,12 +347,7 @@ public enum DeploymentAdministration {
     public static func openStore(for installation: ServerInstallation) async throws -> any DeploymentStore {
         let store = try DeploymentStoreFactory.open(location: installation.configuration.database)
         do {
-            guard let version = try await store.schemaVersion() else {
-                throw DeploymentError(.database, "\(installation.configuration.database): the database holds no deployment yet; set up the primary server first")
-            }
-            guard version <= SchemaCatalog.current else {
-                throw DeploymentError(.schemaMismatch, "the database holds schema \(version), newer than this software knows (\(SchemaCatalog.current)); update this server's software")
-            }
+            try StoreRules.requireSchema(try await store.schemaVersion(), location: installation.configuration.database)
             return store
         } catch {
             try? await store.close()
@@ -448,9 +427,7 @@ public enum DeploymentAdministration {
         let file = try installation.openInstalledKeySet(password: password, policy: policy)
         return try await withStore(installation) { store in
             let deployment = try await requireDeployment(store)
-            guard deployment.keySetID == file.keySet.id, deployment.keySetFingerprint == file.keySet.fingerprint else {
-                throw DeploymentError(.keySetMismatch, "the installed key set \(file.keySet.id.lowercasedString) is not the deployment's current key set \(deployment.keySetID.lowercasedString)")
-            }
+            try StoreRules.requireCurrentKeySet(file.keySet, of: deployment)
             let secret = try SecretCipher.seal(value, name: name, keySet: file.keySet)
             try await store.putSecret(secret, epoch: epoch, origin: writeOrigin(installation.configuration.serverName))
             return secret

@@ -98,6 +98,7 @@ extension DeploymentAdministration {
             let header = try? installation.installedKeyFileHeader()
             let configuration = installation.configuration
             let needed = SchemaCatalog.schema(forSoftwareVersion: configuration.softwareVersion)
+            let matches = StoreRules.schemaMismatch(softwareVersion: configuration.softwareVersion, databaseSchema: schema) == nil
             let activeAge = try await store.activeServerHeartbeatAge()
             let lastActiveEpochs = try await lastActiveEpochs(store.activationLog(), current: deployment)
             return DeploymentStatusReport(
@@ -109,7 +110,7 @@ extension DeploymentAdministration {
                     state: installation.state(deployment: deployment, servers: servers),
                     activatedEpoch: installation.activeEpoch, keysInstalled: installation.hasInstalledKeySet,
                     installedKeySetID: header.flatMap { $0 }?.keySetID),
-                database: .init(schemaVersion: schema, softwareSchemaVersion: needed, schemaMatches: needed == schema),
+                database: .init(schemaVersion: schema, softwareSchemaVersion: needed, schemaMatches: matches),
                 deployment: deployment.map {
                     .init(activeServer: $0.activeServer, epoch: $0.epoch, keySetID: $0.keySetID, keySetFingerprint: $0.keySetFingerprint,
                           passwordSync: .init(enabled: $0.passwordSyncEnabled, target: $0.passwordSyncTarget), updatedAt: $0.updatedAt,

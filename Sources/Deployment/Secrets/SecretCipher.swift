@@ -50,11 +50,8 @@ public enum SecretCipher {
         return plaintext
     }
 
-    /// Secret names: 1 to 255 characters of letters, digits and `. _ - / @ :`.
+    /// Secret names: 1 to 255 ASCII letters, digits and `. _ - / @ :` (the stores' own rule).
     public static func validate(name: String) throws {
-        let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "._-/@:"))
-        guard !name.isEmpty, name.utf8.count <= 255, name.unicodeScalars.allSatisfy({ allowed.contains($0) && $0.isASCII }) else {
-            throw DeploymentError(.invalidRequest, "invalid secret name: use 1 to 255 ASCII letters, digits and . _ - / @ :")
-        }
+        try StoreRules.checkSecretName(name)
     }
 }
