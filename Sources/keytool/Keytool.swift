@@ -38,6 +38,11 @@ struct Keytool: AsyncParsableCommand {
     )
 
     static func main() async {
-        await runMain(toolName: "keytool")
+        await runMain(toolName: "keytool", remedies: remedies)
+    }
+
+    /// What keytool adds to the key-file library's messages: its own flags.
+    static let remedies: Remedies = { error in
+        error.errorCode == "io.exists" ? "use --force to replace it" : nil
     }
 }

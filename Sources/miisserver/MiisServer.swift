@@ -45,6 +45,10 @@ func printWarning(_ text: String) {
     printError("miisserver: warning: \(text)")
 }
 
+func printWarning(_ warning: DeploymentWarning) {
+    printWarning(warning.commandLineText)
+}
+
 extension Date {
     var iso8601: String { ISO8601DateFormatter().string(from: self) }
 }

@@ -22,14 +22,16 @@ public enum AdminGroupScope: String, Codable, Sendable {
 
     /// The reference's warning about the administrators' group `group` of this scope (after a
     /// setup, a repair or an activation), or `nil` for a directory group.
-    public func warning(group: String) -> String? {
+    public func warning(group: String) -> DeploymentWarning? {
         switch self {
         case .directory:
             return nil
         case .local:
-            return "the administrators' group '\(group)' is a local group, not a directory (domain) group: administrators of the old primary may be unable to manage this server after a failover. Create the group in the directory, then repair the installation: miisserver repair --admin-group DIRECTORY-GROUP"
+            return DeploymentWarning(
+                "the administrators' group '\(group)' is a local group, not a directory (domain) group: administrators of the old primary may be unable to manage this server after a failover",
+                remedy: .repairAdminGroup)
         case .missing:
-            return "the administrators' group '\(group)' does not exist on this host; create it (as a directory group) and run miisserver repair --admin-group DIRECTORY-GROUP"
+            return DeploymentWarning("the administrators' group '\(group)' does not exist on this host", remedy: .repairAdminGroup)
         }
     }
 

@@ -51,7 +51,7 @@ public enum DeploymentAdministration {
         public var keySetID: UUID?
         public var keySetFingerprint: String?
         /// Human-readable warnings (schema mismatch of a standby, local admin group).
-        public var warnings: [String]
+        public var warnings: [DeploymentWarning]
     }
 
     /// Sets up a new server installation. A primary creates or migrates the schema, generates and
@@ -87,143 +87,143 @@ public enum DeploymentAdministration {
            !FileManager.default.fileExists(atPath: request.database) {
             throw DeploymentError(.database, "\(request.database): no such database file; set up the primary server first")
         }
-        let store = try DeploymentStoreFactory.open(location: request.database, create: request.role == .primary)
-        defer { Task { try? await store.close() } }
-        var warnings: [String] = []
-        let schema: Int
-        switch request.role {
-        case .primary:
-            guard let password else { throw DeploymentError(.invalidRequest, "setting up a primary needs the service account's password") }
-            let existing = try await store.schemaVersion()
-            if let existing, existing > neededSchema {
-                throw DeploymentError(.schemaMismatch,
-                    "the database holds schema \(existing) but software version \(request.softwareVersion) needs schema \(neededSchema)")
-            }
-            if existing != nil, let deployment = try await store.deployment() {
-                if let resuming, deployment.activeServer == request.serverName {
-                    // Crashed after the deployment row was committed, before activation.json: finish.
-                    return try await finishInterruptedPrimarySetup(resuming, deployment: deployment, schema: existing ?? neededSchema,
-                                                                    request: request, groupFile: groupFile, alreadySetUp: alreadySetUp)
+        return try await DeploymentStoreFactory.withStore(location: request.database, create: request.role == .primary) { store in
+            var warnings: [DeploymentWarning] = []
+            let schema: Int
+            switch request.role {
+            case .primary:
+                guard let password else { throw DeploymentError(.invalidRequest, "setting up a primary needs the service account's password") }
+                let existing = try await store.schemaVersion()
+                if let existing, existing > neededSchema {
+                    throw DeploymentError(.schemaMismatch,
+                        "the database holds schema \(existing) but software version \(request.softwareVersion) needs schema \(neededSchema)")
                 }
-                throw DeploymentError(.invalidRequest,
-                    "the deployment already has a primary ('\(deployment.activeServer)')", remedy: .setUpAsStandby)
-            }
-            if existing != neededSchema { try await store.migrate(to: neededSchema) }
-            schema = neededSchema
-            // Without a deployment row nothing refers to a registration or installed keys yet: when
-            // resuming, this server's own registration is re-written (register is an upsert) and the
-            // uncommitted key file is replaced by a fresh one.
-            if resuming == nil, try await store.servers().contains(where: { $0.name == request.serverName }) {
-                throw DeploymentError(.invalidRequest, "a server named '\(request.serverName)' is already registered in this deployment")
-            }
-            let keySet = try KeySet.generate()
-            let file = try KeyFile(keySet: keySet, account: request.serviceAccount, sourceServer: request.serverName,
-                                   kdf: request.kdf, policy: request.kdfPolicy)
-            let installation: ServerInstallation
-            if let resuming {
-                try? FileManager.default.removeItem(atPath: resuming.activationRecordPath)
-                installation = resuming
-            } else {
-                installation = try ServerInstallation.create(directory: request.installDirectory, configuration: configuration(for: request), replace: false)
-            }
-            var registrationSent = false
-            var deploymentSent = false
-            do {
-                try FaultInjection.point("setup.after-configuration")
-                try installation.installKeySet(file, credentials: Credentials(account: request.serviceAccount, password: password), replace: resuming != nil)
-                try FaultInjection.point("setup.after-keys-installed")
-                let now = try await store.now()
-                // Set before the call: a registration whose COMMIT answer was lost is undone too.
-                registrationSent = true
-                try await store.register(RegisteredServer(name: request.serverName, softwareVersion: request.softwareVersion, role: .primary, registeredAt: now),
-                                         origin: origin)
-                try FaultInjection.point("setup.after-register")
-                let state = DeploymentState(activeServer: request.serverName, epoch: 1, keySetID: keySet.id,
-                                            keySetFingerprint: keySet.fingerprint, updatedAt: now, leaseSeconds: request.leaseSeconds)
-                // From here on the row may be committed even when the call throws (a COMMIT whose
-                // answer was lost): the database decides what the local files are.
-                deploymentSent = true
-                try await store.createDeployment(state, checkValues: DeploymentKeyCheck.checkValues(of: keySet), origin: origin)
-                try FaultInjection.point("setup.after-deployment-created")
-                try installation.recordActivation(epoch: 1, keySetID: keySet.id)
-            } catch {
-                let row = await readAfterFailure { try await store.deployment() }
-                if deploymentSent {
-                    // A committed row names this key set: deleting keyset.bin would leave a
-                    // deployment whose keys exist nowhere, and a re-run would only say "already has
-                    // a primary". Keep everything; the same setup finishes it
-                    // (`finishInterruptedPrimarySetup`), and so does a re-run when the row was not
-                    // committed after all (it resumes from server.json).
-                    switch row {
-                    case .success(let deployment?) where deployment.activeServer == request.serverName && deployment.keySetID == keySet.id:
-                        throw keptAfterFailure(error,
-                            "the deployment row of '\(request.serverName)' is committed, so the installation at \(installation.directory) was kept")
-                    case .failure(let readError):
-                        throw keptAfterFailure(error,
-                            "whether the deployment row of '\(request.serverName)' was committed cannot be read (\(readError)), so the installation at \(installation.directory) was kept")
-                    case .success:
-                        break
+                if existing != nil, let deployment = try await store.deployment() {
+                    if let resuming, deployment.activeServer == request.serverName {
+                        // Crashed after the deployment row was committed, before activation.json: finish.
+                        return try await finishInterruptedPrimarySetup(resuming, deployment: deployment, schema: existing ?? neededSchema,
+                                                                        request: request, groupFile: groupFile, alreadySetUp: alreadySetUp)
                     }
+                    throw DeploymentError(.invalidRequest,
+                        "the deployment already has a primary ('\(deployment.activeServer)')", remedy: .setUpAsStandby)
                 }
-                // Nothing in the database refers to these files (no row, or another primary's):
-                // undo the registration (unless the row is a same-named server's) and the local
-                // files, so that setup can be re-run.
-                if registrationSent, (try? row.get())?.activeServer != request.serverName {
-                    try? await store.unregister(request.serverName, origin: origin)
+                if existing != neededSchema { try await store.migrate(to: neededSchema) }
+                schema = neededSchema
+                // Without a deployment row nothing refers to a registration or installed keys yet: when
+                // resuming, this server's own registration is re-written (register is an upsert) and the
+                // uncommitted key file is replaced by a fresh one.
+                if resuming == nil, try await store.servers().contains(where: { $0.name == request.serverName }) {
+                    throw DeploymentError(.invalidRequest, "a server named '\(request.serverName)' is already registered in this deployment")
                 }
-                try? FileManager.default.removeItem(atPath: installation.installedKeyFilePath)
-                try? FileManager.default.removeItem(atPath: installation.activationRecordPath)
-                try? FileManager.default.removeItem(atPath: installation.configurationPath)
-                throw error
-            }
-            warnings += adminGroupWarnings(request.adminGroup, groupFile: groupFile)
-            return SetupOutcome(installation: installation, databaseSchema: schema, keySetID: keySet.id,
-                                keySetFingerprint: keySet.fingerprint, warnings: warnings)
-        case .standby:
-            let existing = try StoreRules.requireSchema(try await store.schemaVersion(), location: request.database)
-            schema = existing
-            guard try await store.deployment() != nil else {
-                throw DeploymentError(.notRegistered, "the database holds no deployment yet; set up the primary server first")
-            }
-            if try await store.servers().contains(where: { $0.name == request.serverName }) {
-                // A resumed standby whose registration was committed is complete.
-                if resuming != nil { throw alreadySetUp }
-                throw DeploymentError(.invalidRequest, "a server named '\(request.serverName)' is already registered in this deployment")
-            }
-            if let mismatch = StoreRules.schemaMismatch(softwareVersion: request.softwareVersion, databaseSchema: existing) {
-                warnings.append(mismatch)
-            }
-            let installation = try resuming
-                ?? ServerInstallation.create(directory: request.installDirectory, configuration: configuration(for: request), replace: false)
-            var registrationSent = false
-            do {
-                try FaultInjection.point("setup.after-configuration")
-                let now = try await store.now()
-                registrationSent = true
-                try await store.register(RegisteredServer(name: request.serverName, softwareVersion: request.softwareVersion, role: .standby, registeredAt: now),
-                                         origin: origin)
-            } catch {
-                if registrationSent {
-                    // The same rule as a primary's: server.json goes only when the database is known
-                    // not to hold this registration (a re-run would otherwise answer "already
-                    // registered" to an installation that no longer exists).
-                    switch await readAfterFailure({ try await store.servers() }) {
-                    case .success(let servers) where servers.contains(where: {
-                        $0.name == request.serverName && $0.role == .standby && $0.softwareVersion == request.softwareVersion
-                    }):
-                        throw keptAfterFailure(error,
-                            "server '\(request.serverName)' is registered in the deployment all the same, so the installation at \(installation.directory) was kept: the standby is set up", remedy: nil)
-                    case .failure(let readError):
-                        throw keptAfterFailure(error,
-                            "whether the registration of '\(request.serverName)' was committed cannot be read (\(readError)), so the installation at \(installation.directory) was kept")
-                    case .success:
-                        break
+                let keySet = try KeySet.generate()
+                let file = try KeyFile(keySet: keySet, account: request.serviceAccount, sourceServer: request.serverName,
+                                       kdf: request.kdf, policy: request.kdfPolicy)
+                let installation: ServerInstallation
+                if let resuming {
+                    try? FileManager.default.removeItem(atPath: resuming.activationRecordPath)
+                    installation = resuming
+                } else {
+                    installation = try ServerInstallation.create(directory: request.installDirectory, configuration: configuration(for: request), replace: false)
+                }
+                var registrationSent = false
+                var deploymentSent = false
+                do {
+                    try FaultInjection.point("setup.after-configuration")
+                    try installation.installKeySet(file, credentials: Credentials(account: request.serviceAccount, password: password), replace: resuming != nil)
+                    try FaultInjection.point("setup.after-keys-installed")
+                    let now = try await store.now()
+                    // Set before the call: a registration whose COMMIT answer was lost is undone too.
+                    registrationSent = true
+                    try await store.register(RegisteredServer(name: request.serverName, softwareVersion: request.softwareVersion, role: .primary, registeredAt: now),
+                                             origin: origin)
+                    try FaultInjection.point("setup.after-register")
+                    let state = DeploymentState(activeServer: request.serverName, epoch: 1, keySetID: keySet.id,
+                                                keySetFingerprint: keySet.fingerprint, updatedAt: now, leaseSeconds: request.leaseSeconds)
+                    // From here on the row may be committed even when the call throws (a COMMIT whose
+                    // answer was lost): the database decides what the local files are.
+                    deploymentSent = true
+                    try await store.createDeployment(state, checkValues: DeploymentKeyCheck.checkValues(of: keySet), origin: origin)
+                    try FaultInjection.point("setup.after-deployment-created")
+                    try installation.recordActivation(epoch: 1, keySetID: keySet.id)
+                } catch {
+                    let row = await readAfterFailure { try await store.deployment() }
+                    if deploymentSent {
+                        // A committed row names this key set: deleting keyset.bin would leave a
+                        // deployment whose keys exist nowhere, and a re-run would only say "already has
+                        // a primary". Keep everything; the same setup finishes it
+                        // (`finishInterruptedPrimarySetup`), and so does a re-run when the row was not
+                        // committed after all (it resumes from server.json).
+                        switch row {
+                        case .success(let deployment?) where deployment.activeServer == request.serverName && deployment.keySetID == keySet.id:
+                            throw keptAfterFailure(error,
+                                "the deployment row of '\(request.serverName)' is committed, so the installation at \(installation.directory) was kept")
+                        case .failure(let readError):
+                            throw keptAfterFailure(error,
+                                "whether the deployment row of '\(request.serverName)' was committed cannot be read (\(readError)), so the installation at \(installation.directory) was kept")
+                        case .success:
+                            break
+                        }
                     }
+                    // Nothing in the database refers to these files (no row, or another primary's):
+                    // undo the registration (unless the row is a same-named server's) and the local
+                    // files, so that setup can be re-run.
+                    if registrationSent, (try? row.get())?.activeServer != request.serverName {
+                        try? await store.unregister(request.serverName, origin: origin)
+                    }
+                    try? FileManager.default.removeItem(atPath: installation.installedKeyFilePath)
+                    try? FileManager.default.removeItem(atPath: installation.activationRecordPath)
+                    try? FileManager.default.removeItem(atPath: installation.configurationPath)
+                    throw error
                 }
-                try? FileManager.default.removeItem(atPath: installation.configurationPath)
-                throw error
+                warnings += adminGroupWarnings(request.adminGroup, groupFile: groupFile)
+                return SetupOutcome(installation: installation, databaseSchema: schema, keySetID: keySet.id,
+                                    keySetFingerprint: keySet.fingerprint, warnings: warnings)
+            case .standby:
+                let existing = try StoreRules.requireSchema(try await store.schemaVersion(), location: request.database)
+                schema = existing
+                guard try await store.deployment() != nil else {
+                    throw DeploymentError(.notRegistered, "the database holds no deployment yet; set up the primary server first")
+                }
+                if try await store.servers().contains(where: { $0.name == request.serverName }) {
+                    // A resumed standby whose registration was committed is complete.
+                    if resuming != nil { throw alreadySetUp }
+                    throw DeploymentError(.invalidRequest, "a server named '\(request.serverName)' is already registered in this deployment")
+                }
+                if let mismatch = StoreRules.schemaMismatch(softwareVersion: request.softwareVersion, databaseSchema: existing) {
+                    warnings.append(DeploymentWarning(mismatch))
+                }
+                let installation = try resuming
+                    ?? ServerInstallation.create(directory: request.installDirectory, configuration: configuration(for: request), replace: false)
+                var registrationSent = false
+                do {
+                    try FaultInjection.point("setup.after-configuration")
+                    let now = try await store.now()
+                    registrationSent = true
+                    try await store.register(RegisteredServer(name: request.serverName, softwareVersion: request.softwareVersion, role: .standby, registeredAt: now),
+                                             origin: origin)
+                } catch {
+                    if registrationSent {
+                        // The same rule as a primary's: server.json goes only when the database is known
+                        // not to hold this registration (a re-run would otherwise answer "already
+                        // registered" to an installation that no longer exists).
+                        switch await readAfterFailure({ try await store.servers() }) {
+                        case .success(let servers) where servers.contains(where: {
+                            $0.name == request.serverName && $0.role == .standby && $0.softwareVersion == request.softwareVersion
+                        }):
+                            throw keptAfterFailure(error,
+                                "server '\(request.serverName)' is registered in the deployment all the same, so the installation at \(installation.directory) was kept: the standby is set up", remedy: nil)
+                        case .failure(let readError):
+                            throw keptAfterFailure(error,
+                                "whether the registration of '\(request.serverName)' was committed cannot be read (\(readError)), so the installation at \(installation.directory) was kept")
+                        case .success:
+                            break
+                        }
+                    }
+                    try? FileManager.default.removeItem(atPath: installation.configurationPath)
+                    throw error
+                }
+                return SetupOutcome(installation: installation, databaseSchema: schema, keySetID: nil, keySetFingerprint: nil, warnings: warnings)
             }
-            return SetupOutcome(installation: installation, databaseSchema: schema, keySetID: nil, keySetFingerprint: nil, warnings: warnings)
         }
     }
 
@@ -266,7 +266,7 @@ public enum DeploymentAdministration {
         StoreRules.schemaMismatchText(softwareVersion: softwareVersion, needed: needed, database: database)
     }
 
-    static func adminGroupWarnings(_ group: String, groupFile: String) -> [String] {
+    static func adminGroupWarnings(_ group: String, groupFile: String) -> [DeploymentWarning] {
         AdminGroupScope.resolve(group, groupFile: groupFile).warning(group: group).map { [$0] } ?? []
     }
 
@@ -302,9 +302,9 @@ public enum DeploymentAdministration {
     /// Repair mode: changes the admin group, the service account (re-sealing the installed key set
     /// from `oldPassword` to `newPassword`) or the software version (re-registering the server).
     public static func repair(_ installation: ServerInstallation, _ request: RepairRequest,
-                              oldPassword: Password?, newPassword: Password?, groupFile: String = "/etc/group") async throws -> (ServerInstallation, [String]) {
+                              oldPassword: Password?, newPassword: Password?, groupFile: String = "/etc/group") async throws -> (ServerInstallation, [DeploymentWarning]) {
         var configuration = installation.configuration
-        var warnings: [String] = []
+        var warnings: [DeploymentWarning] = []
         if let group = request.adminGroup {
             guard !group.isEmpty else { throw DeploymentError(.invalidRequest, "the admin group must not be empty") }
             configuration.adminGroup = group
@@ -328,14 +328,14 @@ public enum DeploymentAdministration {
         }
         let updated = try installation.updating(configuration)
         if request.softwareVersion != nil {
-            let store = try DeploymentStoreFactory.open(location: configuration.database)
-            defer { Task { try? await store.close() } }
-            guard let server = try await store.servers().first(where: { $0.name == configuration.serverName }) else {
-                throw DeploymentError(.notRegistered, "server '\(configuration.serverName)' is not registered in the deployment")
+            try await DeploymentStoreFactory.withStore(location: configuration.database) { store in
+                guard let server = try await store.servers().first(where: { $0.name == configuration.serverName }) else {
+                    throw DeploymentError(.notRegistered, "server '\(configuration.serverName)' is not registered in the deployment")
+                }
+                var changed = server
+                changed.softwareVersion = configuration.softwareVersion
+                try await store.register(changed, origin: writeOrigin(configuration.serverName))
             }
-            var changed = server
-            changed.softwareVersion = configuration.softwareVersion
-            try await store.register(changed, origin: writeOrigin(configuration.serverName))
         }
         warnings += adminGroupWarnings(configuration.adminGroup, groupFile: groupFile)
         return (updated, warnings)
@@ -343,29 +343,14 @@ public enum DeploymentAdministration {
 
     // MARK: - Operations
 
-    /// Opens the installation's database and checks it holds a schema this software can use.
-    public static func openStore(for installation: ServerInstallation) async throws -> any DeploymentStore {
-        let store = try DeploymentStoreFactory.open(location: installation.configuration.database)
-        do {
-            try StoreRules.requireSchema(try await store.schemaVersion(), location: installation.configuration.database)
-            return store
-        } catch {
-            try? await store.close()
-            throw error
-        }
-    }
-
-    static func withStore<T>(_ installation: ServerInstallation, _ body: (any DeploymentStore) async throws -> T) async throws -> T {
-        let engine = DeploymentStoreFactory.engine(for: installation.configuration.database)
-        logger.debug("opening the \(engine.rawValue) deployment database of \(installation.configuration.serverName)")
-        let store = try await openStore(for: installation)
-        do {
-            let result = try await body(store)
-            try? await store.close()
-            return result
-        } catch {
-            try? await store.close()
-            throw error
+    /// Opens the installation's database, checks it holds a schema this software can use, runs
+    /// `body` with it and closes it (awaited), whether `body` returns or throws.
+    package static func withStore<T>(_ installation: ServerInstallation, _ body: (any DeploymentStore) async throws -> T) async throws -> T {
+        let location = installation.configuration.database
+        logger.debug("opening the \(DeploymentStoreFactory.engine(for: location).rawValue) deployment database of \(installation.configuration.serverName)")
+        return try await DeploymentStoreFactory.withStore(location: location) { store in
+            try StoreRules.requireSchema(try await store.schemaVersion(), location: location)
+            return try await body(store)
         }
     }
 

@@ -15,7 +15,7 @@ package enum VerifiedKeyFileWriter {
     package static func write(
         _ file: KeyFile, credentials: Credentials, to path: String, replace: Bool, policy: KDFParameters.Policy
     ) throws -> KeyFile {
-        if !replace { try refuseExisting(path, remedy: nil) }
+        if !replace { try refuseExisting(path) }
         let bytes = try file.serialized(with: credentials)
         var verified: KeyFile?
         try SecureFile.writeAtomically(bytes, to: path, mode: 0o600, replace: replace) { written in
@@ -32,20 +32,20 @@ package enum VerifiedKeyFileWriter {
     /// Writes a secret (for example exported key material) to a 0600 file atomically; the bytes
     /// are read back and compared before the commit.
     package static func writeSecret(_ secret: SecureBytes, to path: String, replace: Bool) throws {
-        // export-keys checks nothing itself before this: the remedy stays here until the tool says it.
-        if !replace { try refuseExisting(path, remedy: "use --force to replace it") }
+        if !replace { try refuseExisting(path) }
         try secret.withUnsafeBytes { buffer in
             // The writer's own read-back comparison is the whole check.
             try SecureFile.writeAtomically(buffer, to: path, mode: 0o600, replace: replace) { _ in }
         }
     }
 
-    /// Refuses early, before any key derivation, with the remedy; the commit's `link` still
-    /// refuses atomically a file created meanwhile.
-    private static func refuseExisting(_ path: String, remedy: String?) throws {
+    /// Refuses an existing `path` early, before any key derivation or password prompt
+    /// (`io.exists`: the tools add how to replace it); the commit's `link` still refuses
+    /// atomically a file created meanwhile.
+    package static func refuseExisting(_ path: String) throws {
         var status = stat()
         if lstat(path, &status) == 0 {
-            throw KeyFileError.io("exists", path: path, "already exists; refusing to overwrite it" + (remedy.map { " (\($0))" } ?? ""))
+            throw KeyFileError.io("exists", path: path, "already exists; refusing to overwrite it")
         }
     }
 }
