@@ -1,6 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 #if canImport(Glibc)
 import Glibc
+#endif
+#if DEBUG
+import Synchronization
 #endif
 
 /// Named fault points for the crash-safety and error-path tests, armed by the environment
@@ -16,10 +23,10 @@ import Glibc
 /// Only debug builds (the tests' builds) have fault points: in a release build `point` is an
 /// empty inlinable function, `MIIS_FAULT_POINT` is never read, and a call site costs nothing.
 /// The list of points is in docs/security.md ("Crash safety").
-public enum FaultInjection {
+package enum FaultInjection {
     /// Fires the point `name` if `MIIS_FAULT_POINT` arms it (debug builds only).
     @inlinable
-    public static func point(_ name: String) throws {
+    package static func point(_ name: String) throws {
         #if DEBUG
         try reached(name)
         #endif
@@ -91,14 +98,13 @@ public enum FaultInjection {
         SecureFile.ioError("fault point \(name)", EIO, "injected failure")
     }
 
-    private final class HitCounter: @unchecked Sendable {
-        private let lock = NSLock()
-        private var hits: [String: Int] = [:]
+    private final class HitCounter: Sendable {
+        private let hits = Mutex<[String: Int]>([:])
         func increment(_ name: String) -> Int {
-            lock.lock()
-            defer { lock.unlock() }
-            hits[name, default: 0] += 1
-            return hits[name, default: 0]
+            hits.withLock { hits in
+                hits[name, default: 0] += 1
+                return hits[name, default: 0]
+            }
         }
     }
     #endif

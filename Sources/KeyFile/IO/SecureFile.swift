@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -67,11 +71,11 @@ public enum SecureFile {
     /// The directory is opened once and every step is made relative to it (see
     /// ``writeAtomically(_:named:in:path:mode:replace:)``).
     public static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t = 0o600, replace: Bool) throws {
-        let directory = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
+        let directory = FileSystemPath.directory(of: path).isEmpty ? "." : FileSystemPath.directory(of: path)
         let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard descriptor >= 0 else { throw ioError(path, errno, "cannot open the directory \(directory)") }
         defer { close(descriptor) }
-        try writeAtomically(bytes, named: (path as NSString).lastPathComponent, in: descriptor, path: path, mode: mode, replace: replace)
+        try writeAtomically(bytes, named: FileSystemPath.lastComponent(of: path), in: descriptor, path: path, mode: mode, replace: replace)
     }
 
     /// ``writeAtomically(_:to:mode:replace:)`` into the already-opened directory `directory` (a
@@ -87,7 +91,7 @@ public enum SecureFile {
         let temporary = ".\(name).tmp-\(suffix)"
         let descriptor = openat(directory, temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)
         guard descriptor >= 0 else {
-            let folder = (path as NSString).deletingLastPathComponent
+            let folder = FileSystemPath.directory(of: path)
             throw ioError(path, errno, "cannot create a temporary file in \(folder.isEmpty ? "." : folder)")
         }
         var committed = false

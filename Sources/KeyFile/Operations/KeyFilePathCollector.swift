@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -30,7 +34,7 @@ public struct CollectedPath: Sendable, Equatable {
 public enum KeyFilePathCollector {
     /// Whether `name` is a leftover `.NAME.tmp-XXXXXXXXXXXX` of an interrupted atomic write.
     public static func isInterruptedWriteTemporary(_ name: String) -> Bool {
-        guard name.hasPrefix("."), let range = name.range(of: ".tmp-", options: .backwards) else { return false }
+        guard name.hasPrefix("."), let range = name.ranges(of: ".tmp-").last else { return false }
         let suffix = name[range.upperBound...]
         return !suffix.isEmpty && suffix.allSatisfy(\.isHexDigit) && range.lowerBound > name.index(after: name.startIndex)
     }

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -46,7 +50,10 @@ public enum VerifiedKeyFileWriter {
         if !replace { try refuseExisting(path) }
         try secret.withUnsafeBytes { buffer in
             try commit(buffer, to: path, replace: replace) { temporary in
-                let written = try SecureFile.read(temporary, limit: max(buffer.count, 1))
+                // The read-back copy is as secret as the export itself (cleartext key material):
+                // wiped before it is freed, whatever the comparison says.
+                var written = try SecureFile.read(temporary, limit: max(buffer.count, 1))
+                defer { SecureBytes.wipe(&written) }
                 let same = written.withUnsafeBytes { ConstantTime.equals($0, buffer) }
                 guard same else { throw KeyFileError.io("write-verify", path: path, "the written file differs from what was written") }
             }
@@ -63,9 +70,8 @@ public enum VerifiedKeyFileWriter {
     private static func commit(
         _ bytes: UnsafeRawBufferPointer, to path: String, replace: Bool, verify: (String) throws -> Void
     ) throws {
-        let nsPath = path as NSString
-        let directory = nsPath.deletingLastPathComponent.isEmpty ? "." : nsPath.deletingLastPathComponent
-        let temporary = "\(directory)/.\(nsPath.lastPathComponent).tmp-\(try SecureRandom.bytes(count: 6).hexString)"
+        let directory = FileSystemPath.directory(of: path).isEmpty ? "." : FileSystemPath.directory(of: path)
+        let temporary = "\(directory)/.\(FileSystemPath.lastComponent(of: path)).tmp-\(try SecureRandom.bytes(count: 6).hexString)"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard descriptor >= 0 else { throw SecureFile.ioError(path, errno, "cannot create a temporary file in \(directory)") }
         var committed = false
