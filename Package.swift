@@ -23,14 +23,16 @@ let package = Package(
             pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]
         ),
+        // The error protocol every library's error type adopts and the tools report through.
+        .target(name: "ErrorReporting"),
         .target(
             name: "KeyFile",
-            dependencies: ["COpenSSL"]
+            dependencies: ["COpenSSL", "ErrorReporting"]
         ),
         .target(
             name: "Deployment",
             dependencies: [
-                "KeyFile",
+                "KeyFile", "ErrorReporting",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -39,32 +41,39 @@ let package = Package(
         .target(
             name: "ToolSupport",
             dependencies: [
-                "KeyFile", "Deployment",
+                "KeyFile", "ErrorReporting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // What the two deployment tools (miisactivate, miisserver) share: the command-line texts of
+        // the deployment's remedies. keytool does not link it.
+        .target(
+            name: "DeploymentCommandLine",
+            dependencies: ["Deployment", "ToolSupport"]
+        ),
         .executableTarget(
             name: "keytool",
             dependencies: [
-                "KeyFile", "Deployment", "ToolSupport",
+                "KeyFile", "ToolSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "miisactivate",
-            dependencies: ["KeyFile", "Deployment", "ToolSupport"]
+            dependencies: ["KeyFile", "Deployment", "ToolSupport", "DeploymentCommandLine"]
         ),
         .executableTarget(
             name: "miisserver",
             dependencies: [
-                "KeyFile", "Deployment", "ToolSupport",
+                "KeyFile", "Deployment", "ToolSupport", "DeploymentCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(
             name: "KeyFileTests",
-            dependencies: ["KeyFile"],
+            // ToolSupport: the published vectors name the exit status each failure class maps to.
+            dependencies: ["KeyFile", "ToolSupport"],
             resources: [.copy("Vectors")]
         ),
         .testTarget(
@@ -73,7 +82,15 @@ let package = Package(
         ),
         .testTarget(
             name: "ToolSupportTests",
-            dependencies: ["ToolSupport"]
+            dependencies: ["ToolSupport", "KeyFile", "Deployment"]
+        ),
+        .testTarget(
+            name: "KeytoolTests",
+            dependencies: ["keytool", "KeyFile", "ToolSupport"]
+        ),
+        .testTarget(
+            name: "MiisactivateTests",
+            dependencies: ["miisactivate"]
         ),
         .testTarget(
             name: "EndToEndTests",

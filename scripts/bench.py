@@ -202,7 +202,7 @@ class Bench:
                 command += ["--password-file", self.password_file] + kdf
             subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
         backup = os.path.join(deployment, "miis_keys.bin")
-        subprocess.run([self.tool("keytool"), "backup", "--install-dir", os.path.join(deployment, "bench1"), "-o", backup,
+        subprocess.run([self.tool("miisserver"), "backup", "--install-dir", os.path.join(deployment, "bench1"), "-o", backup,
                         "--password-file", self.password_file] + kdf, check=True, stdout=subprocess.DEVNULL)
         turn = {"next": "bench2"}
 

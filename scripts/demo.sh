@@ -35,7 +35,7 @@ run "$demo/sync1/Bin/miisserver" status
 
 step "Export the key set to a backup key file, verify it, inspect it without the password"
 mkdir -p "$demo/backups"
-run "$demo/sync1/Bin/keytool" backup --install-dir "$demo/sync1" -o "$demo/backups/miis_keys.bin" --password-file "$password_file"
+run "$demo/sync1/Bin/miisserver" backup --install-dir "$demo/sync1" -o "$demo/backups/miis_keys.bin" --password-file "$password_file"
 run "$demo/sync1/Bin/keytool" verify "$demo/backups/miis_keys.bin" --account "$account" --password-file "$password_file"
 run "$demo/sync1/Bin/keytool" inspect "$demo/backups/miis_keys.bin"
 

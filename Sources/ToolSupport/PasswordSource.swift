@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import KeyFile
 #if canImport(Glibc)
 import Glibc
@@ -6,7 +10,7 @@ import Glibc
 
 /// Where a password comes from. Never from a plain argument value: argv is visible to every local
 /// user in the process list.
-public enum PasswordSource: Sendable {
+package enum PasswordSource: Sendable {
     /// A terminal prompt with echo off (`/dev/tty`).
     case prompt
     /// The first line of standard input.
@@ -15,7 +19,7 @@ public enum PasswordSource: Sendable {
     case file(String)
 
     /// Reads and normalizes the password. `confirm` asks twice on a terminal (for new passwords).
-    public func read(prompt text: String = "Password: ", confirm: Bool = false) throws -> Password {
+    package func read(prompt text: String = "Password: ", confirm: Bool = false) throws -> Password {
         switch self {
         case .prompt:
             let first = try TerminalPrompt.readSecret(text)
@@ -70,16 +74,16 @@ public enum PasswordSource: Sendable {
 }
 
 /// Reads secrets from the controlling terminal with echo turned off.
-public enum TerminalPrompt {
+package enum TerminalPrompt {
     /// Whether standard input is a terminal.
-    public static var standardInputIsTerminal: Bool { isatty(STDIN_FILENO) == 1 }
-    public static var standardErrorIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
+    package static var standardInputIsTerminal: Bool { isatty(STDIN_FILENO) == 1 }
+    package static var standardErrorIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
 
     /// Prompts on `/dev/tty` and reads one line without echo. Fails clearly when there is no terminal.
     /// A SIGINT, SIGTERM, SIGHUP or SIGQUIT while the prompt is open (Ctrl-C) puts the terminal
     /// back as it was (echo on) before the signal ends the process with its default action
     /// (a shell reports 128 + the signal: 130 for Ctrl-C).
-    public static func readSecret(_ prompt: String, limit: Int = Password.maximumLength, value: String = "password") throws -> SecureBytes {
+    package static func readSecret(_ prompt: String, limit: Int = Password.maximumLength, value: String = "password") throws -> SecureBytes {
         let tty = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY)
         guard tty >= 0 else {
             throw KeyFileError.invalidInput("no-terminal", "no terminal to prompt for the \(value); use --password-file F or --password-stdin")
@@ -103,14 +107,14 @@ public enum TerminalPrompt {
     }
 
     /// Asks a yes/no question on the terminal; anything but "y"/"yes" is no.
-    public static func confirm(_ question: String) -> Bool {
+    package static func confirm(_ question: String) -> Bool {
         StandardStreams.error("\(TerminalText.escaped(question)) [y/N] ")
         guard let answer = Swift.readLine() else { return false }
         return ["y", "yes"].contains(answer.trimmingCharacters(in: .whitespaces).lowercased())
     }
 
     /// Reads one visible line from the terminal (for non-secret questions).
-    public static func ask(_ question: String) -> String? {
+    package static func ask(_ question: String) -> String? {
         StandardStreams.error(TerminalText.escaped(question))
         return Swift.readLine()?.trimmingCharacters(in: .whitespaces)
     }

@@ -12,13 +12,13 @@ import Glibc
 /// - when the reader of standard output or standard error goes away (EPIPE: `| head -1`), the
 ///   tool ends at once and quietly, killed by SIGPIPE as any Unix filter is (a shell reports 141),
 ///   also when the PostgreSQL client (SwiftNIO) has set SIGPIPE to be ignored.
-public enum StandardStreams {
+package enum StandardStreams {
     /// What a shell reports for a process killed by SIGPIPE; the exit status when raising fails.
-    public static let brokenPipeStatus: Int32 = 128 + SIGPIPE
+    package static let brokenPipeStatus: Int32 = 128 + SIGPIPE
 
     /// Call first thing in `main`: re-opens closed standard descriptors on `/dev/null` and
     /// restores SIGPIPE's default action (an inherited "ignore" would turn `| head` into EPIPE).
-    public static func prepare() {
+    package static func prepare() {
         for descriptor in [STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO] where fcntl(descriptor, F_GETFD) < 0 && errno == EBADF {
             let null = open("/dev/null", O_RDWR)
             // open returns the lowest free descriptor, which is `descriptor` since the lower
@@ -33,7 +33,7 @@ public enum StandardStreams {
 
     /// The command line as the tool received it: arguments that are not UTF-8 keep their bytes
     /// (``FileSystemPath``), so a file name `$'\xff.bin'` opens that file. Without the program name.
-    public static func arguments() -> [String] {
+    package static func arguments() -> [String] {
         (1..<Int(CommandLine.argc)).map { index in
             guard let argument = CommandLine.unsafeArgv[index] else { return "" }
             return FileSystemPath.string(cString: argument)
@@ -41,19 +41,19 @@ public enum StandardStreams {
     }
 
     /// Writes `text` to standard output. Escaped file-name bytes are shown as `\xHH`.
-    public static func output(_ text: String) {
+    package static func output(_ text: String) {
         write(FileSystemPath.visible(text), to: STDOUT_FILENO)
     }
 
     /// Writes `text` to standard error. Escaped file-name bytes are shown as `\xHH`.
-    public static func error(_ text: String) {
+    package static func error(_ text: String) {
         write(FileSystemPath.visible(text), to: STDERR_FILENO)
     }
 
     /// Writes all of `text` with `write(2)`, retrying on EINTR and short writes. A reader that is
     /// gone ends the process (``outputGone()``); any other failure drops the text: there is no
     /// other place to report it, and the exit status still tells the outcome.
-    public static func write(_ text: String, to descriptor: Int32) {
+    package static func write(_ text: String, to descriptor: Int32) {
         // Buffered `print` output must come out before this text.
         if descriptor == STDOUT_FILENO || descriptor == STDERR_FILENO { fflush(nil) }
         var bytes = Array(text.utf8)
@@ -77,7 +77,7 @@ public enum StandardStreams {
 
     /// Reads standard input to its end, at most `limit` bytes, into wiped memory. Returns nil
     /// when there is more than `limit`. A closed or unreadable standard input reads as empty.
-    public static func readInput(limit: Int) -> SecureBytes? {
+    package static func readInput(limit: Int) -> SecureBytes? {
         var count = 0
         var overflow = false
         let data = SecureBytes(count: limit) { buffer in
@@ -103,13 +103,13 @@ public enum StandardStreams {
 
     /// Ends the process with `code` after flushing `print`ed output. When the flush finds the
     /// reader gone, the process ends as ``outputGone()`` does instead.
-    public static func exit(_ code: Int32) -> Never {
+    package static func exit(_ code: Int32) -> Never {
         if fflush(nil) != 0, errno == EPIPE { outputGone() }
         Glibc.exit(code)
     }
 
     /// The reader of our output went away: end now, quietly, as a process killed by SIGPIPE.
-    public static func outputGone() -> Never {
+    package static func outputGone() -> Never {
         _ = signal(SIGPIPE, SIG_DFL)
         _ = raise(SIGPIPE)
         _exit(brokenPipeStatus)

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import KeyFile
 
 /// The one escaping every tool applies to a line of text output before it is written, so that no
@@ -18,10 +22,10 @@ import KeyFile
 /// Everything else, backslashes included, is printed as it is (account names such as
 /// `CORP\svc-sync` stay readable), so the escape is for display only: a name that literally holds
 /// the characters `\e` looks the same as one holding ESC. JSON output (`--json`) is the exact form.
-public enum TerminalText {
+package enum TerminalText {
     /// `text` with every display-unsafe scalar replaced by its visible escape. Total over any
     /// String, and idempotent: its output holds no character it would escape.
-    public static func escaped(_ text: String) -> String {
+    package static func escaped(_ text: String) -> String {
         // Bytes of a file name that are not UTF-8 travel as reserved scalars: shown as `\xHH`.
         let text = FileSystemPath.visible(text)
         guard text.unicodeScalars.contains(where: DisplayUnsafeScalars.contains) else { return text }
@@ -44,6 +48,6 @@ public enum TerminalText {
 
 /// Prints one line of text output to standard output, escaped with ``TerminalText/escaped(_:)``.
 /// The text output of every tool goes through here (or ``printError(_:)``); JSON does not.
-public func printLine(_ line: String) {
+package func printLine(_ line: String) {
     print(TerminalText.escaped(line))
 }

@@ -1,9 +1,12 @@
 import ArgumentParser
+import KeyFile
 import ToolSupport
 
-/// The root command. To add a subcommand (e.g. `backup`), write `Commands/<Name>Command.swift`
-/// and append its type to `subcommands` below.
-struct Keytool: ParsableCommand {
+/// The root command. To add a subcommand, write `Commands/<Name>Command.swift` and append its
+/// type to `subcommands` below. keytool links the key-file library only: commands that need a
+/// server installation or the database belong to miisserver (`miisserver backup`).
+@main
+struct Keytool: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keytool",
         abstract: "Inspect, verify, create, re-protect, export, audit and compare encryption key files.",
@@ -20,7 +23,7 @@ struct Keytool: ParsableCommand {
         tampered > corrupted > wrong credentials > crypto > out of bounds
         > unsupported > unreadable > invalid.
         """,
-        version: "1.0.0",
+        version: ToolkitRelease.version,
         subcommands: [
             InspectCommand.self,
             VerifyCommand.self,
@@ -30,7 +33,11 @@ struct Keytool: ParsableCommand {
             ExportKeysCommand.self,
             AuditCommand.self,
             DiffCommand.self,
-            BackupCommand.self,
+            MovedBackupCommand.self,
         ]
     )
+
+    static func main() async {
+        await runMain(toolName: "keytool")
+    }
 }

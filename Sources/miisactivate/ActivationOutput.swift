@@ -1,5 +1,5 @@
 import Deployment
-import Foundation
+import ErrorReporting
 import KeyFile
 import ToolSupport
 
@@ -35,24 +35,24 @@ struct ActivationOutput {
             printLine("Activated \(report.server) as the primary server.")
             printLine("  previous primary  \(report.previousServer ?? "-")")
             printLine("  new epoch         \(report.epoch)")
-            printLine("  key set           \(report.keySetID.uuidString.lowercased())")
+            printLine("  key set           \(report.keySetID.lowercasedString)")
             printLine("  keys installed    \(report.keysInstalledAt ?? "-")")
             if let reason = report.forcedReason { printLine("  forced            \(reason)") }
         }
         for warning in report.warnings { printError("warning: \(warning)") }
     }
 
-    func printFailure(message: String, exitCode: Int32, error: any Error) {
-        printError("miisactivate: \(message)")
+    /// `failure` as one `miisactivate:` line on stderr and, with `--json`, as the failure report.
+    /// `kind` is the error's stable code (`fenced`, `corrupted.checksum`), or `usage`.
+    func printFailure(_ failure: ReportedFailure, error: any Error) {
+        printError("miisactivate: \(failure.message)")
         guard json else { return }
-        let kind = (error as? DeploymentError)?.kind.rawValue ?? (error as? KeyFileError)?.code.rawValue ?? "usage"
-        emitJSON(FailureReport(error: .init(kind: kind, message: message, exitCode: exitCode)))
+        let kind = (error as? any ReportableError)?.errorCode ?? "usage"
+        emitJSON(FailureReport(error: .init(kind: kind, message: failure.message, exitCode: failure.exitCode)))
     }
 
     private func emitJSON(_ value: some Encodable) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.dateEncodingStrategy = .iso8601
-        if let data = try? encoder.encode(value) { Swift.print(String(decoding: data, as: UTF8.self)) }
+        // An encoding failure of these plain structs cannot happen; the exit status still tells the outcome.
+        try? JSONOutput.print(value)
     }
 }

@@ -37,6 +37,7 @@ enum HelpText {
       --allow-weak-kdf      Accept a key file whose KDF parameters are below the floor.
       --json                Print a machine-readable report on standard output.
       --verbose, -v         Log each check to standard error.
+      --version             Print the toolkit's release and exit.
       --                    End of options (for a file literally named /q).
 
     Remarks
@@ -51,8 +52,8 @@ enum HelpText {
         with the same version as the primary server, and then run miisactivate again.
       * If the administrators' group (FIMSyncAdmin) was created as a local group instead of
         a directory (domain) group, administrators may be unable to manage the activated
-        server. Create the directory group, then re-run setup in repair mode:
-        miisserver setup --repair --admin-group GROUP.
+        server. Create the directory group, then repair the installation:
+        miisserver repair --admin-group GROUP.
 
     Checks, in order, before anything changes
       1 root  2 registered standby, not already active  3 schema  4 password-sync target

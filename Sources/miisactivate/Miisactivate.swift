@@ -1,5 +1,5 @@
 import Deployment
-import Foundation
+import DeploymentCommandLine
 import KeyFile
 import ToolSupport
 #if canImport(Glibc)
@@ -8,8 +8,42 @@ import Glibc
 
 /// The `miisactivate` program: gathers what the reference's command line names, asks for what is
 /// missing (unless quiet), and hands every decision to ``StandbyActivation``.
+///
+/// Its command line is the reference's (`/q`, `/?`, positional password), not swift-argument-parser's:
+/// ``ActivateCommandLine`` parses it.
+@main
 struct Miisactivate {
     let commandLine: ActivateCommandLine
+
+    static func main() async {
+        StandardStreams.prepare()
+        ProcessHardening.apply()
+        let commandLine: ActivateCommandLine
+        do {
+            commandLine = try ActivateCommandLine(parsing: StandardStreams.arguments())
+        } catch {
+            printError("miisactivate: \(error)")
+            StandardStreams.exit(ExitCodes.usage)
+        }
+        Diagnostics.bootstrap(verbose: commandLine.verbose)
+        if commandLine.version {
+            print(ToolkitRelease.version)
+            StandardStreams.exit(ExitCodes.success)
+        }
+        if commandLine.help {
+            print(HelpText.text)
+            StandardStreams.exit(ExitCodes.success)
+        }
+        let output = ActivationOutput(json: commandLine.json, quiet: commandLine.quiet)
+        do {
+            output.print(try await Miisactivate(commandLine: commandLine).run())
+            StandardStreams.exit(ExitCodes.success)
+        } catch {
+            let failure = ReportedFailure(error, remedies: deploymentRemedies)
+            output.printFailure(failure, error: error)
+            StandardStreams.exit(failure.exitCode)
+        }
+    }
 
     func run() async throws -> ActivationReport {
         // Check 1 comes before anything is read or asked.
@@ -26,10 +60,10 @@ struct Miisactivate {
         options.requestedLease = commandLine.lease
         if commandLine.allowWeakKDF { options.kdfPolicy = .allowWeak }
 
-        let store = try DeploymentStoreFactory.open(location: installation.configuration.database)
-        defer { Task { try? await store.close() } }
-        let activation = StandbyActivation(installation: installation, store: store)
-        return try await activation.run(options) { plan in confirm(plan, server: installation.configuration.serverName) }
+        return try await DeploymentStoreFactory.withStore(location: installation.configuration.database) { store in
+            let activation = StandbyActivation(installation: installation, store: store)
+            return try await activation.run(options) { plan in confirm(plan, server: installation.configuration.serverName) }
+        }
     }
 
     /// Without `/q`, the switch happens only after the administrator says yes on the terminal.

@@ -1,16 +1,27 @@
 import ArgumentParser
 import Deployment
+import DeploymentCommandLine
 import Foundation
+import KeyFile
 import ToolSupport
 
 /// `miisserver`: the deployment's administration tool.
-struct MiisServer: ParsableCommand {
+@main
+struct MiisServer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "miisserver",
         abstract: "Set up and administer the servers of a MIIS deployment and their shared database.",
-        discussion: "Exit codes: 0 success, 10-17 key-file errors, 20-32 deployment errors (see docs/miisserver.md).",
-        subcommands: [SetupCommand.self, StatusCommand.self, PasswordSyncCommand.self, SecretCommand.self,
+        discussion: """
+            EXIT STATUS (shared by keytool, miisserver and miisactivate)
+            \(ExitCodes.table)
+            """,
+        version: ToolkitRelease.version,
+        subcommands: [SetupCommand.self, RepairCommand.self, StatusCommand.self, BackupCommand.self, PasswordSyncCommand.self, SecretCommand.self,
                       LeaseCommand.self, HeartbeatCommand.self, CheckCommand.self, HistoryCommand.self])
+
+    static func main() async {
+        await runMain(toolName: "miisserver", remedies: deploymentRemedies)
+    }
 }
 
 /// `--install-dir DIR`: else the parent of the Bin/ folder holding this executable, else MIIS_INSTALL_DIR.
@@ -28,12 +39,6 @@ struct InstallationOptions: ParsableArguments {
     func locate() throws -> ServerInstallation {
         try ServerInstallation.locate(explicit: installDir)
     }
-}
-
-/// Writes `value` as the documented JSON to standard output.
-func printJSON(_ value: some Encodable) throws {
-    let data = try DeploymentAdministration.jsonEncoder().encode(value)
-    StandardStreams.output(String(decoding: data, as: UTF8.self) + "\n")
 }
 
 func printWarning(_ text: String) {

@@ -36,12 +36,5 @@ struct FaultInjectionTests {
         #expect(error.category == .io)
         #expect(error.message == "fault point setup.after-register: injected failure: Input/output error")
     }
-
-    @Test func appendingKeepsCategoryAndCode() {
-        let error = FaultInjection.injectedError("x")
-        let extended = error.appending("kept")
-        #expect(extended.category == error.category && extended.code.rawValue == error.code.rawValue)
-        #expect(extended.message == error.message + "; kept")
-    }
 }
 #endif

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ToolSupport
 @testable import KeyFile
 
 /// Whole-file integrity: every bit flip and every truncation of a valid file is `corrupted`,
@@ -61,7 +62,7 @@ import Testing
         for wrong in [sample.password + " ", String(sample.password.dropLast())] {
             let error = keyFileError { try sealed.open(with: Credentials(account: account, password: try Password(wrong)), policy: .allowWeak) }
             #expect(error?.code.rawValue == "wrongCredentials.header-mac")
-            #expect(error?.category.exitCode == 11)
+            #expect(error.map(ExitCodes.status(for:)) == 11)
         }
     }
 

@@ -68,11 +68,9 @@ import Testing
         }
     }
 
-    @Test func defaultsAndExitCodes() {
+    @Test func defaults() {
         #expect(KDFParameters.recommended == .scrypt(logN: 17, r: 8, p: 1))
         #expect(KDFParameters.recommended.memoryCost == 128 << 20)
         #expect(KDFParameters.recommendedPBKDF2 == .pbkdf2SHA256(iterations: 600_000))
-        let codes = KeyFileError.Category.allCases.map(\.exitCode)
-        #expect(codes == [10, 11, 12, 13, 14, 15, 16, 17])
     }
 }

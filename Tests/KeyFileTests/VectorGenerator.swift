@@ -1,5 +1,6 @@
 import Foundation
 @testable import KeyFile
+import ToolSupport
 
 // MARK: - Manifest
 
@@ -48,7 +49,7 @@ struct VectorExpectation: Codable, Equatable {
     }
 
     static func failure(_ category: KeyFileError.Category, _ code: String) -> Self {
-        VectorExpectation(outcome: "error", category: category.rawValue, code: "\(category.rawValue).\(code)", exitCode: category.exitCode)
+        VectorExpectation(outcome: "error", category: category.rawValue, code: "\(category.rawValue).\(code)", exitCode: ExitCodes.status(forClass: category.rawValue))
     }
 }
 

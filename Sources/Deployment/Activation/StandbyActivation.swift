@@ -103,12 +103,12 @@ public struct StandbyActivation: Sendable {
 
         // 2. Registered in this deployment, and not already active.
         guard let state = try await store.deployment() else {
-            throw DeploymentError(.notRegistered, "the database has no deployment yet: set up a primary first (miisserver setup --role primary)")
+            throw DeploymentError(.notRegistered, "the database has no deployment yet: set up a primary first", remedy: .setUpPrimary)
         }
         let servers = try await store.servers()
         guard servers.contains(where: { $0.name == serverName }) else {
             throw DeploymentError(.notRegistered,
-                "server '\(serverName)' is not registered in this deployment; register it with miisserver setup --role standby")
+                "server '\(serverName)' is not registered in this deployment", remedy: .registerStandby)
         }
         if state.activeServer == serverName { return nil }
         logger.debug("check 2/6 passed: \(serverName) is a registered standby; active server is \(state.activeServer) at epoch \(state.epoch)")
@@ -122,7 +122,7 @@ public struct StandbyActivation: Sendable {
             if state.passwordSyncEnabled, state.passwordSyncTarget != serverName {
                 let target = state.passwordSyncTarget ?? "no server"
                 throw DeploymentError(.passwordSyncTarget,
-                    "password synchronization is enabled and directed to \(target), not to this server. Redirect it first: miisserver password-sync --enable --target \(serverName)")
+                    "password synchronization is enabled and directed to \(target), not to this server", remedy: .redirectPasswordSync(to: serverName))
             }
             logger.debug("check 4/6 passed: password synchronization \(state.passwordSyncEnabled ? "points at this server" : "is disabled")")
             // 5. The key file.
@@ -130,7 +130,7 @@ public struct StandbyActivation: Sendable {
             warnings += fileWarnings
             guard keyFile.keySet.id == state.keySetID else {
                 throw DeploymentError(.keySetMismatch,
-                    "the key file holds key set \(keyFile.keySet.id.uuidString.lowercased()), but the deployment uses \(state.keySetID.uuidString.lowercased()): it is stale or from another deployment; use a current backup (keytool backup on the primary)")
+                    "the key file holds key set \(keyFile.keySet.id.lowercasedString), but the deployment uses \(state.keySetID.lowercasedString): it is stale or from another deployment", remedy: .useCurrentBackup)
             }
             try await DeploymentKeyCheck.verifyKeySet(keyFile.keySet, against: store)
             logger.debug("check 5/6 passed: \(options.keyFilePath) opens, holds the current key set and decrypts every secret")
@@ -148,7 +148,7 @@ public struct StandbyActivation: Sendable {
                 throw Self.anotherServerBecameActive(state)
             }
             if alive, options.forceReason == nil {
-                throw Self.withRemedy(StoreRules.primaryAlive(state: state, heartbeatAge: age ?? 0, lease: lease))
+                throw StoreRules.primaryAlive(state: state, heartbeatAge: age ?? 0, lease: lease).with(.stopPrimaryOrForce)
             }
             logger.debug("check 6/6 \(alive ? "overridden by --force" : "passed"): last primary heartbeat \(age.map { "\(Int($0)) s ago" } ?? "never"), lease \(DeploymentState.formatSeconds(lease)) s")
             return ActivationPlan(state: state, keyFile: keyFile, keyFileBytes: bytes,
@@ -176,7 +176,7 @@ public struct StandbyActivation: Sendable {
                 server: serverName, expectedEpoch: plan.state.epoch, keySetID: plan.keyFile.keySet.id,
                 osUser: options.osUser, detail: detail, requestedLease: options.requestedLease, forceReason: options.forceReason))
         } catch let error as DeploymentError where error.kind == .conflict || error.kind == .primaryAlive {
-            let refusal = error.kind == .primaryAlive ? Self.withRemedy(error) : error
+            let refusal = error.kind == .primaryAlive ? error.with(.stopPrimaryOrForce) : error
             await logRefusal(refusal, state: plan.state, options: options)
             throw refusal
         }
@@ -240,18 +240,13 @@ public struct StandbyActivation: Sendable {
             "another server became active: \(state.activeServer) took over at epoch \(state.epoch) while this activation was being prepared; nothing was changed")
     }
 
-    /// The refusal of a takeover of a live primary, with what the administrator can do.
-    static func withRemedy(_ error: DeploymentError) -> DeploymentError {
-        DeploymentError(error.kind, error.message + ". Stop it first (and wait out the lease), or override with --force --reason TEXT")
-    }
-
     func openKeyFile(_ options: ActivationRequestOptions) throws -> (KeyFile, [UInt8], [String]) {
         let warnings = try InstallationPermissions.checkKeyFile(options.keyFilePath)
         let bytes = try SecureFile.read(options.keyFilePath)
         let keyFile = try SealedKeyFile(bytes: bytes).open(with: options.credentials, policy: options.kdfPolicy)
         guard keyFile.header.account == installation.configuration.serviceAccount else {
             throw DeploymentError(.invalidRequest,
-                "the key file is bound to account '\(keyFile.header.account)' but this server's service account is '\(installation.configuration.serviceAccount)'; fix it with miisserver setup --repair --account")
+                "the key file is bound to account '\(keyFile.header.account)' but this server's service account is '\(installation.configuration.serviceAccount)'", remedy: .repairAccount)
         }
         return (keyFile, bytes, warnings)
     }
@@ -270,13 +265,13 @@ public struct StandbyActivation: Sendable {
         let scope = AdminGroupScope.resolve(group)
         var warnings = warnings
         if outcome == .activated, scope == .missing {
-            warnings.append("the administrators' group '\(group)' does not exist on this host; create it (as a directory group) and run miisserver setup --repair --admin-group NAME")
+            warnings.append("the administrators' group '\(group)' does not exist on this host; create it (as a directory group) and run miisserver repair --admin-group NAME")
         }
         if outcome == .activated, scope == .local {
             warnings.append("""
                 the administrators' group '\(group)' is a local group, not a directory (domain) group: administrators of the \
                 old primary may be unable to manage this server. Create the group in the directory, then re-run setup in \
-                repair mode: miisserver setup --repair --admin-group DIRECTORY-GROUP
+                repair mode: miisserver repair --admin-group DIRECTORY-GROUP
                 """)
         }
         return ActivationReport(

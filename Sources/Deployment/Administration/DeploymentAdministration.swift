@@ -1,3 +1,4 @@
+import ErrorReporting
 import Foundation
 import KeyFile
 import Logging
@@ -72,7 +73,7 @@ public enum DeploymentAdministration {
         let origin = writeOrigin(request.serverName)
         guard !request.adminGroup.isEmpty else { throw DeploymentError(.invalidRequest, "the admin group must not be empty") }
         let configurationPath = "\(request.installDirectory)/\(ServerInstallation.configurationFileName)"
-        let alreadySetUp = DeploymentError(.installation, "\(configurationPath) already exists: this server is already set up; use setup --repair to change it")
+        let alreadySetUp = DeploymentError(.installation, "\(configurationPath) already exists: this server is already set up", remedy: .repairInsteadOfSetup)
         // A setup that crashed part-way left server.json (and maybe keys/) but not the deployment
         // row or the registration: the same request resumes it (see `resumable` below). Anything
         // else with a server.json is an installation that exists.
@@ -105,7 +106,7 @@ public enum DeploymentAdministration {
                                                                     request: request, groupFile: groupFile, alreadySetUp: alreadySetUp)
                 }
                 throw DeploymentError(.invalidRequest,
-                    "the deployment already has a primary ('\(deployment.activeServer)'); set this server up with --role standby")
+                    "the deployment already has a primary ('\(deployment.activeServer)')", remedy: .setUpAsStandby)
             }
             if existing != neededSchema { try await store.migrate(to: neededSchema) }
             schema = neededSchema
@@ -156,10 +157,10 @@ public enum DeploymentAdministration {
                     switch row {
                     case .success(let deployment?) where deployment.activeServer == request.serverName && deployment.keySetID == keySet.id:
                         throw keptAfterFailure(error,
-                            "the deployment row of '\(request.serverName)' is committed, so the installation at \(installation.directory) was kept; fix the cause and run the same miisserver setup again to finish it")
+                            "the deployment row of '\(request.serverName)' is committed, so the installation at \(installation.directory) was kept")
                     case .failure(let readError):
                         throw keptAfterFailure(error,
-                            "whether the deployment row of '\(request.serverName)' was committed cannot be read (\(readError)), so the installation at \(installation.directory) was kept; run the same miisserver setup again to finish it")
+                            "whether the deployment row of '\(request.serverName)' was committed cannot be read (\(readError)), so the installation at \(installation.directory) was kept")
                     case .success:
                         break
                     }
@@ -216,10 +217,10 @@ public enum DeploymentAdministration {
                         $0.name == request.serverName && $0.role == .standby && $0.softwareVersion == request.softwareVersion
                     }):
                         throw keptAfterFailure(error,
-                            "server '\(request.serverName)' is registered in the deployment all the same, so the installation at \(installation.directory) was kept: the standby is set up (miisserver status shows it)")
+                            "server '\(request.serverName)' is registered in the deployment all the same, so the installation at \(installation.directory) was kept: the standby is set up", remedy: nil)
                     case .failure(let readError):
                         throw keptAfterFailure(error,
-                            "whether the registration of '\(request.serverName)' was committed cannot be read (\(readError)), so the installation at \(installation.directory) was kept; run the same miisserver setup again to finish it")
+                            "whether the registration of '\(request.serverName)' was committed cannot be read (\(readError)), so the installation at \(installation.directory) was kept")
                     case .success:
                         break
                     }
@@ -240,7 +241,7 @@ public enum DeploymentAdministration {
         guard installation.activeEpoch == nil, deployment.epoch == 1 else { throw alreadySetUp }
         guard let header = try installation.installedKeyFileHeader(), header.keySetID == deployment.keySetID else {
             throw DeploymentError(.keySetMismatch,
-                "\(installation.installedKeyFilePath) does not hold the deployment's key set \(deployment.keySetID.uuidString); restore it from a backup (keytool backup) and run miisserver setup --repair")
+                "\(installation.installedKeyFilePath) does not hold the deployment's key set \(deployment.keySetID.lowercasedString)", remedy: .restoreKeySetAndRepair)
         }
         try installation.recordActivation(epoch: deployment.epoch, keySetID: deployment.keySetID)
         return SetupOutcome(installation: installation, databaseSchema: schema, keySetID: deployment.keySetID,
@@ -258,13 +259,11 @@ public enum DeploymentAdministration {
         }
     }
 
-    /// `error`, with its kind and exit status, telling what setup kept and how to finish.
-    private static func keptAfterFailure(_ error: any Error, _ advice: String) -> any Error {
-        switch error {
-        case let error as DeploymentError: return DeploymentError(error.kind, "\(error.message); \(advice)")
-        case let error as KeyFileError: return error.appending(advice)
-        default: return DeploymentError(.database, "\(error); \(advice)")
-        }
+    /// `error`, with its class and exit status, telling what setup kept; by default the remedy
+    /// is to finish with the same setup.
+    private static func keptAfterFailure(_ error: any Error, _ explanation: String, remedy: Remedy? = .rerunSetup) -> any Error {
+        let underlying = error as? any ReportableError ?? DeploymentError(.database, "\(error)")
+        return ExplainedFailure(underlying, explanation: explanation, remedy: remedy)
     }
 
     /// The reference's `Exception: 0x80230443` text with its remedy.
@@ -275,7 +274,7 @@ public enum DeploymentAdministration {
     static func adminGroupWarnings(_ group: String, groupFile: String) -> [String] {
         switch AdminGroupScope.resolve(group, groupFile: groupFile) {
         case .directory: return []
-        case .local: return ["the admin group '\(group)' is a local group; after a standby is activated its members cannot administer it. Create a directory (LDAP/SSSD) group and run 'miisserver setup --repair --admin-group NAME'"]
+        case .local: return ["the admin group '\(group)' is a local group; after a standby is activated its members cannot administer it. Create a directory (LDAP/SSSD) group and run 'miisserver repair --admin-group NAME'"]
         case .missing: return ["the admin group '\(group)' does not exist on this host"]
         }
     }
@@ -294,7 +293,7 @@ public enum DeploymentAdministration {
 
     // MARK: - Repair
 
-    /// What `setup --repair` changes; `nil` keeps the current value.
+    /// What `miisserver repair` changes; `nil` keeps the current value.
     public struct RepairRequest: Sendable {
         public var adminGroup: String?
         public var serviceAccount: ServiceAccount?
@@ -450,7 +449,7 @@ public enum DeploymentAdministration {
         return try await withStore(installation) { store in
             let deployment = try await requireDeployment(store)
             guard deployment.keySetID == file.keySet.id, deployment.keySetFingerprint == file.keySet.fingerprint else {
-                throw DeploymentError(.keySetMismatch, "the installed key set \(file.keySet.id.uuidString) is not the deployment's current key set \(deployment.keySetID.uuidString)")
+                throw DeploymentError(.keySetMismatch, "the installed key set \(file.keySet.id.lowercasedString) is not the deployment's current key set \(deployment.keySetID.lowercasedString)")
             }
             let secret = try SecretCipher.seal(value, name: name, keySet: file.keySet)
             try await store.putSecret(secret, epoch: epoch, origin: writeOrigin(installation.configuration.serverName))
@@ -498,11 +497,11 @@ public enum DeploymentAdministration {
             case .active: break
             case .fenced:
                 throw DeploymentError(.fenced, "server '\(name)' is fenced: it holds epoch \(installation.activeEpoch.map(String.init) ?? "none") but the deployment is at epoch \(deployment.epoch) (active server '\(deployment.activeServer)')")
-            case .standby, .unregistered:
+            case .standby, .unregistered, .unknown:
                 throw DeploymentError(.fenced, "server '\(name)' is a standby; the active server is '\(deployment.activeServer)' at epoch \(deployment.epoch)")
             }
             guard let header = try installation.installedKeyFileHeader(), header.keySetID == deployment.keySetID else {
-                throw DeploymentError(.keySetMismatch, "the installed key set is not the deployment's current key set \(deployment.keySetID.uuidString)")
+                throw DeploymentError(.keySetMismatch, "the installed key set is not the deployment's current key set \(deployment.keySetID.lowercasedString)")
             }
             return deployment
         }

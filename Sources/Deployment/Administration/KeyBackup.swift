@@ -1,7 +1,7 @@
 import Foundation
 import KeyFile
 
-/// `keytool backup`: exports the installed key set to a fresh backup key file.
+/// `miisserver backup`: exports the installed key set to a fresh backup key file.
 public enum KeyBackup {
     public struct Outcome: Sendable {
         public var path: String
@@ -37,7 +37,7 @@ public enum KeyBackup {
         guard let deployment else { throw DeploymentError(.notRegistered, "the database holds no deployment") }
         guard deployment.keySetID == file.keySet.id, deployment.keySetFingerprint == file.keySet.fingerprint else {
             throw DeploymentError(.keySetMismatch,
-                "the installed key set \(file.keySet.id.uuidString) is not the deployment's current key set \(deployment.keySetID.uuidString); refusing to back up a stale key set")
+                "the installed key set \(file.keySet.id.lowercasedString) is not the deployment's current key set \(deployment.keySetID.lowercasedString); refusing to back up a stale key set")
         }
         let path = output ?? nextDefaultPath(in: FileManager.default.currentDirectoryPath)
         let account = installation.configuration.serviceAccount

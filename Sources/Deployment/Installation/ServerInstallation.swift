@@ -65,7 +65,7 @@ public struct ServerInstallation: Sendable {
         }
         let configuration: ServerConfiguration
         do { configuration = try JSONDecoder().decode(ServerConfiguration.self, from: Data(bytes)) } catch {
-            throw DeploymentError(.installation, "\(path): invalid server configuration; re-run miisserver setup --repair")
+            throw DeploymentError(.installation, "\(path): invalid server configuration", remedy: .repairInstallation)
         }
         guard configuration.configurationVersion == 1 else {
             throw DeploymentError(.installation, "\(path): configuration version \(configuration.configurationVersion) is not supported")
@@ -89,7 +89,7 @@ public struct ServerInstallation: Sendable {
             return try ServerInstallation(directory: fromEnvironment)
         }
         throw DeploymentError(.installation,
-            "cannot find the server installation: run the tool from <install>/Bin, or pass --install-dir DIR, or set \(environmentVariable)")
+            "cannot find the server installation", remedy: .locateInstallation)
     }
 
     /// `<install>` when `executable` is `<install>/Bin/<tool>` and `<install>/server.json` exists.

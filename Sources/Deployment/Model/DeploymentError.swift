@@ -1,8 +1,9 @@
-/// Failures of the deployment layer, each with a stable code and the exit status the tools use.
-///
-/// Exit statuses 20-39 belong to the deployment (10-17 are the key file's, see `KeyFileError`).
+import ErrorReporting
+
+/// Failures of the deployment layer, each with a stable kind (its ``ReportableError/errorClass``:
+/// the tools map it to exit statuses 20-39) and, where there is one, the ``Remedy``.
 public struct DeploymentError: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Kind: String, Sendable, Codable {
+    public enum Kind: String, Sendable, Codable, CaseIterable {
         /// Not running as root ("Local Administrator privileges are required").
         case notAdministrator
         /// The installation directory is missing, unreadable or invalid.
@@ -29,34 +30,59 @@ public struct DeploymentError: Error, Sendable, Equatable, CustomStringConvertib
         case unsafePermissions
         /// The user declined or quiet mode lacked an answer.
         case cancelled
-
-        public var exitCode: Int32 {
-            switch self {
-            case .notAdministrator: return 20
-            case .installation: return 21
-            case .notRegistered: return 22
-            case .schemaMismatch: return 23
-            case .passwordSyncTarget: return 24
-            case .keySetMismatch: return 25
-            case .primaryAlive: return 26
-            case .conflict: return 27
-            case .fenced: return 28
-            case .database: return 29
-            case .invalidRequest: return 30
-            case .unsafePermissions: return 31
-            case .cancelled: return 32
-            }
-        }
     }
 
     public let kind: Kind
     public let message: String
+    /// What the administrator does next, named by intent; the tools say it in their syntax.
+    public let remedy: Remedy?
 
-    public init(_ kind: Kind, _ message: String) {
+    public init(_ kind: Kind, _ message: String, remedy: Remedy? = nil) {
         self.kind = kind
         self.message = message
+        self.remedy = remedy
     }
 
-    public var exitCode: Int32 { kind.exitCode }
     public var description: String { message }
+
+    /// The same failure with `remedy` as what to do next.
+    public func with(_ remedy: Remedy) -> DeploymentError {
+        DeploymentError(kind, message, remedy: remedy)
+    }
+}
+
+extension DeploymentError: ReportableError {
+    public var errorClass: String { kind.rawValue }
+    public var errorCode: String { kind.rawValue }
+}
+
+/// A failure of another layer (a key-file write, the database) that the deployment explains
+/// further: its class, and so its exit status, stay the underlying error's; the message says what
+/// the deployment kept, and ``remedy`` what to do next.
+public struct ExplainedFailure: ReportableError, CustomStringConvertible {
+    public let underlying: any ReportableError
+    public let message: String
+    public let remedy: Remedy?
+
+    /// `underlying`'s failure with `explanation` appended to its message.
+    public init(_ underlying: any ReportableError, explanation: String, remedy: Remedy?) {
+        self.underlying = underlying
+        self.message = "\(underlying.message); \(explanation)"
+        self.remedy = remedy
+    }
+
+    public var errorClass: String { underlying.errorClass }
+    public var errorCode: String { underlying.errorCode }
+    public var description: String { message }
+}
+
+extension ReportableError {
+    /// The deployment's remedy for this failure, if it names one.
+    public var deploymentRemedy: Remedy? {
+        switch self {
+        case let error as DeploymentError: return error.remedy
+        case let error as ExplainedFailure: return error.remedy
+        default: return nil
+        }
+    }
 }

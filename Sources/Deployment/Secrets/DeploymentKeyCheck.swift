@@ -17,11 +17,11 @@ public enum DeploymentKeyCheck {
         }
         guard keySet.id == deployment.keySetID else {
             throw DeploymentError(.keySetMismatch,
-                "the key set \(keySet.id.uuidString) is not the deployment's current key set \(deployment.keySetID.uuidString)")
+                "the key set \(keySet.id.lowercasedString) is not the deployment's current key set \(deployment.keySetID.lowercasedString)")
         }
         guard keySet.fingerprint == deployment.keySetFingerprint else {
             throw DeploymentError(.keySetMismatch,
-                "the key set \(keySet.id.uuidString) has fingerprint \(keySet.fingerprint), but the deployment records \(deployment.keySetFingerprint)")
+                "the key set \(keySet.id.lowercasedString) has fingerprint \(keySet.fingerprint), but the deployment records \(deployment.keySetFingerprint)")
         }
         for stored in try await store.checkValues() {
             guard let key = keySet.key(withID: stored.keyID) else {

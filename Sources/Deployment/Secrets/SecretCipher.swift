@@ -37,7 +37,7 @@ public enum SecretCipher {
     /// secret and key when the key is missing, disabled, or authentication fails.
     public static func open(_ secret: StoredSecret, keySet: KeySet) throws -> SecureBytes {
         guard let key = keySet.key(withID: secret.keyID) else {
-            throw DeploymentError(.keySetMismatch, "secret '\(secret.name)' is encrypted under key \(secret.keyID), which the key set \(keySet.id.uuidString) does not hold")
+            throw DeploymentError(.keySetMismatch, "secret '\(secret.name)' is encrypted under key \(secret.keyID), which the key set \(keySet.id.lowercasedString) does not hold")
         }
         guard key.descriptor.algorithm == .aes256GCM, key.descriptor.status != .disabled else {
             throw DeploymentError(.keySetMismatch, "secret '\(secret.name)' is encrypted under key \(secret.keyID), which is \(key.descriptor.status) \(key.descriptor.algorithm) and cannot decrypt")
@@ -45,7 +45,7 @@ public enum SecretCipher {
         guard secret.nonce.count == AES256GCM.nonceSize,
               let plaintext = try AES256GCM.open(secret.ciphertext[...], key: key.material, nonce: secret.nonce,
                                                  associatedData: associatedData(name: secret.name, keySetID: keySet.id)) else {
-            throw DeploymentError(.keySetMismatch, "secret '\(secret.name)' does not decrypt with key \(secret.keyID) of key set \(keySet.id.uuidString)")
+            throw DeploymentError(.keySetMismatch, "secret '\(secret.name)' does not decrypt with key \(secret.keyID) of key set \(keySet.id.lowercasedString)")
         }
         return plaintext
     }

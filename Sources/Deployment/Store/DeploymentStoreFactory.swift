@@ -28,3 +28,20 @@ public enum DeploymentStoreFactory {
         }
     }
 }
+
+extension DeploymentStoreFactory {
+    /// Opens the store at `location`, runs `body` with it and closes it, awaited, whether `body`
+    /// returns or throws: a process that exits right after never leaves a connection half closed.
+    public static func withStore<T>(location: String, create: Bool = false,
+                                    _ body: (any DeploymentStore) async throws -> T) async throws -> T {
+        let store = try open(location: location, create: create)
+        do {
+            let result = try await body(store)
+            try? await store.close()
+            return result
+        } catch {
+            try? await store.close()
+            throw error
+        }
+    }
+}

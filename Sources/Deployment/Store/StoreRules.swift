@@ -31,7 +31,7 @@ enum StoreRules {
         }
         guard state.keySetID == request.keySetID else {
             throw DeploymentError(.keySetMismatch,
-                "key set \(request.keySetID.uuidString) is not the deployment's current key set \(state.keySetID.uuidString)")
+                "key set \(request.keySetID.lowercasedString) is not the deployment's current key set \(state.keySetID.lowercasedString)")
         }
         return state
     }
@@ -129,7 +129,7 @@ enum StoreRules {
         static func unregistered(_ name: String) -> String { "unregistered server '\(name)'" }
 
         static func deploymentCreated(_ state: DeploymentState) -> String {
-            "created the deployment: primary '\(state.activeServer)' at epoch \(state.epoch), key set \(state.keySetID.uuidString.lowercased()), lease \(DeploymentState.formatSeconds(state.leaseSeconds)) s"
+            "created the deployment: primary '\(state.activeServer)' at epoch \(state.epoch), key set \(state.keySetID.lowercasedString), lease \(DeploymentState.formatSeconds(state.leaseSeconds)) s"
         }
 
         static func passwordSync(enabled: Bool, target: String?, previous: DeploymentState) -> String {

@@ -1,8 +1,11 @@
+import ErrorReporting
+
 /// The single error type of the KeyFile library.
 ///
 /// Every failure carries a stable ``Code`` (safe to match on and to print in scripts), a
-/// ``Category`` that tells the *kind* of failure (and so the process exit code of the tools), and a
-/// one-line message that says what is wrong and what to do. Messages never contain secrets.
+/// ``Category`` that tells the *kind* of failure (its ``ReportableError/errorClass``, which the tools
+/// map to exit statuses 10-17), and a one-line message that says what is wrong. Messages never
+/// contain secrets.
 public struct KeyFileError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The kind of failure. Categories are what callers branch on and what exit codes map to.
     public enum Category: String, Sendable, Codable, CaseIterable {
@@ -23,20 +26,6 @@ public struct KeyFileError: Error, Sendable, Equatable, CustomStringConvertible 
         case invalidInput
         /// OpenSSL itself failed; the message carries OpenSSL's reason string.
         case cryptoFailure
-
-        /// The process exit status the tools use for this category (documented in the README).
-        public var exitCode: Int32 {
-            switch self {
-            case .corrupted: return 10
-            case .wrongCredentials: return 11
-            case .tampered: return 12
-            case .unsupported: return 13
-            case .parametersOutOfBounds: return 14
-            case .io: return 15
-            case .invalidInput: return 16
-            case .cryptoFailure: return 17
-            }
-        }
 
         /// How serious a failure is when many files are checked at once; the worst one decides the
         /// exit status. Tampering outranks corruption, which outranks a mere credential mismatch.
@@ -72,18 +61,11 @@ public struct KeyFileError: Error, Sendable, Equatable, CustomStringConvertible 
     }
 
     public var description: String { message }
+}
 
-    /// The same failure (category, code, exit status) with `detail` appended to its message, for
-    /// a caller that knows what the failure left behind and how to go on.
-    public func appending(_ detail: String) -> KeyFileError {
-        KeyFileError(category: category, code: code, message: "\(message); \(detail)")
-    }
-
-    private init(category: Category, code: Code, message: String) {
-        self.category = category
-        self.code = code
-        self.message = message
-    }
+extension KeyFileError: ReportableError {
+    public var errorClass: String { category.rawValue }
+    public var errorCode: String { code.rawValue }
 }
 
 // MARK: - Factories (one per failure, so codes and messages stay consistent)

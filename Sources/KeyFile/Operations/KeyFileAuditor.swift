@@ -218,27 +218,3 @@ public struct KeyFileAuditor: Sendable {
         return String(cString: name)
     }
 }
-
-/// `keytool audit --json`: the whole audit.
-public struct AuditReport: Codable, Sendable {
-    public var schemaVersion = KeyFileReportSchema.currentSchemaVersion
-    /// The `--fail-on` threshold.
-    public var failOn: AuditSeverity
-    public var maxAgeDays: Int?
-    public var files: [FileAuditReport]
-    /// Finding counts by severity name.
-    public var counts: [String: Int]
-    /// Whether any finding is at or above `failOn` (the command then exits 20).
-    public var failed: Bool
-
-    public init(files: [FileAuditReport], failOn: AuditSeverity, maxAgeDays: Int?) {
-        self.files = files
-        self.failOn = failOn
-        self.maxAgeDays = maxAgeDays
-        var counts: [String: Int] = [:]
-        for severity in AuditSeverity.allCases { counts[severity.description] = 0 }
-        for finding in files.flatMap(\.findings) { counts[finding.severity.description, default: 0] += 1 }
-        self.counts = counts
-        failed = files.contains { $0.findings.contains { $0.severity >= failOn } }
-    }
-}

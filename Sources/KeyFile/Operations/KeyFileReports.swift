@@ -7,19 +7,13 @@ import Foundation
 import Glibc
 #endif
 
-/// The JSON report types of `keytool --json`. Every top-level report carries
-/// `schemaVersion` (currently ``currentSchemaVersion``); fields are only ever added within a
-/// version, and a change that removes or re-types a field bumps it. None of them holds a secret:
-/// key material never appears, only key IDs, check values and fingerprints.
+/// The version of the key-file reports (`keytool --json`; the audit and comparison results the
+/// library builds are among them). Every top-level report carries `schemaVersion` (currently
+/// ``currentSchemaVersion``); fields are only ever added within a version, and a change that
+/// removes or re-types a field bumps it. None of them holds a secret: key material never appears,
+/// only key IDs, check values and fingerprints.
 public enum KeyFileReportSchema {
     public static let currentSchemaVersion = 1
-
-    /// A JSON encoder with the settings every report uses (sorted keys, no escaped slashes).
-    public static func encoder(pretty: Bool = true) -> JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }
 }
 
 /// Times as the tools print them: ISO 8601 in UTC, whole seconds (`2026-11-25T10:09:05Z`).
@@ -116,7 +110,7 @@ public struct HeaderReport: Codable, Sendable, Equatable {
 
     public init(_ header: KeyFileHeader) {
         formatVersion = "\(header.majorVersion).\(header.minorVersion)"
-        keySetID = header.keySetID.uuidString.lowercased()
+        keySetID = header.keySetID.lowercasedString
         createdAt = KeyFileTime.iso8601(header.createdAt)
         sourceServer = header.sourceServer
         account = header.account.canonical
@@ -125,88 +119,5 @@ public struct HeaderReport: Codable, Sendable, Equatable {
         keyCount = header.keys.count
         keys = header.keys.map { KeyReport($0) }
         comment = header.comment
-    }
-}
-
-/// `keytool inspect --json`: what a file claims, readable without the password.
-public struct InspectReport: Codable, Sendable {
-    public var schemaVersion = KeyFileReportSchema.currentSchemaVersion
-    public var path: String
-    public var fileSize: Int
-    /// Whether the whole-file SHA-256 checksum holds (corruption check, not authentication).
-    public var checksumValid: Bool
-    /// Always false: the header is authenticated only by the password-derived MAC.
-    public var headerAuthenticated = false
-    public var note = "the header is not authenticated without the password; anyone able to write the file could have rewritten it together with its checksum"
-    public var header: HeaderReport
-
-    public init(path: String, fileSize: Int, checksumValid: Bool, header: KeyFileHeader) {
-        self.path = path
-        self.fileSize = fileSize
-        self.checksumValid = checksumValid
-        self.header = HeaderReport(header)
-    }
-}
-
-/// `keytool list --json`: the decrypted key list, without key material.
-public struct KeyListReport: Codable, Sendable {
-    public var schemaVersion = KeyFileReportSchema.currentSchemaVersion
-    public var path: String
-    public var keySetID: String
-    /// The key-set fingerprint (see ``KeySet/fingerprint``).
-    public var fingerprint: String
-    public var headerAuthenticated = true
-    public var keys: [KeyReport]
-
-    public init(path: String, file: KeyFile) {
-        self.path = path
-        keySetID = file.keySet.id.uuidString.lowercased()
-        fingerprint = file.keySet.fingerprint
-        keys = file.keySet.keys.map { KeyReport($0.descriptor, checkValue: $0.checkValueHex) }
-    }
-}
-
-/// One line of `keytool verify --json` (an element of its `results` array).
-public struct VerificationReport: Codable, Sendable {
-    public var path: String
-    /// `ok` or the failure class: corrupted, wrong-credentials, tampered, unsupported,
-    /// out-of-bounds, unreadable, invalid, crypto-failure.
-    public var status: String
-    /// The stable error code, e.g. `corrupted.checksum`.
-    public var code: String?
-    public var message: String?
-    public var exitCode: Int32?
-    public var keySetID: String?
-    public var fingerprint: String?
-
-    public init(_ result: VerificationResult) {
-        path = result.path
-        status = result.status
-        code = result.error?.code.rawValue
-        message = result.error?.message
-        exitCode = result.error?.category.exitCode
-        keySetID = result.header?.keySetID.uuidString.lowercased()
-        fingerprint = result.fingerprint
-    }
-}
-
-/// The `summary` object closing `keytool verify --json`.
-public struct VerificationSummaryReport: Codable, Sendable {
-    public var total: Int
-    public var passed: Int
-    public var failed: Int
-    /// Failure counts by class label.
-    public var failures: [String: Int]
-    /// `integrity` (no password: checksum and structure) or `authenticated` (full open).
-    public var mode: String
-    public var exitCode: Int32
-
-    public init(_ summary: VerificationSummary) {
-        total = summary.total
-        passed = summary.passed
-        failed = summary.failed
-        failures = Dictionary(uniqueKeysWithValues: summary.failures.map { (VerificationSummary.label(for: $0.key), $0.value) })
-        mode = summary.authenticated ? "authenticated" : "integrity"
-        exitCode = summary.exitCode
     }
 }

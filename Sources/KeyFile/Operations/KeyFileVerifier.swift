@@ -124,9 +124,6 @@ public struct VerificationSummary: Sendable, Equatable {
         if worst.map({ error.category.severity > $0.severity }) ?? true { worst = error.category }
     }
 
-    /// 0 when every file passed, else the exit code of the worst failure's category.
-    public var exitCode: Int32 { worst?.exitCode ?? 0 }
-
     /// The short name of a failure class used in result lines and JSON.
     public static func label(for category: KeyFileError.Category) -> String {
         switch category {

@@ -25,16 +25,14 @@ struct AuditCommand: ParsableCommand {
     @Option(name: .customLong("max-age"), help: ArgumentHelp("Flag backups older than DAYS (by their header's creation time).", valueName: "days"))
     var maxAge: Int?
 
-    @Option(name: .customLong("fail-on"), help: "Exit \(ExitCodes.auditFindings) when a finding is at or above this severity: info, low, medium or high (default high).")
-    var failOn: String = "high"
+    @Option(name: .customLong("fail-on"), help: "Exit \(ExitCodes.auditFindings) when a finding is at or above this severity: info, low, medium or high.")
+    var failOn: AuditSeverity = .high
 
     func validate() throws {
-        guard AuditSeverity(name: failOn) != nil else { throw ValidationError("unknown --fail-on '\(failOn)'; use info, low, medium or high") }
         if let maxAge, maxAge < 0 { throw ValidationError("--max-age must not be negative") }
     }
 
     func run() throws {
-        let threshold = AuditSeverity(name: failOn) ?? .high
         let collected = try selection.collect(verb: "audit")
         let auditor = KeyFileAuditor(maxAgeDays: maxAge)
         var files: [FileAuditReport] = []
@@ -46,9 +44,9 @@ struct AuditCommand: ParsableCommand {
             }
             return auditor.audit(entry.path)
         }, emit: { _, report in files.append(report) })
-        let report = AuditReport(files: files, failOn: threshold, maxAgeDays: maxAge)
+        let report = AuditReport(files: files, failOn: failOn, maxAgeDays: maxAge)
         if json {
-            try Console.json(report)
+            try JSONOutput.print(report)
         } else {
             for file in files {
                 var facts: [String] = []
@@ -61,13 +59,13 @@ struct AuditCommand: ParsableCommand {
                 if let mode = file.mode { facts.append("mode \(mode)") }
                 if let uid = file.ownerUID { facts.append("owner \(file.ownerName ?? "uid \(uid)")") }
                 Console.line("\(file.path)" + (facts.isEmpty ? "" : "  (\(facts.joined(separator: ", ")))"))
-                Console.table(file.findings.map { [$0.severity.description, $0.id, $0.message] }, indent: "  ").forEach(Console.line)
+                TextTable.lines(file.findings.map { [$0.severity.description, $0.id, $0.message] }, indent: "  ").forEach(Console.line)
             }
             let counts = AuditSeverity.allCases.reversed().map { "\(report.counts[$0.description] ?? 0) \($0)" }
             Console.line("\(files.count) file\(files.count == 1 ? "" : "s") audited: \(counts.joined(separator: ", ")); "
-                + (report.failed ? "FAIL: findings at or above \(threshold)" : "pass: no finding at or above \(threshold)")
+                + (report.failed ? "FAIL: findings at or above \(failOn)" : "pass: no finding at or above \(failOn)")
                 + " (header authenticity not verified without the password)")
         }
-        if report.failed { throw ExitCode(Console.auditFindingsExitCode) }
+        if report.failed { throw ExitCode(ExitCodes.auditFindings) }
     }
 }

@@ -1,5 +1,9 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import KeyFile
 import ToolSupport
 
@@ -52,7 +56,7 @@ struct CreateCommand: ParsableCommand {
 
     func run() throws {
         let serviceAccount = try account.serviceAccount()
-        let parameters = try kdf.parameters()
+        let parameters = kdf.parameters()
         try parameters.check(kdf.policy)
         if !force, FileManager.default.fileExists(atPath: output) {
             throw KeyFileError.io("exists", path: output, "already exists; refusing to overwrite it (use --force to replace it)")
@@ -64,7 +68,7 @@ struct CreateCommand: ParsableCommand {
         let file = try KeyFile(keySet: keySet, account: serviceAccount, sourceServer: sourceServer,
                                kdf: parameters, policy: kdf.policy, comment: comment)
         let written = try VerifiedKeyFileWriter.write(file, credentials: credentials, to: output, replace: force, policy: kdf.policy)
-        Console.line("created \(output): key set \(written.keySet.id.uuidString.lowercased()), \(keys) key\(keys == 1 ? "" : "s"), account \(serviceAccount), \(parameters)")
+        Console.line("created \(output): key set \(written.keySet.id.lowercasedString), \(keys) key\(keys == 1 ? "" : "s"), account \(serviceAccount), \(parameters)")
         Console.line("verified: re-opened from disk with the new credentials (fingerprint \(written.keySet.fingerprint))")
     }
 }

@@ -29,8 +29,7 @@ struct DiffCommand: ParsableCommand {
     var accountB: String?
     @OptionGroup var passwordB: SecondPasswordOptions
 
-    @Flag(name: .customLong("allow-weak-kdf"), help: "Accept KDF parameters below the security floor (never above the ceiling).")
-    var allowWeakKDF = false
+    @OptionGroup var weak: WeakKDFOption
 
     @Flag(name: .long, help: "Print a JSON report (schemaVersion 1) instead of text.")
     var json = false
@@ -49,7 +48,7 @@ struct DiffCommand: ParsableCommand {
         let sealedB = try KeyFileInput.sealed(b)
         let comparison: KeySetComparison
         if let account {
-            let policy: KDFParameters.Policy = allowWeakKDF ? .allowWeak : .standard
+            let policy = weak.policy
             let accountA = try ServiceAccount(account)
             let credentialsA = Credentials(account: accountA, password: try password.source.read(prompt: "Password for \(accountA) (A): "))
             let accountBValue = try accountB.map(ServiceAccount.init) ?? accountA
@@ -62,20 +61,20 @@ struct DiffCommand: ParsableCommand {
             comparison = KeySetComparison(pathA: a, sealedA.header, pathB: b, sealedB.header)
         }
         if json {
-            try Console.json(DiffReport(comparison))
+            try JSONOutput.print(DiffReport(comparison))
         } else {
-            Console.table([
+            TextTable.lines([
                 ["A", a, "key set \(comparison.keySetIDA)", "\(sealedA.header.keys.count) keys"],
                 ["B", b, "key set \(comparison.keySetIDB)", "\(sealedB.header.keys.count) keys"],
             ]).forEach(Console.line)
             if comparison.keySetIDA != comparison.keySetIDB { Console.line("key-set IDs differ") }
-            for difference in comparison.differences { Console.line("  \(Console.pad(difference.kind, 10)) \(difference.detail)") }
+            for difference in comparison.differences { Console.line("  \(TextTable.pad(difference.kind, 10)) \(difference.detail)") }
             let scope = comparison.materialCompared
                 ? "key IDs and check values compared"
                 : "key-set IDs and public key index compared; key material not compared without credentials"
             Console.line((comparison.same ? "same key set" : "different key sets") + " (\(scope))")
         }
-        if !comparison.same { throw ExitCode(Console.differentExitCode) }
+        if !comparison.same { throw ExitCode(ExitCodes.keySetsDiffer) }
     }
 }
 

@@ -22,8 +22,8 @@ struct ExportKeysCommand: ParsableCommand {
     @Argument(help: "The key file.")
     var file: String
 
-    @Option(name: .customLong("format"), help: "jwk (default) or hex.")
-    var format: String = "jwk"
+    @Option(name: .customLong("format"), help: "jwk or hex.")
+    var format: KeyMaterialExport.Format = .jwk
 
     @Flag(name: .customLong("allow-cleartext-output"), help: "Required: confirm that key material is written in the clear.")
     var allowCleartextOutput = false
@@ -40,13 +40,9 @@ struct ExportKeysCommand: ParsableCommand {
     @OptionGroup var account: AccountOption
     @OptionGroup var password: PasswordOptions
 
-    @Flag(name: .customLong("allow-weak-kdf"), help: "Accept KDF parameters below the security floor (never above the ceiling).")
-    var allowWeakKDF = false
+    @OptionGroup var weak: WeakKDFOption
 
     func validate() throws {
-        guard KeyMaterialExport.Format(rawValue: format.lowercased()) != nil else {
-            throw ValidationError("unknown --format '\(format)'; use jwk or hex")
-        }
         guard allowCleartextOutput else {
             throw ValidationError("export-keys writes key material in the clear; add --allow-cleartext-output to confirm")
         }
@@ -54,15 +50,14 @@ struct ExportKeysCommand: ParsableCommand {
 
     func run() throws {
         if output == nil, Console.standardOutputIsTerminal, !toTerminal {
-            throw ToolFailure(exitCode: Console.usageExitCode,
+            throw ToolFailure(exitCode: ExitCodes.usage,
                               "refusing to print key material to a terminal; use -o FILE, redirect stdout, or add --to-terminal")
         }
-        let exportFormat = KeyMaterialExport.Format(rawValue: format.lowercased()) ?? .jwk
         let serviceAccount = try account.serviceAccount()
         let sealed = try KeyFileInput.sealed(file)
         let credentials = Credentials(account: serviceAccount, password: try password.source.read(prompt: "Password for \(serviceAccount): "))
-        let opened = try sealed.open(with: credentials, policy: allowWeakKDF ? .allowWeak : .standard)
-        let exported = KeyMaterialExport.export(opened.keySet, format: exportFormat)
+        let opened = try sealed.open(with: credentials, policy: weak.policy)
+        let exported = KeyMaterialExport.export(opened.keySet, format: format)
         if let output {
             try VerifiedKeyFileWriter.writeSecret(exported, to: output, replace: force)
             printError("keytool: wrote \(opened.keySet.keys.count) key\(opened.keySet.keys.count == 1 ? "" : "s") in the clear to \(output) (0600); delete it once imported")

@@ -15,8 +15,7 @@ struct ListCommand: ParsableCommand {
     @OptionGroup var account: AccountOption
     @OptionGroup var password: PasswordOptions
 
-    @Flag(name: .customLong("allow-weak-kdf"), help: "Accept KDF parameters below the security floor (never above the ceiling).")
-    var allowWeakKDF = false
+    @OptionGroup var weak: WeakKDFOption
 
     @Flag(name: .long, help: "Print a JSON report (schemaVersion 1) instead of text.")
     var json = false
@@ -25,10 +24,10 @@ struct ListCommand: ParsableCommand {
         let serviceAccount = try account.serviceAccount()
         let sealed = try KeyFileInput.sealed(file)
         let credentials = Credentials(account: serviceAccount, password: try password.source.read(prompt: "Password for \(serviceAccount): "))
-        let opened = try sealed.open(with: credentials, policy: allowWeakKDF ? .allowWeak : .standard)
+        let opened = try sealed.open(with: credentials, policy: weak.policy)
         let report = KeyListReport(path: file, file: opened)
-        if json { return try Console.json(report) }
-        Console.table([
+        if json { return try JSONOutput.print(report) }
+        TextTable.lines([
             ["key set", report.keySetID],
             ["fingerprint", report.fingerprint],
             ["authenticated", "yes (header MAC, payload and check values verified)"],
@@ -36,6 +35,6 @@ struct ListCommand: ParsableCommand {
         let rows = [["ID", "ALGORITHM", "STATUS", "CREATED", "PRIMARY", "CHECK VALUE"]] + report.keys.map {
             ["\($0.id)", $0.algorithm, $0.status, $0.createdAt, $0.primary ? "yes" : "no", $0.checkValue ?? ""]
         }
-        Console.table(rows, indent: "  ").forEach(Console.line)
+        TextTable.lines(rows, indent: "  ").forEach(Console.line)
     }
 }

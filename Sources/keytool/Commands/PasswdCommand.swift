@@ -34,13 +34,14 @@ struct PasswdCommand: ParsableCommand {
         if password.passwordStdin, newPassword.newPasswordStdin {
             throw ValidationError("the current and the new password cannot both come from standard input; use --new-password-file for one of them")
         }
+        if keepKDF { try kdf.refuse(with: "--keep-kdf") }
     }
 
     func run() throws {
         let oldAccount = try account.serviceAccount()
         let targetAccount = try newAccount.map(ServiceAccount.init) ?? oldAccount
         let sealed = try KeyFileInput.sealed(file)
-        let parameters = keepKDF ? sealed.header.kdf : try kdf.parameters()
+        let parameters = keepKDF ? sealed.header.kdf : kdf.parameters()
         try parameters.check(kdf.policy)
         let oldCredentials = Credentials(account: oldAccount, password: try password.source.read(prompt: "Current password for \(oldAccount): "))
         let opened = try sealed.open(with: oldCredentials, policy: kdf.policy)

@@ -37,8 +37,7 @@ struct VerifyCommand: ParsableCommand {
 
     @OptionGroup var password: PasswordOptions
 
-    @Flag(name: .customLong("allow-weak-kdf"), help: "Accept KDF parameters below the security floor (never above the ceiling).")
-    var allowWeakKDF = false
+    @OptionGroup var weak: WeakKDFOption
 
     @Option(name: .shortAndLong, help: "Worker threads (default: the number of active processors).")
     var jobs: Int = OrderedParallelRunner.defaultJobs
@@ -59,7 +58,7 @@ struct VerifyCommand: ParsableCommand {
     }
 
     func run() throws {
-        let policy: KDFParameters.Policy = allowWeakKDF ? .allowWeak : .standard
+        let policy = weak.policy
         let mode: KeyFileVerifier.Mode
         if let account {
             let serviceAccount = try ServiceAccount(account)
@@ -71,18 +70,18 @@ struct VerifyCommand: ParsableCommand {
         let collected = try selection.collect(verb: "verify")
         let verifier = KeyFileVerifier(mode: mode, jobs: jobs, kdfBudget: KDFMemoryBudget(totalBytes: kdfMemoryBudget.bytes))
         let progress = ProgressBar(total: collected.count)
-        let encoder = KeyFileReportSchema.encoder(pretty: false)
+        let encoder = JSONOutput.encoder(pretty: false)
         let modeName = mode.isAuthenticated ? "authenticated" : "integrity"
-        if json { Console.jsonLine("{\"schemaVersion\":\(KeyFileReportSchema.currentSchemaVersion),\"mode\":\"\(modeName)\",\"results\":[") }
+        if json { JSONOutput.printLine("{\"schemaVersion\":\(KeyFileReportSchema.currentSchemaVersion),\"mode\":\"\(modeName)\",\"results\":[") }
         var done = 0
         let summary = verifier.verify(collected) { result in
             done += 1
             if json || !quiet || !result.passed { progress.erase() }
             if json {
                 let data = (try? encoder.encode(VerificationReport(result))) ?? Data("{}".utf8)
-                Console.jsonLine(String(decoding: data, as: UTF8.self) + (done < collected.count ? "," : ""))
+                JSONOutput.printLine(String(decoding: data, as: UTF8.self) + (done < collected.count ? "," : ""))
             } else if !quiet || !result.passed {
-                var line = Console.pad(result.status, 17) + " " + result.path
+                var line = TextTable.pad(result.status, 17) + " " + result.path
                 if let error = result.error { line += "  (\(error.code)) \(error.message)" }
                 Console.line(line)
             }
@@ -91,7 +90,7 @@ struct VerifyCommand: ParsableCommand {
         progress.finish()
         if json {
             let data = try encoder.encode(VerificationSummaryReport(summary))
-            Console.jsonLine("],\"summary\":" + String(decoding: data, as: UTF8.self) + "}")
+            JSONOutput.printLine("],\"summary\":" + String(decoding: data, as: UTF8.self) + "}")
         } else {
             var parts = ["\(summary.passed) ok"]
             for category in KeyFileError.Category.allCases.sorted(by: { $0.severity > $1.severity }) {
@@ -106,7 +105,11 @@ struct VerifyCommand: ParsableCommand {
     }
 }
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// A byte count given as `N`, `NKiB`, `NMiB` or `NGiB` (`K`, `M`, `G` and lower case too).
 struct MemorySize: ExpressibleByArgument {

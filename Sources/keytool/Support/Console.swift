@@ -1,4 +1,3 @@
-import Foundation
 import KeyFile
 import ToolSupport
 #if canImport(Glibc)
@@ -7,56 +6,12 @@ import Glibc
 
 /// keytool's output conventions: results on stdout, diagnostics on stderr, JSON with sorted keys.
 enum Console {
-    /// Exit status of `audit` when a finding reaches `--fail-on`.
-    static let auditFindingsExitCode: Int32 = ExitCodes.auditFindings
-    /// Exit status of `diff` when the key sets differ.
-    static let differentExitCode: Int32 = ExitCodes.keySetsDiffer
-    /// Exit status of usage errors (EX_USAGE), as ArgumentParser uses.
-    static let usageExitCode: Int32 = ExitCodes.usage
-
     static var standardOutputIsTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
 
     /// One line of text output, escaped (``TerminalText``: also the bytes of a file name that are
     /// not UTF-8, as `\xHH`): lines quote file names and header strings, which anyone who can
     /// write a file may choose.
     static func line(_ text: String) { printLine(text) }
-
-    /// Prints one line of JSON text; bytes of a file name that are not UTF-8 show as `\\xHH`
-    /// inside its strings (JSON strings are Unicode: the name's bytes cannot be carried as such).
-    static func jsonLine(_ text: String) { print(FileSystemPath.visible(text, backslash: "\\\\")) }
-
-    /// Prints `value` as pretty JSON on stdout.
-    static func json(_ value: some Encodable, pretty: Bool = true) throws {
-        let data = try KeyFileReportSchema.encoder(pretty: pretty).encode(value)
-        jsonLine(String(decoding: data, as: UTF8.self))
-    }
-
-    /// Aligns columns; the last column is not padded.
-    static func table(_ rows: [[String]], indent: String = "", gap: String = "  ") -> [String] {
-        // Escape the cells before measuring them, so a hostile cell cannot skew the columns.
-        let rows = rows.map { $0.map(TerminalText.escaped) }
-        let columns = rows.map(\.count).max() ?? 0
-        var widths = [Int](repeating: 0, count: columns)
-        for row in rows { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
-        return rows.map { row in
-            indent + row.enumerated().map { index, cell in
-                index == row.count - 1 ? cell : padded(cell, widths[index])
-            }.joined(separator: gap)
-        }
-    }
-
-    static func pad(_ text: String, _ width: Int) -> String {
-        text.count >= width ? text : padded(text, width)
-    }
-
-    /// `text.padding(toLength: width, withPad: " ", startingAt: 0)` without the NSString bridge
-    /// (it was 9% of `verify --recursive`): that pads or truncates to `width` UTF-16 units, so
-    /// padding is spaces up to that length, and the rare truncation keeps the Foundation call.
-    static func padded(_ text: String, _ width: Int) -> String {
-        let length = text.utf16.count
-        if length <= width { return text + String(repeating: " ", count: width - length) }
-        return text.padding(toLength: width, withPad: " ", startingAt: 0)
-    }
 
     /// "128 MiB"-style sizes.
     static func byteCount(_ bytes: UInt64) -> String {

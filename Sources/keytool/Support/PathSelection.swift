@@ -1,6 +1,5 @@
 import ArgumentParser
 import KeyFile
-import ToolSupport
 
 /// The files a many-file command works on (`verify`, `audit`): paths, optionally recursive.
 struct PathSelection: ParsableArguments {
@@ -10,11 +9,11 @@ struct PathSelection: ParsableArguments {
     @Flag(name: .shortAndLong, help: "Descend into subdirectories.")
     var recursive = false
 
-    /// The key files named, sorted; a `ToolFailure` (exit 15) when there are none.
+    /// The key files named, sorted; an `io` failure (exit 15) when there are none.
     func collect(verb: String) throws -> [CollectedPath] {
         let collected = KeyFilePathCollector.collect(paths, recursive: recursive)
         guard !collected.isEmpty else {
-            throw ToolFailure(exitCode: KeyFileError.Category.io.exitCode, "no files to \(verb) in the given paths")
+            throw KeyFileError(.io, code: "no-files", "no files to \(verb) in the given paths")
         }
         return collected
     }

@@ -1,4 +1,3 @@
-import Foundation
 import ToolSupport
 #if canImport(Glibc)
 import Glibc
@@ -9,7 +8,7 @@ import Glibc
 final class ProgressBar {
     private let total: Int
     private let enabled: Bool
-    private var lastDraw: UInt64 = 0
+    private var lastDraw: ContinuousClock.Instant?
     private var drawn = false
 
     init(total: Int, enabled: Bool = TerminalPrompt.standardErrorIsTerminal) {
@@ -19,8 +18,8 @@ final class ProgressBar {
 
     func update(_ done: Int) {
         guard enabled else { return }
-        let now = DispatchTime.now().uptimeNanoseconds
-        guard done == total || now - lastDraw > 100_000_000 else { return }
+        let now = ContinuousClock.now
+        if done != total, let lastDraw, now - lastDraw <= .milliseconds(100) { return }
         lastDraw = now
         let width = 30
         let filled = total == 0 ? width : width * done / total

@@ -17,7 +17,7 @@ struct HistoryCommand: AsyncParsableCommand {
 
     func run() async throws {
         let entries = try await DeploymentAdministration.history(try installation.locate())
-        if json { return try printJSON(History(entries: entries)) }
+        if json { return try JSONOutput.print(History(entries: entries)) }
         if entries.isEmpty { printLine("No activations recorded.") }
         for e in entries {
             var line = "\(e.time.iso8601)  \(e.outcome.rawValue)  \(e.server)  epoch \(e.epoch)  from \(e.previousServer ?? "-")  by \(e.osUser)"

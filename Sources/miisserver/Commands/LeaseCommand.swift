@@ -30,7 +30,7 @@ struct LeaseCommand: AsyncParsableCommand {
         } else {
             try await DeploymentAdministration.deployment(installation)
         }
-        if json { return try printJSON(LeaseReport(leaseSeconds: state.leaseSeconds, activeServer: state.activeServer, epoch: state.epoch)) }
+        if json { return try JSONOutput.print(LeaseReport(leaseSeconds: state.leaseSeconds, activeServer: state.activeServer, epoch: state.epoch)) }
         printLine(seconds == nil
               ? "Lease: \(formatSeconds(state.leaseSeconds)) (active server \(state.activeServer) at epoch \(state.epoch))."
               : "Lease set to \(formatSeconds(state.leaseSeconds)).")

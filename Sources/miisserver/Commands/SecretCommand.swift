@@ -24,8 +24,7 @@ struct SecretSetCommand: AsyncParsableCommand {
     @Option(name: .customLong("password-file"), help: ArgumentHelp("The service account's password, first line of FILE (else a prompt).", valueName: "file"))
     var passwordFile: String?
 
-    @Flag(name: .customLong("allow-weak-kdf"), help: "Accept an installed key file with weak KDF parameters.")
-    var allowWeakKDF = false
+    @OptionGroup var weak: WeakKDFOption
 
     func run() async throws {
         let installation = try installation.locate()
@@ -34,7 +33,7 @@ struct SecretSetCommand: AsyncParsableCommand {
         let source: PasswordSource = passwordFile.map { .file($0) } ?? .prompt
         let password = try source.read(prompt: "Password for \(installation.configuration.serviceAccount): ")
         let stored = try await DeploymentAdministration.setSecret(installation, name: name, value: value, password: password,
-                                                                    policy: allowWeakKDF ? .allowWeak : .standard)
+                                                                    policy: weak.policy)
         printLine("Stored secret '\(stored.name)' under key \(stored.keyID).")
     }
 
@@ -84,7 +83,7 @@ struct SecretListCommand: AsyncParsableCommand {
 
     func run() async throws {
         let secrets = try await DeploymentAdministration.secrets(try installation.locate())
-        if json { return try printJSON(Listing(secrets: secrets.map { .init(name: $0.name, keyID: $0.keyID.rawValue) })) }
+        if json { return try JSONOutput.print(Listing(secrets: secrets.map { .init(name: $0.name, keyID: $0.keyID.rawValue) })) }
         if secrets.isEmpty { printLine("No secrets.") }
         for secret in secrets { printLine("\(secret.name)  key \(secret.keyID)") }
     }

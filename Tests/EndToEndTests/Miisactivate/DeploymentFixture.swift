@@ -40,7 +40,7 @@ final class DeploymentFixture: @unchecked Sendable {
             if let standbyVersion { arguments += ["--version", standbyVersion] }
             try expectSuccess(miisserver(standby, arguments))
         }
-        try expectSuccess(ToolRunner.run("keytool", ["backup", "--install-dir", installDirectory(primary), "-o", backup,
+        try expectSuccess(ToolRunner.run("miisserver", ["backup", "--install-dir", installDirectory(primary), "-o", backup,
                                                      "--password-file", passwordFile] + Self.weakKDF, environment: environment))
     }
 

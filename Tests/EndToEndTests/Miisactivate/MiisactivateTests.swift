@@ -30,7 +30,7 @@ import Testing
         let result = try deployment.activate("sync2")
         #expect(result.status == 0)
         #expect(result.stderr.contains("local group"))
-        #expect(result.stderr.contains("miisserver setup --repair --admin-group"))
+        #expect(result.stderr.contains("miisserver repair --admin-group"))
     }
 
     @Test func alreadyActiveChangesNothing() throws {

@@ -229,7 +229,7 @@ struct MiisserverEndToEndTests {
         try sandbox.setupPrimary(extra: ["--admin-group", "root"])
         let before = try #require(try sandbox.statusJSON("alpha")["installation"] as? [String: Any])
         #expect(before["adminGroupScope"] as? String == "local")
-        let group = try sandbox.miis(["setup", "--repair", "--install-dir", sandbox.install("alpha"), "--admin-group", "no-such-group-e2e"])
+        let group = try sandbox.miis(["repair", "--install-dir", sandbox.install("alpha"), "--admin-group", "no-such-group-e2e"])
         #expect(group.status == 0, "\(group.stderr)")
         #expect(group.stderr.contains("does not exist"))
         let after = try #require(try sandbox.statusJSON("alpha")["installation"] as? [String: Any])
@@ -238,7 +238,7 @@ struct MiisserverEndToEndTests {
 
         let newPassword = sandbox.root.file("new-password")
         try "Another-Passw0rd\n".write(toFile: newPassword, atomically: true, encoding: .utf8)
-        let account = try sandbox.miis(["setup", "--repair", "--install-dir", sandbox.install("alpha"), "--account", "CORP\\svc2",
+        let account = try sandbox.miis(["repair", "--install-dir", sandbox.install("alpha"), "--account", "CORP\\svc2",
                                         "--password-file", sandbox.passwordFile, "--new-password-file", newPassword, "--allow-weak-kdf"])
         #expect(account.status == 0, "\(account.stderr)")
         let installation = try #require(try sandbox.statusJSON("alpha")["installation"] as? [String: Any])
@@ -251,9 +251,9 @@ struct MiisserverEndToEndTests {
         #expect(try sandbox.state("alpha") == "active")
         // Nothing to repair: a usage error (ArgumentParser's 64).
         // One `TOOL: message` line, like every other error.
-        let nothing = try sandbox.miis(["setup", "--repair", "--install-dir", sandbox.install("alpha")])
+        let nothing = try sandbox.miis(["repair", "--install-dir", sandbox.install("alpha")])
         #expect(nothing.status == 64)
-        #expect(nothing.stderr == "miisserver: --repair needs --admin-group NAME, --account A or --version V\n", "\(nothing.stderr)")
+        #expect(nothing.stderr == "miisserver: repair needs --admin-group NAME, --account A or --version V\n", "\(nothing.stderr)")
     }
 
     @Test func concurrentWritersNeverCorruptTheDatabase() async throws {
@@ -353,7 +353,7 @@ struct MiisserverEndToEndTests {
         #expect(database["schemaMatches"] as? Bool == false)
         #expect(database["softwareSchemaVersion"] as? Int == 1)
         // The remedy: update the standby (repair with the new version).
-        #expect(try sandbox.miis(["setup", "--repair", "--install-dir", sandbox.install("old"), "--version", SchemaCatalog.currentSoftwareVersion]).status == 0)
+        #expect(try sandbox.miis(["repair", "--install-dir", sandbox.install("old"), "--version", SchemaCatalog.currentSoftwareVersion]).status == 0)
         let fixed = try #require(try sandbox.statusJSON("old")["database"] as? [String: Any])
         #expect(fixed["schemaMatches"] as? Bool == true)
     }

@@ -53,7 +53,7 @@ import Testing
 
         // Fail back: a backup from host 2, host 2 stops, host 1 activates; host 2 is fenced in turn.
         let failbackKeys = deployment.root.file("failback.bin")
-        let backup = try ToolRunner.run("keytool", ["backup", "--install-dir", deployment.installDirectory("sync2"), "-o", failbackKeys,
+        let backup = try ToolRunner.run("miisserver", ["backup", "--install-dir", deployment.installDirectory("sync2"), "-o", failbackKeys,
                                                     "--password-file", deployment.passwordFile] + DeploymentFixture.weakKDF,
                                         environment: database.environment)
         #expect(backup.status == 0, "\(backup.stderr)")

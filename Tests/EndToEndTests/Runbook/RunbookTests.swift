@@ -12,9 +12,9 @@ import Testing
         try FileManager.default.createDirectory(atPath: backups, withIntermediateDirectories: true)
         let account = DeploymentFixture.account
 
-        // Scheduled key backups: `cd /var/backups/miis && keytool backup --password-file …`.
+        // Scheduled key backups: `cd /var/backups/miis && miisserver backup --password-file …`.
         for expected in ["miiskeys-1.bin", "miiskeys-2.bin"] {
-            let backup = try ToolRunner.run("keytool", ["backup", "--install-dir", deployment.installDirectory("sync1"),
+            let backup = try ToolRunner.run("miisserver", ["backup", "--install-dir", deployment.installDirectory("sync1"),
                                                         "--password-file", deployment.passwordFile] + weak,
                                             currentDirectory: backups)
             #expect(backup.status == 0, "\(backup.stderr)")
@@ -45,7 +45,7 @@ import Testing
         let secret = try deployment.miisserver("sync1", ["secret", "set", "ad-connector", "--password-file", newPassword, "--allow-weak-kdf"],
                                                stdin: "connector-secret\n")
         #expect(secret.status == 0, "\(secret.stderr)")
-        let fresh = try ToolRunner.run("keytool", ["backup", "--install-dir", deployment.installDirectory("sync1"),
+        let fresh = try ToolRunner.run("miisserver", ["backup", "--install-dir", deployment.installDirectory("sync1"),
                                                    "--password-file", newPassword] + weak, currentDirectory: backups)
         #expect(fresh.status == 0, "\(fresh.stderr)")
         let latest = "\(backups)/miiskeys-3.bin"
@@ -64,7 +64,7 @@ import Testing
         // Fail back: a backup on sync2, then miisactivate on sync1 (sync2 just became active, so
         // this planned fail back is forced, with its reason logged).
         let failbackKeys = deployment.root.file("failback.bin")
-        let backupOnSync2 = try ToolRunner.run("keytool", ["backup", "--install-dir", deployment.installDirectory("sync2"), "-o", failbackKeys,
+        let backupOnSync2 = try ToolRunner.run("miisserver", ["backup", "--install-dir", deployment.installDirectory("sync2"), "-o", failbackKeys,
                                                            "--password-file", newPassword] + weak)
         #expect(backupOnSync2.status == 0, "\(backupOnSync2.stderr)")
         #expect(try deployment.miisserver("sync1", ["password-sync", "--enable", "--target", "sync1"]).status == 0)

@@ -238,7 +238,7 @@ struct CrashSafetyTests {
         }
     }
 
-    // MARK: - miisserver secret set, keytool backup
+    // MARK: - miisserver secret set, miisserver backup
 
     @Test func secretSetAndBackup() async throws {
         let sandbox = try DeploymentSandbox()
@@ -271,7 +271,7 @@ struct CrashSafetyTests {
         }
         #expect(killed >= 2)
 
-        // keytool backup: absent or a complete backup of the current key set; a re-run converges.
+        // miisserver backup: absent or a complete backup of the current key set; a re-run converges.
         func backupArguments(_ output: String) -> [String] {
             ["backup", "--install-dir", install, "-o", output, "--password-file", sandbox.passwordFile] + DeploymentSandbox.weak
         }
@@ -285,16 +285,16 @@ struct CrashSafetyTests {
                 #expect(file.keySet.fingerprint == keySet.fingerprint)
                 #expect(CrashHarness.mode(of: output) == 0o600)
             } else {
-                let rerun = try ToolRunner.run("keytool", backupArguments(output))
+                let rerun = try ToolRunner.run("miisserver", backupArguments(output))
                 #expect(rerun.status == 0, "\(rerun.stderr)")
             }
             #expect(try CrashHarness.open(output, account: "CORP\\svc", password: DeploymentSandbox.password)?.keySet.fingerprint == keySet.fingerprint)
             #expect(CrashHarness.mode(of: output) == 0o600)
         }
-        try checkBackup { try CrashHarness.run("keytool", backupArguments($0), faultPoint: "atomic-write.before-rename") }
-        let backupDuration = try CrashHarness.run("keytool", backupArguments(sandbox.root.file("backups/timing.bin"))).elapsed
+        try checkBackup { try CrashHarness.run("miisserver", backupArguments($0), faultPoint: "atomic-write.before-rename") }
+        let backupDuration = try CrashHarness.run("miisserver", backupArguments(sandbox.root.file("backups/timing.bin"))).elapsed
         for delay in CrashHarness.delays(over: backupDuration, count: Self.delayCount) {
-            try checkBackup { try CrashHarness.run("keytool", backupArguments($0), killAfter: delay) }
+            try checkBackup { try CrashHarness.run("miisserver", backupArguments($0), killAfter: delay) }
         }
         #expect(try ToolRunner.run("keytool", ["verify", sandbox.root.file("backups"), "--quiet", "--allow-weak-kdf"]).status == 0)
     }

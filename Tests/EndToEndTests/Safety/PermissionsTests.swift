@@ -26,7 +26,7 @@ struct PermissionsTests {
         #expect(try Self.runUnderOpenUmask("keytool", ["passwd", created, "--new-password-file", deployment.passwordFile] + credentials + Self.weak).status == 0)
         #expect(CrashHarness.mode(of: created) == 0o600)
         let backup = root.file("backup-umask.bin")
-        #expect(try Self.runUnderOpenUmask("keytool", ["backup", "--install-dir", deployment.installDirectory("sync1"), "-o", backup,
+        #expect(try Self.runUnderOpenUmask("miisserver", ["backup", "--install-dir", deployment.installDirectory("sync1"), "-o", backup,
                                                        "--password-file", deployment.passwordFile] + Self.weak).status == 0)
         #expect(CrashHarness.mode(of: backup) == 0o600)
         #expect(CrashHarness.mode(of: deployment.backup) == 0o600)
@@ -48,7 +48,7 @@ struct PermissionsTests {
         // destination directory (SecureFile for backup and activation, VerifiedKeyFileWriter for create).
         let backups = root.file("tmpcheck")
         try FileManager.default.createDirectory(atPath: backups, withIntermediateDirectories: true)
-        let killedBackup = try Self.runUnderOpenUmask("keytool", ["backup", "--install-dir", deployment.installDirectory("sync1"),
+        let killedBackup = try Self.runUnderOpenUmask("miisserver", ["backup", "--install-dir", deployment.installDirectory("sync1"),
                                                                   "-o", backups + "/b.bin", "--password-file", deployment.passwordFile] + Self.weak,
                                                       environment: ["MIIS_FAULT_POINT": "atomic-write.before-rename"])
         #expect(killedBackup.status == SIGKILL)
@@ -278,7 +278,7 @@ struct PermissionsTests {
         try FileManager.default.moveItem(atPath: primaryKeys, toPath: moved)
         try FileManager.default.createSymbolicLink(atPath: primaryKeys, withDestinationPath: moved)
         let before = try Data(contentsOf: URL(fileURLWithPath: moved + "/keyset.bin"))
-        let repair = try deployment.miisserver("sync1", ["setup", "--repair", "--account", "CORP\\other",
+        let repair = try deployment.miisserver("sync1", ["repair", "--account", "CORP\\other",
                                                          "--password-file", deployment.passwordFile,
                                                          "--new-password-file", deployment.passwordFile] + Self.weak)
         #expect(repair.status == 31, "\(repair.stderr)")

@@ -88,9 +88,9 @@ struct SecretLeakTests {
         try tool("miisserver", ["heartbeat", "--install-dir", alpha])
         try tool("miisserver", ["check", "--install-dir", alpha])
         try tool("miisserver", ["check", "--install-dir", beta], expect: 28)
-        try tool("miisserver", ["setup", "--repair", "--install-dir", alpha, "--admin-group", "root"])
-        try tool("keytool", ["backup", "--install-dir", alpha, "-o", work + "/backups/miiskeys-1.bin", "--password-file", pw] + Self.weak)
-        try tool("keytool", ["backup", "--install-dir", alpha, "-o", work + "/backups/miiskeys-2.bin", "--password-file", wrong] + Self.weak, expect: 11)
+        try tool("miisserver", ["repair", "--install-dir", alpha, "--admin-group", "root"])
+        try tool("miisserver", ["backup", "--install-dir", alpha, "-o", work + "/backups/miiskeys-1.bin", "--password-file", pw] + Self.weak)
+        try tool("miisserver", ["backup", "--install-dir", alpha, "-o", work + "/backups/miiskeys-2.bin", "--password-file", wrong] + Self.weak, expect: 11)
         let backup = work + "/backups/miiskeys-1.bin"
 
         // miisactivate: refusals (password sync, wrong password, primary alive), dry run, activation, again.
@@ -114,7 +114,7 @@ struct SecretLeakTests {
         try activate([], expect: 0)
         try activate(["--json"], expect: 0)
         try tool("miisserver", ["check", "--install-dir", beta])
-        try tool("miisserver", ["setup", "--repair", "--install-dir", beta, "--account", "CORP\\svc-other", "--password-file", pw,
+        try tool("miisserver", ["repair", "--install-dir", beta, "--account", "CORP\\svc-other", "--password-file", pw,
                                 "--new-password-file", pw2, "--allow-weak-kdf"])
 
         // The known key material: every key set involved, exported deliberately into `secrets/`.

@@ -46,7 +46,7 @@ struct SetupFailureTests {
         } else if failed.stderr.contains("cannot be read") {
             // Setup could not tell whether its row committed: it kept the files; the re-run resumes.
             #expect(FileManager.default.fileExists(atPath: configuration), "\(label): \(failed.stderr)", sourceLocation: sourceLocation)
-            #expect(failed.stderr.contains("was kept; run the same miisserver setup again to finish it"), "\(label): \(failed.stderr)",
+            #expect(failed.stderr.contains("was kept; fix the cause and run the same miisserver setup again to finish it"), "\(label): \(failed.stderr)",
                     sourceLocation: sourceLocation)
         } else {
             // Nothing refers to the setup: its files and registration are undone.
@@ -248,7 +248,7 @@ struct SetupFailureTests {
         let install = sandbox.install("alpha")
         let failed = try sandbox.miis(Self.primaryArguments(install: install, database: sandbox.database, passwordFile: sandbox.passwordFile),
                                       environment: ["MIIS_FAULT_POINT": "setup.after-deployment-created:error,setup.read-after-failure:error"])
-        expectFailure(failed, 15, "miisserver: fault point setup.after-deployment-created: injected failure: Input/output error; whether the deployment row of 'alpha' was committed cannot be read (fault point setup.read-after-failure: injected failure: Input/output error), so the installation at \(install) was kept; run the same miisserver setup again to finish it")
+        expectFailure(failed, 15, "miisserver: fault point setup.after-deployment-created: injected failure: Input/output error; whether the deployment row of 'alpha' was committed cannot be read (fault point setup.read-after-failure: injected failure: Input/output error), so the installation at \(install) was kept; fix the cause and run the same miisserver setup again to finish it")
         let aftermath = try await Self.expectConvergence(of: failed, install: install, database: sandbox.database,
                                                          label: "read-after-failure", setup: { try sandbox.setupPrimary() })
         #expect(aftermath?.committed == true)
@@ -271,7 +271,7 @@ struct SetupFailureTests {
             let arguments = ["setup", "--install-dir", standbys.install(name), "--name", name, "--database", standbys.database,
                              "--role", "standby", "--account", "CORP\\svc"]
             let result = try standbys.miis(arguments, environment: ["MIIS_FAULT_POINT": point + ":error,setup.read-after-failure:error"])
-            expectFailure(result, 29, "whether the registration of '\(name)' was committed cannot be read (fault point setup.read-after-failure: injected failure: Input/output error), so the installation at \(standbys.install(name)) was kept; run the same miisserver setup again to finish it")
+            expectFailure(result, 29, "whether the registration of '\(name)' was committed cannot be read (fault point setup.read-after-failure: injected failure: Input/output error), so the installation at \(standbys.install(name)) was kept; fix the cause and run the same miisserver setup again to finish it")
             #expect(FileManager.default.fileExists(atPath: standbys.install(name) + "/server.json"))
             let registered = try await standbys.store().servers().contains { $0.name == name }
             #expect(registered == (point == "sqlite.after-commit"), "\(point)")

@@ -17,22 +17,4 @@ import Testing
         #expect(!KDFReport(.pbkdf2SHA256(iterations: 400_000)).meetsRecommendation)
         #expect(KDFReport(.recommendedPBKDF2).meetsRecommendation)
     }
-
-    @Test func inspectAndListReportsAreVersionedAndCarryNoMaterial() throws {
-        let credentials = try OperationsFixture.credentials()
-        let file = try OperationsFixture.keyFile(keys: 2, credentials: credentials)
-        let inspect = try JSONSerialization.jsonObject(with: KeyFileReportSchema.encoder().encode(
-            InspectReport(path: "f", fileSize: 1, checksumValid: true, header: file.header))) as? [String: Any]
-        #expect(inspect?["schemaVersion"] as? Int == 1)
-        #expect(inspect?["headerAuthenticated"] as? Bool == false)
-        let listData = try KeyFileReportSchema.encoder().encode(KeyListReport(path: "f", file: file))
-        let list = String(decoding: listData, as: UTF8.self)
-        #expect(list.contains("\"schemaVersion\" : 1"))
-        #expect(list.contains(file.keySet.keys[1].checkValueHex))
-        for key in file.keySet.keys {
-            let material = key.material.unsafeCopyToArray()
-            #expect(!list.contains(material.hexString))
-            #expect(!list.contains(Data(material).base64EncodedString()))
-        }
-    }
 }

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The command line of `miisactivate`, faithful to the reference:
 ///
@@ -8,9 +12,9 @@ import Foundation
 /// plus Linux conventions (`-q`/`--quiet`, `-h`/`--help`, `--install-dir`, `--dry-run`,
 /// `--force --reason`, `--json`, `--lease`, `--password-file`, `--allow-weak-kdf`, `--`). Slash switches are
 /// case-insensitive; `--` ends options so a file literally named `/q` can still be given.
-public struct ActivateCommandLine: Equatable, Sendable {
+struct ActivateCommandLine: Equatable, Sendable {
     /// How the password was given.
-    public enum PasswordArgument: Equatable, Sendable {
+    enum PasswordArgument: Equatable, Sendable {
         /// Not given: asked for interactively (an error in quiet mode).
         case missing
         /// `*`: prompt with echo off on a terminal, else read one line from stdin.
@@ -21,30 +25,31 @@ public struct ActivateCommandLine: Equatable, Sendable {
         case file(String)
     }
 
-    public var fileName: String?
-    public var userName: String?
-    public var password: PasswordArgument = .missing
-    public var quiet = false
-    public var help = false
-    public var installDirectory: String?
-    public var dryRun = false
-    public var force = false
-    public var reason: String?
-    public var json = false
-    public var lease: Double?
-    public var verbose = false
-    public var allowWeakKDF = false
+    var fileName: String?
+    var userName: String?
+    var password: PasswordArgument = .missing
+    var quiet = false
+    var help = false
+    var version = false
+    var installDirectory: String?
+    var dryRun = false
+    var force = false
+    var reason: String?
+    var json = false
+    var lease: Double?
+    var verbose = false
+    var allowWeakKDF = false
 
-    public init() {}
+    init() {}
 
     /// A usage error: exit status 64, like every tool of the toolkit.
-    public struct UsageError: Error, Equatable, CustomStringConvertible {
-        public let message: String
-        public var description: String { message }
+    struct UsageError: Error, Equatable, CustomStringConvertible {
+        let message: String
+        var description: String { message }
     }
 
     /// Parses `arguments` (without the program name).
-    public init(parsing arguments: [String]) throws {
+    init(parsing arguments: [String]) throws {
         var positionals: [String] = []
         var index = 0
         var optionsEnded = false
@@ -68,6 +73,7 @@ public struct ActivateCommandLine: Equatable, Sendable {
             case "--": optionsEnded = true
             case "/q", "-q", "--quiet": quiet = true
             case "/?", "/h", "/help", "-h", "--help", "-?": help = true
+            case "--version": version = true
             case "--install-dir": installDirectory = try optionValue()
             case "--dry-run": dryRun = true
             case "--force": force = true

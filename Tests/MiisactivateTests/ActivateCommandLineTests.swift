@@ -1,5 +1,5 @@
 import Testing
-@testable import ToolSupport
+@testable import miisactivate
 
 @Suite struct ActivateCommandLineTests {
     @Test func referenceExample() throws {

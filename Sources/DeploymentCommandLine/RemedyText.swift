@@ -1,0 +1,28 @@
+import Deployment
+import ErrorReporting
+import ToolSupport
+
+extension Remedy {
+    /// The remedy as miisserver and miisactivate say it: the command to run, in their syntax.
+    package var commandLineText: String {
+        switch self {
+        case .setUpPrimary: return "set it up with miisserver setup --role primary"
+        case .setUpAsStandby: return "set this server up with --role standby"
+        case .registerStandby: return "register it with miisserver setup --role standby"
+        case .repairInsteadOfSetup: return "use miisserver repair to change it"
+        case .redirectPasswordSync(let server): return "redirect it first: miisserver password-sync --enable --target \(server)"
+        case .useCurrentBackup: return "use a current backup (miisserver backup on the primary)"
+        case .stopPrimaryOrForce: return "stop it first (and wait out the lease), or override with --force --reason TEXT"
+        case .repairAccount: return "fix it with miisserver repair --account"
+        case .repairAdminGroup: return "create a directory (LDAP/SSSD) group and run miisserver repair --admin-group NAME"
+        case .repairInstallation: return "re-run miisserver repair"
+        case .restoreKeySetAndRepair: return "restore it from a backup (miisserver backup) and run miisserver repair"
+        case .rerunSetup: return "fix the cause and run the same miisserver setup again to finish it"
+        case .locateInstallation:
+            return "run the tool from <install>/Bin, or pass --install-dir DIR, or set \(ServerInstallation.environmentVariable)"
+        }
+    }
+}
+
+/// The remedies of the deployment tools' entry points (``ParsableCommand/runMain(toolName:arguments:remedies:)``).
+package let deploymentRemedies: Remedies = { error in error.deploymentRemedy?.commandLineText }

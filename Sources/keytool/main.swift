@@ -1,3 +1,0 @@
-import ToolSupport
-
-Keytool.runMain(toolName: "keytool")

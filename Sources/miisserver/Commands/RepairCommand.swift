@@ -1,0 +1,62 @@
+import ArgumentParser
+import Deployment
+import KeyFile
+import ToolSupport
+
+/// `miisserver repair`: changes an existing installation.
+struct RepairCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "repair",
+        abstract: "Change an existing installation: its admin group, service account or software version.",
+        discussion: """
+            Changes the admin group, the service account (re-sealing the installed key set: needs the current \
+            password and the new one, --new-password-file or a prompt) or the software version (re-registering the \
+            server) of an existing installation. --kdf and its options re-seal the key set with new KDF parameters \
+            when the account changes; without --account they are refused.
+            """)
+
+    @OptionGroup var installation: InstallationOptions
+
+    @Option(name: .customLong("account"), help: ArgumentHelp("The new service account: DOMAIN\\user, \\user or user.", valueName: "account"))
+    var account: String?
+
+    @Option(name: .customLong("admin-group"), help: "The new administrators' group (a directory group is recommended).")
+    var adminGroup: String?
+
+    @Option(name: .customLong("version"), help: "This server's new software version.")
+    var version: String?
+
+    @OptionGroup var password: PasswordOptions
+
+    @Option(name: .customLong("new-password-file"), help: ArgumentHelp("The new service account's password, first line of FILE.", valueName: "file"))
+    var newPasswordFile: String?
+
+    @OptionGroup var kdf: KDFOptions
+
+    func validate() throws {
+        guard adminGroup != nil || account != nil || version != nil else {
+            throw ValidationError("repair needs --admin-group NAME, --account A or --version V")
+        }
+        if kdf.isGiven, account == nil {
+            throw ValidationError("--kdf and its options re-seal the key set, which only --account does")
+        }
+    }
+
+    func run() async throws {
+        let installation = try installation.locate()
+        let request = DeploymentAdministration.RepairRequest(
+            adminGroup: adminGroup, serviceAccount: try account.map(ServiceAccount.init),
+            softwareVersion: version, kdf: kdf.requestedParameters(), kdfPolicy: kdf.policy)
+        var oldPassword: Password?
+        var newPassword: Password?
+        if let newAccount = request.serviceAccount, request.needsCredentials(for: installation) {
+            oldPassword = try password.source.read(prompt: "Current password for \(installation.configuration.serviceAccount): ")
+            let newSource: PasswordSource = newPasswordFile.map { .file($0) } ?? .prompt
+            newPassword = try newSource.read(prompt: "Password for \(newAccount): ", confirm: true)
+        }
+        let (updated, warnings) = try await DeploymentAdministration.repair(installation, request, oldPassword: oldPassword, newPassword: newPassword)
+        for warning in warnings { printWarning(warning) }
+        let c = updated.configuration
+        printLine("Repaired '\(c.serverName)': admin group \(c.adminGroup), account \(c.serviceAccount), version \(c.softwareVersion).")
+    }
+}

@@ -1,3 +1,0 @@
-import ToolSupport
-
-MiisServer.runMain(toolName: "miisserver")
