@@ -11,7 +11,7 @@
 /// U+00C1; it does not compose a Hangul LV syllable with a trailing jamo). There this follows
 /// the standard, as docs/key-file-format.md and its Python reference reader do, and the test
 /// pins those answers.
-enum UnicodeNormalization {
+package enum UnicodeNormalization {
     /// `text` in Unicode Normalization Form C.
     static func nfc(_ text: String) -> String {
         // Printable ASCII and plain ASCII are their own NFC; skip the table walk.
@@ -40,7 +40,7 @@ enum UnicodeNormalization {
 
     /// `text` without leading and trailing ``isWhitespace(_:)`` scalars, as Foundation's
     /// `trimmingCharacters(in: .whitespaces)` does (it trims scalars, not grapheme clusters).
-    static func trimmingWhitespace(_ text: String) -> String {
+    package static func trimmingWhitespace(_ text: String) -> String {
         let scalars = text.unicodeScalars
         guard let first = scalars.firstIndex(where: { !isWhitespace($0) }),
               let last = scalars.lastIndex(where: { !isWhitespace($0) }) else { return "" }
