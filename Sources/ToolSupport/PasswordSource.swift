@@ -110,13 +110,13 @@ package enum TerminalPrompt {
     package static func confirm(_ question: String) -> Bool {
         StandardStreams.error("\(TerminalText.escaped(question)) [y/N] ")
         guard let answer = Swift.readLine() else { return false }
-        return ["y", "yes"].contains(answer.trimmingCharacters(in: .whitespaces).lowercased())
+        return ["y", "yes"].contains(UnicodeNormalization.trimmingWhitespace(answer).lowercased())
     }
 
     /// Reads one visible line from the terminal (for non-secret questions).
     package static func ask(_ question: String) -> String? {
         StandardStreams.error(TerminalText.escaped(question))
-        return Swift.readLine()?.trimmingCharacters(in: .whitespaces)
+        return Swift.readLine().map(UnicodeNormalization.trimmingWhitespace)
     }
 }
 

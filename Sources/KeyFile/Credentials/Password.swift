@@ -1,5 +1,3 @@
-import Foundation
-
 /// A password as the bytes the KDF sees: UTF-8 after Unicode NFC normalization, so that the same
 /// password typed on systems that compose accents differently opens the same file.
 public struct Password: Sendable, CustomStringConvertible {
@@ -11,14 +9,24 @@ public struct Password: Sendable, CustomStringConvertible {
     /// Normalizes `text`. Swift strings cannot be wiped; callers reading passwords should prefer
     /// ``init(utf8:)`` with a buffer they wipe themselves.
     public init(_ text: String) throws {
-        let normalized = text.precomposedStringWithCanonicalMapping
-        guard !normalized.isEmpty else {
+        // Two passes over the normalizer (count, then fill) so the normalized password exists only
+        // in the wiped buffer, never in an intermediate String or array.
+        var count = 0
+        UnicodeNormalization.forEachNFCByte(of: text) { _ in count += 1 }
+        guard count > 0 else {
             throw KeyFileError.invalidInput("password", "the password is empty")
         }
-        guard normalized.utf8.count <= Self.maximumLength else {
+        guard count <= Self.maximumLength else {
             throw KeyFileError.invalidInput("password", "the password is longer than \(Self.maximumLength) bytes")
         }
-        bytes = SecureBytes(normalized.utf8)
+        bytes = SecureBytes(count: count) { out in
+            var offset = 0
+            UnicodeNormalization.forEachNFCByte(of: text) { byte in
+                // The normalizer is deterministic, so the second pass yields the same count.
+                if offset < out.count { out[offset] = byte }
+                offset += 1
+            }
+        }
     }
 
     /// Decodes and normalizes raw bytes (from a file, stdin or a prompt); one trailing newline

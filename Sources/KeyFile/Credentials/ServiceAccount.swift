@@ -1,5 +1,3 @@
-import Foundation
-
 /// A service account name, normalized so that the same account always binds the same bytes.
 ///
 /// Accepted forms (as `miisactivate` documents them): `DOMAIN\user`, `\user` and `user`.
@@ -19,40 +17,72 @@ public struct ServiceAccount: Hashable, Sendable, CustomStringConvertible, Codab
     /// empty, has more than one `\`, contains control, bidi or line-separator characters
     /// (``DisplayUnsafeScalars``) or is too long.
     public init(_ name: String) throws {
-        let normalized = Self.asciiNormalized(name) ?? name.trimmingCharacters(in: .whitespaces)
-            .precomposedStringWithCanonicalMapping.lowercased().precomposedStringWithCanonicalMapping
-        // The account is printed by every tool and stored in the header: the same display rule
-        // as the header's text fields (format section 4.2).
-        if let scalar = DisplayUnsafeScalars.first(in: normalized) {
-            throw KeyFileError.invalidInput("account", "the account name contains \(DisplayUnsafeScalars.codePoint(scalar)) (a control, bidi or line-separator character)")
+        if let (domain, user) = try Self.asciiParts(name) {
+            self.domain = domain
+            self.user = user
+        } else {
+            let normalized = Self.generalNormalized(name)
+            // The account is printed by every tool and stored in the header: the same display rule
+            // as the header's text fields (format section 4.2).
+            if let scalar = DisplayUnsafeScalars.first(in: normalized) {
+                throw KeyFileError.invalidInput("account", "the account name contains \(DisplayUnsafeScalars.codePoint(scalar)) (a control, bidi or line-separator character)")
+            }
+            let parts = normalized.split(separator: "\\", omittingEmptySubsequences: false)
+            let domain: Substring?
+            let user: Substring
+            switch parts.count {
+            case 1: (domain, user) = (nil, parts[0])
+            case 2: (domain, user) = (parts[0].isEmpty ? nil : parts[0], parts[1])
+            default: throw Self.tooManyBackslashes(name)
+            }
+            guard !user.isEmpty, !user.allSatisfy(\.isWhitespace) else { throw Self.emptyName() }
+            for part in [domain, user].compactMap({ $0 }) where part.first?.isWhitespace == true || part.last?.isWhitespace == true {
+                throw Self.whiteSpaceAround(name)
+            }
+            self.domain = domain.map(String.init)
+            self.user = String(user)
         }
-        let parts = normalized.split(separator: "\\", omittingEmptySubsequences: false)
-        let domain: Substring?
-        let user: Substring
-        switch parts.count {
-        case 1: (domain, user) = (nil, parts[0])
-        case 2: (domain, user) = (parts[0].isEmpty ? nil : parts[0], parts[1])
-        default:
-            throw KeyFileError.invalidInput("account", "the account name '\(name)' has more than one '\\'; use DOMAIN\\user, \\user or user")
-        }
-        guard !user.isEmpty, !user.allSatisfy(\.isWhitespace) else {
-            throw KeyFileError.invalidInput("account", "the account name is empty; use DOMAIN\\user, \\user or user")
-        }
-        for part in [domain, user].compactMap({ $0 }) where part.first?.isWhitespace == true || part.last?.isWhitespace == true {
-            throw KeyFileError.invalidInput("account", "the account name '\(name)' has white space around '\\' or at an end")
-        }
-        self.domain = domain.map(String.init)
-        self.user = String(user)
         guard canonical.utf8.count <= Self.maximumLength else {
             throw KeyFileError.invalidInput("account", "the account name is longer than \(Self.maximumLength) bytes")
         }
     }
 
-    /// The same normalization for the common case, without Foundation: a name made only of printable
-    /// ASCII (U+0020...U+007E) is already NFC, its default lowercase mapping is the ASCII one, and
-    /// the only `.whitespaces` member it can hold is the space. Returns nil for any other name,
-    /// which then takes the general (Foundation) path. The results are identical by construction;
-    /// this matters when thousands of headers are parsed (`keytool verify --recursive`).
+    /// The same normalization and checks for the common case, on bytes: a name made only of
+    /// printable ASCII (U+0020...U+007E) is already NFC, its default lowercase mapping is the
+    /// ASCII one, it holds no display-unsafe scalar, every character is one byte, and the only
+    /// white space it can hold (`.whitespaces` or `Character.isWhitespace`) is the space. Returns
+    /// nil for any other name, which then takes the general path. The results are identical by
+    /// construction; this matters when thousands of headers are parsed (`keytool verify
+    /// --recursive`): no grapheme breaking and no Unicode property lookup.
+    static func asciiParts(_ name: String) throws -> (domain: String?, user: String)? {
+        guard let normalized = asciiNormalized(name) else { return nil }
+        let bytes = Array(normalized.utf8)
+        let separators = bytes.indices.filter { bytes[$0] == 0x5C }
+        let domainBytes: ArraySlice<UInt8>?
+        let userBytes: ArraySlice<UInt8>
+        switch separators.count {
+        case 0: (domainBytes, userBytes) = (nil, bytes[...])
+        case 1:
+            let domainPart = bytes[..<separators[0]]
+            (domainBytes, userBytes) = (domainPart.isEmpty ? nil : domainPart, bytes[(separators[0] + 1)...])
+        default: throw tooManyBackslashes(name)
+        }
+        guard !userBytes.isEmpty, !userBytes.allSatisfy({ $0 == 0x20 }) else { throw emptyName() }
+        for part in [domainBytes, userBytes].compactMap({ $0 }) where part.first == 0x20 || part.last == 0x20 {
+            throw whiteSpaceAround(name)
+        }
+        return (domainBytes.map { String(decoding: $0, as: UTF8.self) }, String(decoding: userBytes, as: UTF8.self))
+    }
+
+    /// The normalization of any name: white space (`CharacterSet.whitespaces`) trimmed, NFC,
+    /// Unicode default lowercase mapping, NFC again (lowercasing can decompose: U+0130 becomes
+    /// `i` + U+0307).
+    static func generalNormalized(_ name: String) -> String {
+        UnicodeNormalization.nfc(UnicodeNormalization.nfc(UnicodeNormalization.trimmingWhitespace(name)).lowercased())
+    }
+
+    /// Lowercased and trimmed of spaces when `name` is printable ASCII (see ``asciiParts(_:)``);
+    /// nil for any other name.
     static func asciiNormalized(_ name: String) -> String? {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(name.utf8.count)
@@ -62,6 +92,18 @@ public struct ServiceAccount: Hashable, Sendable, CustomStringConvertible, Codab
         }
         guard let first = bytes.firstIndex(where: { $0 != 0x20 }), let last = bytes.lastIndex(where: { $0 != 0x20 }) else { return "" }
         return String(decoding: bytes[first...last], as: UTF8.self)
+    }
+
+    private static func tooManyBackslashes(_ name: String) -> KeyFileError {
+        KeyFileError.invalidInput("account", "the account name '\(name)' has more than one '\\'; use DOMAIN\\user, \\user or user")
+    }
+
+    private static func emptyName() -> KeyFileError {
+        KeyFileError.invalidInput("account", "the account name is empty; use DOMAIN\\user, \\user or user")
+    }
+
+    private static func whiteSpaceAround(_ name: String) -> KeyFileError {
+        KeyFileError.invalidInput("account", "the account name '\(name)' has white space around '\\' or at an end")
     }
 
     /// `domain\user` or `user`: the exact string bound into key derivation and stored in headers.

@@ -8,9 +8,10 @@ public enum AES256GCM {
 
     /// Encrypts `plaintext`, authenticating `associatedData` too. Returns ciphertext followed by
     /// the 16-byte tag.
-    public static func seal(
+    package static func seal(
         _ plaintext: UnsafeRawBufferPointer, key: SecureBytes, nonce: [UInt8], associatedData: [UInt8]
     ) throws -> [UInt8] {
+        try CryptoInitialization.requireConfiguration("AES-256-GCM")
         try checkSizes(key: key, nonce: nonce)
         let context = try CipherContext()
         var output = [UInt8](repeating: 0, count: plaintext.count + tagSize)
@@ -46,6 +47,7 @@ public enum AES256GCM {
     public static func open(
         _ sealed: ArraySlice<UInt8>, key: SecureBytes, nonce: [UInt8], associatedData: [UInt8]
     ) throws -> SecureBytes? {
+        try CryptoInitialization.requireConfiguration("AES-256-GCM")
         try checkSizes(key: key, nonce: nonce)
         guard sealed.count >= tagSize else { return nil }
         let ciphertextCount = sealed.count - tagSize

@@ -3,7 +3,7 @@ internal import COpenSSL
 /// Comparisons whose timing does not depend on where the inputs differ.
 public enum ConstantTime {
     /// `CRYPTO_memcmp`-based equality. Inputs of different lengths are unequal (lengths are public).
-    public static func equals(_ lhs: UnsafeRawBufferPointer, _ rhs: UnsafeRawBufferPointer) -> Bool {
+    package static func equals(_ lhs: UnsafeRawBufferPointer, _ rhs: UnsafeRawBufferPointer) -> Bool {
         guard lhs.count == rhs.count else { return false }
         guard lhs.count > 0, let a = lhs.baseAddress, let b = rhs.baseAddress else { return true }
         return CRYPTO_memcmp(a, b, lhs.count) == 0

@@ -3,9 +3,10 @@ internal import COpenSSL
 /// HKDF with SHA-256 (RFC 5869), extract then expand, through OpenSSL's EVP_KDF.
 public enum HKDFSHA256 {
     /// Derives `count` bytes from `inputKey`, an optional `salt` (empty means none) and `info`.
-    public static func deriveKey(
+    package static func deriveKey(
         from inputKey: UnsafeRawBufferPointer, salt: [UInt8] = [], info: [UInt8], count: Int
     ) throws -> SecureBytes {
+        try CryptoInitialization.requireConfiguration("HKDF-SHA-256")
         guard count > 0, count <= 255 * 32 else {
             throw KeyFileError.invalidInput("hkdf-length", "HKDF-SHA-256 output length \(count) is outside 1...8160")
         }

@@ -5,7 +5,7 @@ public enum SHA256 {
     public static let digestSize = 32
 
     /// The digest of `data`.
-    public static func hash(_ data: UnsafeRawBufferPointer) throws -> [UInt8] {
+    package static func hash(_ data: UnsafeRawBufferPointer) throws -> [UInt8] {
         var digest = [UInt8](repeating: 0, count: digestSize)
         var length: UInt32 = 0
         let status = digest.withUnsafeMutableBufferPointer { out in

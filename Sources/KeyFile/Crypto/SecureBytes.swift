@@ -3,22 +3,34 @@ internal import COpenSSL
 import Glibc
 #endif
 
-/// Secret bytes (passwords, key material, derived keys) in their own page-locked allocation.
+/// Secret bytes (passwords, key material, derived keys) in page-locked memory.
 ///
 /// The buffer is locked in memory with `mlock` where the process is allowed to (so it is not
 /// swapped out), wiped with `OPENSSL_cleanse` when the last reference goes away, and never
 /// printed: `description` and `debugDescription` show only the length. Equality is constant-time.
+///
+/// Many small secrets of one set (the keys of a key set) share one allocation: each is a slice
+/// of a parent (``init(slice:of:)``) that it keeps alive. A slice wipes its own bytes when it
+/// goes; the parent wipes all of them again, unlocks and frees when the last slice and the
+/// parent itself are gone. That is one `mlock`/`munlock` pair per key set instead of one per key.
 public final class SecureBytes: @unchecked Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
     // Sendable is sound: the buffer is written only during initialization and then only read.
     private let buffer: UnsafeMutableRawBufferPointer
-    private let isLocked: Bool
+    /// What this object frees: its own allocation (`isLocked` tells whether it was locked), or
+    /// nothing when it is a slice of `parent`.
+    private let ownership: Ownership
+
+    private enum Ownership {
+        case allocation(isLocked: Bool)
+        case slice(of: SecureBytes)
+    }
 
     /// The number of secret bytes.
     public var count: Int { buffer.count }
     public var isEmpty: Bool { buffer.isEmpty }
 
     /// Allocates `count` bytes and lets `initialize` fill them; they are wiped if it throws.
-    public init(count: Int, initialize: (UnsafeMutableRawBufferPointer) throws -> Void) rethrows {
+    package init(count: Int, initialize: (UnsafeMutableRawBufferPointer) throws -> Void) rethrows {
         // A zero-byte allocation still gets a real pointer so that C callees never see NULL.
         let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(count, 1), alignment: 16)
         storage.initializeMemory(as: UInt8.self, repeating: 0)
@@ -34,17 +46,39 @@ public final class SecureBytes: @unchecked Sendable, Equatable, CustomStringConv
             throw error
         }
         self.buffer = buffer
-        self.isLocked = locked
+        self.ownership = .allocation(isLocked: locked)
     }
 
-    /// Copies `bytes` into a new secret buffer. The caller remains responsible for its own copy.
+    /// The bytes `range` of `parent`, without a copy; `parent` stays allocated while the slice
+    /// lives. Slices of one parent must not overlap: each wipes its range when it goes.
+    init(slice range: Range<Int>, of parent: SecureBytes) {
+        precondition(range.lowerBound >= 0 && range.upperBound <= parent.count, "slice outside its parent")
+        self.buffer = UnsafeMutableRawBufferPointer(rebasing: parent.buffer[range])
+        self.ownership = .slice(of: parent)
+    }
+
+    /// Copies `bytes` into a new secret buffer. The caller remains responsible for its own copy;
+    /// the intermediate array made here is wiped (when `bytes` is itself an array, that wipes a
+    /// private copy and leaves the caller's alone).
     public convenience init(_ bytes: some Sequence<UInt8>) {
-        let array = Array(bytes)
-        self.init(count: array.count) { $0.copyBytes(from: array) }
+        var array = Array(bytes)
+        defer { Self.wipe(&array) }
+        self.init(count: array.count) { out in array.withUnsafeBytes { out.copyMemory(from: $0) } }
     }
 
     deinit {
-        Self.wipe(UnsafeMutableRawBufferPointer(start: buffer.baseAddress, count: max(buffer.count, 1)), locked: isLocked)
+        switch ownership {
+        case let .allocation(isLocked):
+            Self.wipe(UnsafeMutableRawBufferPointer(start: buffer.baseAddress, count: max(buffer.count, 1)), locked: isLocked)
+        case .slice:
+            if let base = buffer.baseAddress { OPENSSL_cleanse(base, buffer.count) }
+        }
+    }
+
+    /// Wipes an ordinary array that held a secret (a file read back for comparison), for the
+    /// few places where the bytes cannot be read straight into a ``SecureBytes``.
+    package static func wipe(_ bytes: inout [UInt8]) {
+        bytes.withUnsafeMutableBytes { OPENSSL_cleanse($0.baseAddress, $0.count) }
     }
 
     private static func wipe(_ storage: UnsafeMutableRawBufferPointer, locked: Bool) {
@@ -65,7 +99,7 @@ public final class SecureBytes: @unchecked Sendable, Equatable, CustomStringConv
 
     /// A copy as an ordinary array, for the few places (serialization, tests) that need one.
     /// Prefer ``withUnsafeBytes(_:)``: the array is not wiped.
-    public func unsafeCopyToArray() -> [UInt8] { Array(UnsafeRawBufferPointer(buffer)) }
+    package func unsafeCopyToArray() -> [UInt8] { Array(UnsafeRawBufferPointer(buffer)) }
 
     public static func == (lhs: SecureBytes, rhs: SecureBytes) -> Bool {
         lhs.withUnsafeBytes { a in rhs.withUnsafeBytes { b in ConstantTime.equals(a, b) } }

@@ -3,7 +3,7 @@ internal import COpenSSL
 /// OpenSSL's CSPRNG (`RAND_bytes`).
 public enum SecureRandom {
     /// Fills `buffer` with cryptographically secure random bytes.
-    public static func fill(_ buffer: UnsafeMutableRawBufferPointer) throws {
+    package static func fill(_ buffer: UnsafeMutableRawBufferPointer) throws {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return }
         guard buffer.count <= Int(Int32.max) else {
             throw KeyFileError.invalidInput("random-size", "random request of \(buffer.count) bytes is too large")

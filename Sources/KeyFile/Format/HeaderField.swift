@@ -13,6 +13,9 @@ enum HeaderField: UInt16, CaseIterable {
 
     static let criticalFlag: UInt16 = 0x8000
 
+    /// One more than the highest registered field number: the size of a table indexed by number.
+    static let numberLimit = Int(allCases.map(\.rawValue).max() ?? 0) + 1
+
     /// A reader that does not know a critical field must refuse the file; a non-critical one may
     /// be skipped. Everything the cryptography depends on is critical.
     var isCritical: Bool {

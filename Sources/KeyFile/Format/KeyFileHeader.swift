@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The plaintext header of a key file: everything an auditor may read without the password.
 ///
@@ -147,7 +151,9 @@ extension KeyFileHeader {
     /// invariant. Structural problems are `corrupted`; unknown critical fields `unsupported`.
     init(fields bytes: ArraySlice<UInt8>, majorVersion: UInt8, minorVersion: UInt8) throws {
         var cursor = ByteCursor(bytes)
-        var values: [HeaderField: ArraySlice<UInt8>] = [:]
+        // Indexed by field number: the registry is small and dense, and this runs once per file of
+        // a `verify --recursive` (no hashing, no dictionary allocation).
+        var values = [ArraySlice<UInt8>?](repeating: nil, count: HeaderField.numberLimit)
         var unknown: [UnknownHeaderField] = []
         var previousNumber: UInt16 = 0
         while !cursor.isAtEnd {
@@ -170,12 +176,12 @@ extension KeyFileHeader {
             guard length <= field.maximumLength else {
                 throw KeyFileError.malformed("header field \(field) is \(length) bytes, more than its \(field.maximumLength)-byte limit")
             }
-            values[field] = try cursor.readBytes(length, "header field \(field)")
+            values[Int(field.rawValue)] = try cursor.readBytes(length, "header field \(field)")
         }
-        for field in HeaderField.allCases where field.isRequired && values[field] == nil {
+        for field in HeaderField.allCases where field.isRequired && values[Int(field.rawValue)] == nil {
             throw KeyFileError.malformed("the required header field \(field) is missing")
         }
-        func value(_ field: HeaderField) -> ArraySlice<UInt8> { values[field] ?? [] }
+        func value(_ field: HeaderField) -> ArraySlice<UInt8> { values[Int(field.rawValue)] ?? [] }
 
         guard let keySetID = UUID(bytes: value(.keySetID)) else { throw KeyFileError.malformed("the key-set ID must be 16 bytes") }
         var createdCursor = ByteCursor(value(.createdAt))
@@ -194,7 +200,7 @@ extension KeyFileHeader {
         let nonce = Array(try cipherCursor.readBytes(AES256GCM.nonceSize, "the payload nonce"))
         try cipherCursor.expectEnd("the cipher field")
         let keys = try Self.decodeKeyIndex(value(.keyIndex))
-        let comment = try values[.comment].map { try Self.text($0, field: .comment, allowEmpty: true) }
+        let comment = try values[Int(HeaderField.comment.rawValue)].map { try Self.text($0, field: .comment, allowEmpty: true) }
 
         self.init(keySetID: keySetID, createdAt: createdAt, sourceServer: sourceServer, account: account,
                   kdf: kdf, salt: salt, nonce: nonce, keys: keys, comment: comment)

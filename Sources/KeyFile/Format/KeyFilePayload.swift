@@ -1,6 +1,7 @@
 /// The encrypted payload's plaintext: `count (u16)` then, per key in index order,
 /// `id (u32) | materialLength (u16) | material | checkValue (8)`. Built and parsed inside
-/// ``SecureBytes`` so key material never sits in an unwiped buffer.
+/// ``SecureBytes`` so key material never sits in an unwiped buffer; the keys of an opened file
+/// are slices of the decrypted payload's buffer.
 enum KeyFilePayload {
     static func encode(_ keySet: KeySet) throws -> SecureBytes {
         let size = SealedKeyFile.payloadPlaintextSize(keyCount: keySet.keys.count)
@@ -37,11 +38,16 @@ enum KeyFilePayload {
             guard try integer(2) == header.keys.count else { throw KeyFileError.tampered("the payload's key count differs from the header's") }
             var keys: [Key] = []
             keys.reserveCapacity(header.keys.count)
+            let mac = try HMACSHA256.Reusable()
             for descriptor in header.keys {
                 guard try integer(4) == descriptor.id.rawValue else { throw KeyFileError.tampered("the payload's key IDs differ from the header's") }
                 let length = Int(try integer(2))
                 guard length == descriptor.algorithm.keySize else { throw KeyFileError.tampered("key \(descriptor.id) has material of the wrong size") }
-                let key = try Key(descriptor: descriptor, material: SecureBytes(count: length) { $0.copyMemory(from: try take(length)) })
+                // The material stays where it was decrypted: a slice of the payload's one locked
+                // buffer (no allocation, mlock or copy per key).
+                let materialStart = offset
+                _ = try take(length)
+                let key = try Key(descriptor: descriptor, material: SecureBytes(slice: materialStart..<offset, of: plaintext), mac: mac)
                 let storedCheckValue = try take(Key.checkValueSize)
                 guard key.checkValue.withUnsafeBytes({ ConstantTime.equals(storedCheckValue, $0) }) else {
                     throw KeyFileError.tampered("the check value of key \(descriptor.id) does not match its material")

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -17,10 +21,10 @@ import Glibc
 /// Only debug builds (the tests' builds) have fault points: in a release build `point` is an
 /// empty inlinable function, `MIIS_FAULT_POINT` is never read, and a call site costs nothing.
 /// The list of points is in docs/security.md ("Crash safety").
-public enum FaultInjection {
+package enum FaultInjection {
     /// Fires the point `name` if `MIIS_FAULT_POINT` arms it (debug builds only).
     @inlinable
-    public static func point(_ name: String) throws {
+    package static func point(_ name: String) throws {
         #if DEBUG
         try reached(name)
         #endif

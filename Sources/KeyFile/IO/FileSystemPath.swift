@@ -89,6 +89,30 @@ public enum FileSystemPath {
         return result
     }
 
+    /// The directory part of `path`, as `NSString.deletingLastPathComponent` gives it for the
+    /// paths the tools handle (trailing slashes ignored; `""` for a bare name, `"/"` for a name
+    /// in the root), without Foundation. Repeated slashes inside are kept, not collapsed: the
+    /// result names the same directory.
+    package static func directory(of path: String) -> String {
+        let bytes = Array(path.utf8)
+        var end = bytes.count
+        while end > 1, bytes[end - 1] == 0x2F { end -= 1 }
+        guard let slash = bytes[..<end].lastIndex(of: 0x2F) else { return "" }
+        var directoryEnd = slash
+        while directoryEnd > 0, bytes[directoryEnd - 1] == 0x2F { directoryEnd -= 1 }
+        return directoryEnd == 0 ? "/" : String(decoding: bytes[..<directoryEnd], as: UTF8.self)
+    }
+
+    /// The last component of `path` (trailing slashes ignored), as `NSString.lastPathComponent`.
+    package static func lastComponent(of path: String) -> String {
+        let bytes = Array(path.utf8)
+        var end = bytes.count
+        while end > 1, bytes[end - 1] == 0x2F { end -= 1 }
+        guard end > 1 || bytes.first != 0x2F else { return path.isEmpty ? "" : "/" }
+        let start = bytes[..<end].lastIndex(of: 0x2F).map { $0 + 1 } ?? 0
+        return String(decoding: bytes[start..<end], as: UTF8.self)
+    }
+
     /// The scalar carrying `byte` (>= 0x80): always a valid scalar of plane 16.
     private static func escape(_ byte: UInt8) -> Unicode.Scalar {
         Unicode.Scalar(escapeRange.lowerBound + UInt32(byte & 0x7F)) ?? "\u{FFFD}"

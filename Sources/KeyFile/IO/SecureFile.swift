@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import SystemPackage
 #if canImport(Glibc)
 import Glibc
@@ -74,7 +78,7 @@ package enum SecureFile {
     /// Whether `name` is a temporary file of an atomic write (``temporaryName(for:)``): left
     /// behind only by an interrupted write, possibly partial, never a file to read as a key file.
     package static func isTemporaryName(_ name: String) -> Bool {
-        guard name.hasPrefix("."), let range = name.range(of: ".tmp-", options: .backwards) else { return false }
+        guard name.hasPrefix("."), let range = name.ranges(of: ".tmp-").last else { return false }
         let suffix = name[range.upperBound...]
         return !suffix.isEmpty && suffix.allSatisfy(\.isHexDigit) && range.lowerBound > name.index(after: name.startIndex)
     }
@@ -84,12 +88,12 @@ package enum SecureFile {
     /// opened once and every step is made relative to it.
     package static func writeAtomically(_ bytes: UnsafeRawBufferPointer, to path: String, mode: mode_t = 0o600, replace: Bool,
                                         verify: ((_ written: [UInt8]) throws -> Void)? = nil) throws {
-        let folder = (path as NSString).deletingLastPathComponent
+        let folder = FileSystemPath.directory(of: path)
         let directory = folder.isEmpty ? "." : folder
         let descriptor = FileSystemPath.withCString(directory) { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
         guard descriptor >= 0 else { throw ioError(path, errno, "cannot open the directory \(directory)") }
         defer { close(descriptor) }
-        try writeAtomically(bytes, named: (path as NSString).lastPathComponent, in: descriptor, path: path, mode: mode,
+        try writeAtomically(bytes, named: FileSystemPath.lastComponent(of: path), in: descriptor, path: path, mode: mode,
                             replace: replace, verify: verify)
     }
 
@@ -125,7 +129,7 @@ package enum SecureFile {
         let temporary = try temporaryName(for: name)
         let descriptor = openat(directory, temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)
         guard descriptor >= 0 else {
-            let folder = (path as NSString).deletingLastPathComponent
+            let folder = FileSystemPath.directory(of: path)
             throw ioError(path, errno, "cannot create a temporary file in \(folder.isEmpty ? "." : folder)")
         }
         var committed = false
@@ -147,7 +151,7 @@ package enum SecureFile {
             try FaultInjection.point("verified-write.verify")
             var written = try read(named: temporary, in: directory, path: path, limit: max(bytes.count, 1))
             // It may be a secret (exported key material): wiped, not merely freed.
-            defer { written.withUnsafeMutableBytes { if let start = $0.baseAddress { explicit_bzero(start, $0.count) } } }
+            defer { SecureBytes.wipe(&written) }
             let same = written.withUnsafeBytes { ConstantTime.equals($0, bytes) }
             guard same else { throw KeyFileError.io("write-verify", path: path, "the written file differs from what was written") }
             try verify(written)

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// One key: its public descriptor, its secret material and its check value.
 public struct Key: Sendable {
@@ -20,6 +24,19 @@ public struct Key: Sendable {
         self.descriptor = descriptor
         self.material = material
         self.checkValue = try Self.checkValue(of: material)
+    }
+
+    /// The same, computing the check value with `mac`: the loops that build whole key sets
+    /// share one MAC context.
+    init(descriptor: KeyDescriptor, material: SecureBytes, mac: HMACSHA256.Reusable) throws {
+        guard material.count == descriptor.algorithm.keySize else {
+            throw KeyFileError.invalidInput("key-size", "key \(descriptor.id) needs \(descriptor.algorithm.keySize) bytes of material, got \(material.count)")
+        }
+        self.descriptor = descriptor
+        self.material = material
+        self.checkValue = try material.withUnsafeBytes { key in
+            try Self.checkValueLabel.withUnsafeBytes { Array(try mac.authenticate($0, key: key).prefix(Self.checkValueSize)) }
+        }
     }
 
     /// The check value of `material`.
@@ -80,10 +97,15 @@ public struct KeySet: Sendable {
         guard count >= 1, count <= maximumKeyCount else {
             throw KeyFileError.invalidInput("key-count", "a key set holds 1 to \(maximumKeyCount) keys, not \(count)")
         }
+        // One locked allocation for all the material (one mlock, not one per key), each key a
+        // slice of it; one MAC context for all the check values.
+        let arena = try SecureBytes.random(count: count * algorithm.keySize)
+        let mac = try HMACSHA256.Reusable()
         let keys = try (1...count).map { index in
             try Key(
                 descriptor: KeyDescriptor(id: KeyID(rawValue: UInt32(index)), algorithm: algorithm, status: .active, createdAt: createdAt, isPrimary: index == 1),
-                material: SecureBytes.random(count: algorithm.keySize))
+                material: SecureBytes(slice: ((index - 1) * algorithm.keySize)..<(index * algorithm.keySize), of: arena),
+                mac: mac)
         }
         return try KeySet(id: UUID(), keys: keys)
     }
@@ -116,7 +138,7 @@ public struct KeySet: Sendable {
 
 extension UUID {
     /// The 16 raw bytes, in RFC 4122 order.
-    public var bytes: [UInt8] {
+    package var bytes: [UInt8] {
         withUnsafeBytes(of: uuid) { Array($0) }
     }
 
@@ -125,7 +147,7 @@ extension UUID {
     public var lowercasedString: String { uuidString.lowercased() }
 
     /// A UUID from exactly 16 bytes.
-    public init?(bytes: some Collection<UInt8>) {
+    package init?(bytes: some Collection<UInt8>) {
         guard bytes.count == 16 else { return nil }
         let b = Array(bytes)
         self.init(uuid: (b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]))
@@ -134,7 +156,7 @@ extension UUID {
 
 extension Sequence<UInt8> {
     /// Lowercase hexadecimal.
-    public var hexString: String {
+    package var hexString: String {
         var result = ""
         for byte in self {
             result += String(byte >> 4, radix: 16) + String(byte & 0x0F, radix: 16)

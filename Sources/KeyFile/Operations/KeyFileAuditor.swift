@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -122,7 +126,7 @@ public struct KeyFileAuditor: Sendable {
         report.mode = "0" + String(status.st_mode & 0o7777, radix: 8)
         report.ownerUID = status.st_uid
         report.ownerName = Self.userName(status.st_uid)
-        report.findings += permissionFindings(mode: status.st_mode, directory: (path as NSString).deletingLastPathComponent)
+        report.findings += permissionFindings(mode: status.st_mode, directory: FileSystemPath.directory(of: path))
         report.findings += ownershipFindings(owner: status.st_uid, name: report.ownerName)
         do {
             let bytes = try SecureFile.read(path)

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Checks many key files at once: structure and checksum without a password, or a full
 /// authenticated open with credentials. Results stream back in the order of the sorted path list
@@ -28,7 +32,10 @@ public struct KeyFileVerifier: Sendable {
     /// file; this bounds the run).
     public let kdfBudget: KDFMemoryBudget
 
-    public init(mode: Mode, jobs: Int = OrderedParallelRunner.defaultJobs, kdfBudget: KDFMemoryBudget = KDFMemoryBudget()) {
+    /// The default worker count: the number of active processors.
+    public static var defaultJobs: Int { OrderedParallelRunner.defaultJobs }
+
+    public init(mode: Mode, jobs: Int = KeyFileVerifier.defaultJobs, kdfBudget: KDFMemoryBudget = KDFMemoryBudget()) {
         self.mode = mode
         self.jobs = max(1, jobs)
         self.kdfBudget = kdfBudget
@@ -61,7 +68,11 @@ public struct KeyFileVerifier: Sendable {
     public func verify(_ paths: [CollectedPath], emit: (VerificationResult) -> Void) -> VerificationSummary {
         var summary = VerificationSummary(authenticated: mode.isAuthenticated)
         let verifier = self
-        OrderedParallelRunner.run(count: paths.count, jobs: jobs, work: { index in
+        // An integrity check costs microseconds: hand files out in batches so the threads do not
+        // meet on the lock per file. An open costs a key derivation: one file at a time keeps
+        // every worker busy to the end.
+        let batch = mode.isAuthenticated ? 1 : 32
+        OrderedParallelRunner.run(count: paths.count, jobs: jobs, batch: batch, work: { index in
             let entry = paths[index]
             if let problem = entry.problem {
                 return VerificationResult(path: entry.path, header: nil, fingerprint: nil, error: problem)

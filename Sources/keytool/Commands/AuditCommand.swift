@@ -33,6 +33,7 @@ struct AuditCommand: ParsableCommand {
     }
 
     func run() throws {
+        try CryptoInitialization.hashOnly()
         let collected = try selection.collect(verb: "audit")
         let auditor = KeyFileAuditor(maxAgeDays: maxAge)
         var files: [FileAuditReport] = []

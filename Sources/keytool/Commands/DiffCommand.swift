@@ -44,6 +44,7 @@ struct DiffCommand: ParsableCommand {
     }
 
     func run() throws {
+        if account == nil { try CryptoInitialization.hashOnly() }
         let sealedA = try KeyFileInput.sealed(a)
         let sealedB = try KeyFileInput.sealed(b)
         let comparison: KeySetComparison

@@ -21,6 +21,7 @@ struct InspectCommand: ParsableCommand {
     var json = false
 
     func run() throws {
+        try CryptoInitialization.hashOnly()
         let bytes = try SecureFile.read(file)
         let (sealed, checksumHolds) = try SealedKeyFile.inspect(bytes: bytes)
         let report = InspectReport(path: file, fileSize: bytes.count, checksumValid: checksumHolds, header: sealed.header)

@@ -58,6 +58,8 @@ struct VerifyCommand: ParsableCommand {
     }
 
     func run() throws {
+        // Without credentials verify only hashes: libcrypto may skip the system configuration.
+        if account == nil { try CryptoInitialization.hashOnly() }
         let policy = weak.policy
         let mode: KeyFileVerifier.Mode
         if let account {

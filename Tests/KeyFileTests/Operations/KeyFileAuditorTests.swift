@@ -19,6 +19,15 @@ import Testing
         #expect(report.findings.first?.severity == .high)
     }
 
+    /// `keytool audit a` (a file named with one character, in the current directory) trapped
+    /// with SIGILL: the directory came from `NSString.deletingLastPathComponent`, which traps on
+    /// such names on this toolchain. "." is such a name that exists in every test run.
+    @Test func aOneCharacterNameIsAuditedNotATrap() {
+        let report = KeyFileAuditor().audit(".")
+        #expect(report.findings.contains { $0.severity == .high })  // a directory is no key file
+        #expect(FileSystemPath.directory(of: "a") == "")
+    }
+
     @Test func recommendedParametersAndPrivateFileLeaveOnlyInformation() throws {
         let header = try OperationsFixture.keyFile(credentials: try OperationsFixture.credentials(), kdf: .recommendedPBKDF2).header
         let findings = KeyFileAuditor().contentFindings(header)

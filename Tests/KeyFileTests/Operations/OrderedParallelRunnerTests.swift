@@ -35,4 +35,23 @@ import Testing
         })
         #expect(maximumAhead.withLock { $0 } <= 8)
     }
+
+    @Test(arguments: [1, 7, 32, 1_000])
+    func batchesKeepOrderAndWindow(batch: Int) {
+        let maximumAhead = Mutex(0)
+        let emittedSoFar = Mutex(0)
+        var emitted: [Int] = []
+        OrderedParallelRunner.run(count: 2_000, jobs: 3, window: 64, batch: batch, work: { index in
+            let ahead = index - emittedSoFar.withLock { $0 }
+            maximumAhead.withLock { $0 = max($0, ahead) }
+            if index % 13 == 0 { usleep(20) }
+            return index * 3
+        }, emit: { index, value in
+            #expect(value == index * 3)
+            emitted.append(index)
+            emittedSoFar.withLock { $0 = index + 1 }
+        })
+        #expect(emitted == Array(0..<2_000))
+        #expect(maximumAhead.withLock { $0 } < 64)
+    }
 }
