@@ -37,8 +37,12 @@ demo: release
 # Benchmarks against openssl and coreutils, side by side; writes BENCHMARKS.md. It runs under
 # scripts/with-postgres.sh so that the activation pair is also measured on PostgreSQL.
 # BENCH_ARGS passes options through, e.g. make bench BENCH_ARGS="--password-runs 3".
+# BASELINE=DIR (older release binaries: keytool, miisactivate, miisserver) fills the "today" column
+# of the targets table, measured in the same rounds as this build.
+BASELINE ?=
 bench: release
-	scripts/with-postgres.sh scripts/bench.py --products .build/release --output BENCHMARKS.md $(BENCH_ARGS)
+	scripts/with-postgres.sh scripts/bench.py --products .build/release --output BENCHMARKS.md \
+		$(if $(BASELINE),--baseline $(BASELINE)) $(BENCH_ARGS)
 
 # CI: the benchmark command still runs, on tiny sizes (nothing is measured).
 bench-smoke: release
