@@ -18,9 +18,17 @@ build: deps
 
 # Release binaries link the Swift runtime and Foundation statically (--static-swift-stdlib): a
 # few ms less start-up per run (no dynamic loading of libFoundation/ICU); libcrypto, libssl and
-# libsqlite3 stay dynamic system libraries.
+# libsqlite3 stay dynamic system libraries. They link with the toolchain's lld (gold, the default,
+# cannot pack relocations), with packed relative relocations (DT_RELR: needs glibc >= 2.36 where
+# they run; Debian 12 has 2.36) and without the --export-dynamic that the toolchain's
+# static-stdlib-args.lnk adds (the later --no-export-dynamic wins): the dynamic loader then has
+# far fewer relocations and symbols to process at every start. BENCHMARKS.md, "Release link
+# flags", has the measurements, and the crash backtraces this keeps.
+RELEASE_FLAGS = -c release --static-swift-stdlib -Xswiftc -use-ld=lld \
+	-Xlinker -z -Xlinker pack-relative-relocs -Xlinker --no-export-dynamic
+
 release: deps
-	$(SWIFT) build -c release --static-swift-stdlib
+	$(SWIFT) build $(RELEASE_FLAGS)
 
 # The suite runs serially: its end-to-end tests spawn processes and measure bounded waits, which
 # parallel runs on two cores would turn into flaky timing. scripts/with-postgres.sh starts the
@@ -37,8 +45,12 @@ demo: release
 # Benchmarks against openssl and coreutils, side by side; writes BENCHMARKS.md. It runs under
 # scripts/with-postgres.sh so that the activation pair is also measured on PostgreSQL.
 # BENCH_ARGS passes options through, e.g. make bench BENCH_ARGS="--password-runs 3".
+# BASELINE=DIR (older release binaries: keytool, miisactivate, miisserver) fills the "today" column
+# of the targets table, measured in the same rounds as this build.
+BASELINE ?=
 bench: release
-	scripts/with-postgres.sh scripts/bench.py --products .build/release --output BENCHMARKS.md $(BENCH_ARGS)
+	scripts/with-postgres.sh scripts/bench.py --products .build/release --output BENCHMARKS.md \
+		$(if $(BASELINE),--baseline $(BASELINE)) $(BENCH_ARGS)
 
 # CI: the benchmark command still runs, on tiny sizes (nothing is measured).
 bench-smoke: release
@@ -51,7 +63,7 @@ install: release
 # Regenerates docs/man/keytool.1 and miisserver.1 from their argument parsers (miisactivate.1,
 # which follows the reference page's syntax, is written by hand).
 man: release
-	$(SWIFT) build -c release --product generate-manual
+	$(SWIFT) build $(RELEASE_FLAGS) --product generate-manual
 	for tool in keytool miisserver; do \
 		.build/release/generate-manual .build/release/$$tool --section 1 --date "$$(date +%Y-%m-%d)" \
 			--authors "MIIS key-file toolkit maintainers" --output-directory docs/man; \

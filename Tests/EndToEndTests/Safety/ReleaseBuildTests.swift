@@ -3,7 +3,7 @@ import Testing
 
 /// Fault points exist only in debug builds: a release binary ignores `MIIS_FAULT_POINT` (it must
 /// never SIGKILL itself or fail on purpose because of its environment). Runs only when a release
-/// build sits next to the debug one (`swift build -c release`, `make release`); it is skipped
+/// build sits next to the debug one (`make release`); it is skipped
 /// otherwise, since the suite itself runs on debug binaries.
 @Suite("Release build")
 struct ReleaseBuildTests {
@@ -19,11 +19,27 @@ struct ReleaseBuildTests {
             let result = try ToolRunner.run(Self.releaseKeytool, ["create", "-o", output, "--account", "CORP\\svc",
                                                                   "--password-file", directory.file("pw"), "--keys", "2"] + CrashSafetyTests.weak,
                                             environment: ["MIIS_FAULT_POINT": point])
-            #expect(result.status == 0, "\(point): exit \(result.status): \(result.stderr) (a release build older than the fault points' #if DEBUG? rebuild it with swift build -c release)")
+            #expect(result.status == 0, "\(point): exit \(result.status): \(result.stderr) (a release build older than the fault points' #if DEBUG? rebuild it with make release)")
             #expect(FileManager.default.fileExists(atPath: output), "\(point)")
         }
         // Compiled out, not merely unarmed: the variable's name is nowhere in the binary.
         let binary = try Data(contentsOf: URL(fileURLWithPath: Self.releaseKeytool))
         #expect(binary.range(of: Data("MIIS_FAULT_POINT".utf8)) == nil)
+    }
+
+    /// `make release` links with lld, packed relative relocations and without the toolchain's
+    /// `--export-dynamic` (BENCHMARKS.md, "Release link flags"): fewer relocations and no dynamic
+    /// symbol table of every public Swift symbol, so a faster start-up and a smaller binary.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: releaseKeytool)))
+    func releaseBinaryIsLinkedWithTheReleaseFlags() throws {
+        let rebuild = "(rebuild with make release)"
+        let comment = try ToolRunner.run("/usr/bin/readelf", ["--string-dump=.comment", Self.releaseKeytool])
+        #expect(comment.stdout.contains("Linker: LLD"), "not linked by lld \(rebuild)")
+        let dynamic = try ToolRunner.run("/usr/bin/readelf", ["--dynamic", "--wide", Self.releaseKeytool])
+        #expect(dynamic.stdout.contains("(RELR)"), "no packed relative relocations \(rebuild)")
+        // Swift symbols are mangled with a `$s` prefix: none is left in the dynamic symbol table.
+        let symbols = try ToolRunner.run("/usr/bin/readelf", ["--dyn-syms", "--wide", Self.releaseKeytool])
+        let exported = symbols.stdout.split(separator: "\n").filter { $0.contains(" $s") }
+        #expect(exported.isEmpty, "\(exported.count) Swift symbols exported \(rebuild)")
     }
 }
