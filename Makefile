@@ -13,8 +13,13 @@ SECONDS ?= 600
 deps:
 	@scripts/install-deps.sh
 
+# miisactivate is the miisserver binary under its other name (one multi-call executable): the
+# link next to it is made after every build.
+MULTICALL_LINK = ln -sfn miisserver
+
 build: deps
 	$(SWIFT) build
+	$(MULTICALL_LINK) .build/debug/miisactivate
 
 # Release binaries link the Swift runtime and Foundation statically (--static-swift-stdlib): a
 # few ms less start-up per run (no dynamic loading of libFoundation/ICU); libcrypto, libssl and
@@ -29,6 +34,7 @@ RELEASE_FLAGS = -c release --static-swift-stdlib -Xswiftc -use-ld=lld \
 
 release: deps
 	$(SWIFT) build $(RELEASE_FLAGS)
+	$(MULTICALL_LINK) .build/release/miisactivate
 
 # The suite runs serially: its end-to-end tests spawn processes and measure bounded waits, which
 # parallel runs on two cores would turn into flaky timing. scripts/with-postgres.sh starts the
@@ -36,6 +42,7 @@ release: deps
 # A 60-second libFuzzer smoke run of the parser comes first, so the test summary closes the output.
 test: deps
 	$(SWIFT) build --build-tests
+	$(MULTICALL_LINK) .build/debug/miisactivate
 	scripts/fuzz.sh 60
 	scripts/with-postgres.sh $(SWIFT) test --skip-build --no-parallel
 

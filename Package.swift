@@ -8,7 +8,6 @@ let package = Package(
         .library(name: "KeyFile", targets: ["KeyFile"]),
         .library(name: "Deployment", targets: ["Deployment"]),
         .executable(name: "keytool", targets: ["keytool"]),
-        .executable(name: "miisactivate", targets: ["miisactivate"]),
         .executable(name: "miisserver", targets: ["miisserver"]),
     ],
     dependencies: [
@@ -60,14 +59,18 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(
-            name: "miisactivate",
-            dependencies: ["KeyFile", "Deployment", "ToolSupport", "DeploymentCommandLine"]
+        // miisactivate: the reference's command line and the activation program. It runs inside the
+        // miisserver binary (one multi-call executable, installed under both names): the two
+        // share the whole deployment stack, which is most of their size.
+        .target(
+            name: "MiisactivateCommand",
+            dependencies: ["KeyFile", "Deployment", "ToolSupport", "DeploymentCommandLine"],
+            path: "Sources/miisactivate"
         ),
         .executableTarget(
             name: "miisserver",
             dependencies: [
-                "KeyFile", "Deployment", "ToolSupport", "DeploymentCommandLine",
+                "KeyFile", "Deployment", "ToolSupport", "DeploymentCommandLine", "MiisactivateCommand",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -91,7 +94,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MiisactivateTests",
-            dependencies: ["miisactivate"]
+            dependencies: ["MiisactivateCommand"]
         ),
         .testTarget(
             name: "EndToEndTests",

@@ -243,11 +243,15 @@ class Bench:
 
         tools = ("keytool", "miisactivate", "miisserver")
         sizes = [{name: stripped_size(self.tool(name, side)) for name in tools} for side in sides]
+        # What is installed: one file per distinct binary (miisactivate is a second name of the
+        # multi-call miisserver binary since issue 12; before, three files).
+        files = [{os.path.realpath(self.tool(name, side)): name for name in tools} for side in sides]
+        totals = [sum(size[name] for name in names.values()) for size, names in zip(sizes, files)]
         self.target_row("stripped size: `keytool`", [size["keytool"] / 1e6 for size in sizes],
                         [f"{size['keytool'] / 1e6:.1f} MB" for size in sizes], 15, "≤ 15 MB")
-        self.target_row("stripped size: all three tools together", [sum(size.values()) / 1e6 for size in sizes],
-                        [f"{sum(size.values()) / 1e6:.1f} MB ({' + '.join(f'{size[name] / 1e6:.1f}' for name in tools)})"
-                         for size in sizes], 100, "≤ 100 MB")
+        self.target_row("stripped size: all three tools together (installed files)", [total / 1e6 for total in totals],
+                        [f"{total / 1e6:.1f} MB ({' + '.join(f'{name} {size[name] / 1e6:.1f}' for name in sorted(names.values()))})"
+                         for total, size, names in zip(totals, sizes, files)], 100, "≤ 100 MB")
 
     def target_row(self, name, values, cells, limit, target):
         """values[0]/cells[0] are this build's, values[1]/cells[1] the baseline's when there is one."""

@@ -21,7 +21,9 @@ database="$demo/shared.db"
 step "Set up the primary (sync1, with a 5 s deployment lease for the demo; 30 s by default) and a warm standby (sync2) sharing one SQLite database"
 for server in sync1 sync2; do
     mkdir -p "$demo/$server/Bin"
-    cp "$products/keytool" "$products/miisactivate" "$products/miisserver" "$demo/$server/Bin/"
+    cp "$products/keytool" "$products/miisserver" "$demo/$server/Bin/"
+    # miisactivate: the multi-call miisserver binary under its other name.
+    ln -f "$demo/$server/Bin/miisserver" "$demo/$server/Bin/miisactivate"
 done
 run "$demo/sync1/Bin/miisserver" setup --install-dir "$demo/sync1" --name sync1 --database "$database" \
     --role primary --account "$account" --admin-group miis-demo-admins --password-file "$password_file" --lease 5

@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 prefix=${1:?usage: scripts/install.sh PREFIX [PRODUCTS_DIR]}
 products=${2:-.build/release}
 tools=(keytool miisactivate miisserver)
+# miisactivate is the miisserver binary under its other name (one multi-call executable): installed
+# as a hard link, so that Bin/ holds two files and /proc/self/exe names Bin/ for both names.
+binaries=(keytool miisserver)
 
 if [ -L "$prefix/Bin" ]; then
     echo "install.sh: $prefix/Bin is a symbolic link; refusing to install through it" >&2
@@ -22,9 +25,12 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 chmod go-w "$prefix"
 chmod 0755 "$prefix/Bin"
-for tool in "${tools[@]}"; do
+for binary in "${binaries[@]}"; do
     # -s strips symbols: the Swift runtime and Foundation are linked statically into release binaries.
-    install -s -m 0755 "$products/$tool" "$prefix/Bin/$tool"
+    install -s -m 0755 "$products/$binary" "$prefix/Bin/$binary"
+done
+ln -f "$prefix/Bin/miisserver" "$prefix/Bin/miisactivate"
+for tool in "${tools[@]}"; do
     install -m 0644 "docs/man/$tool.1" "$prefix/share/man/man1/$tool.1"
 done
 # keytool and miisserver use swift-argument-parser, which writes their completion scripts;

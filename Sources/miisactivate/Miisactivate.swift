@@ -10,12 +10,12 @@ import Glibc
 /// missing (unless quiet), and hands every decision to ``StandbyActivation``.
 ///
 /// Its command line is the reference's (`/q`, `/?`, positional password), not swift-argument-parser's:
-/// ``ActivateCommandLine`` parses it.
-@main
-struct Miisactivate {
+/// ``ActivateCommandLine`` parses it. The miisserver executable runs ``main()`` when it is invoked
+/// as `miisactivate` (one binary, two names).
+package struct Miisactivate {
     let commandLine: ActivateCommandLine
 
-    static func main() async {
+    package static func main() async -> Never {
         StandardStreams.prepare()
         ProcessHardening.apply()
         let commandLine: ActivateCommandLine

@@ -3,6 +3,7 @@ import Deployment
 import DeploymentCommandLine
 import Foundation
 import KeyFile
+import MiisactivateCommand
 import ToolSupport
 
 /// `miisserver`: the deployment's administration tool.
@@ -19,8 +20,17 @@ struct MiisServer: AsyncParsableCommand {
         subcommands: [SetupCommand.self, RepairCommand.self, StatusCommand.self, BackupCommand.self, PasswordSyncCommand.self, SecretCommand.self,
                       LeaseCommand.self, HeartbeatCommand.self, CheckCommand.self, HistoryCommand.self])
 
+    /// One executable, two programs (a multi-call binary, as busybox is): invoked as
+    /// `miisactivate` (a link to this file), it is the reference's miisactivate.
     static func main() async {
+        if invokedName == "miisactivate" { await Miisactivate.main() }
         await runMain(toolName: "miisserver", remedies: deploymentRemedies)
+    }
+
+    /// The last path component of the name this process was started as (`argv[0]`).
+    static var invokedName: String {
+        guard let first = CommandLine.arguments.first, let last = first.split(separator: "/").last else { return "" }
+        return String(last)
     }
 }
 

@@ -1,5 +1,5 @@
 import Testing
-@testable import miisactivate
+@testable import MiisactivateCommand
 
 @Suite struct ActivateCommandLineTests {
     @Test func referenceExample() throws {

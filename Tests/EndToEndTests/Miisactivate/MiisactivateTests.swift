@@ -96,7 +96,9 @@ import Testing
         let deployment = try DeploymentFixture()
         let bin = deployment.installDirectory("sync2") + "/Bin"
         try? FileManager.default.removeItem(atPath: bin + "/miisactivate")
-        try FileManager.default.copyItem(atPath: ToolRunner.path(of: "miisactivate"), toPath: bin + "/miisactivate")
+        // The installed name of the multi-call binary: a copy of the file the build's link names.
+        let binary = URL(fileURLWithPath: ToolRunner.path(of: "miisactivate")).resolvingSymlinksInPath().path
+        try FileManager.default.copyItem(atPath: binary, toPath: bin + "/miisactivate")
         let fromBin = try ToolRunner.run(bin + "/miisactivate", [deployment.backup, DeploymentFixture.account, "*", "/q", "--dry-run", "--allow-weak-kdf"],
                                          stdin: DeploymentFixture.password + "\n")
         #expect(fromBin.status == 0, "\(fromBin.stderr)")

@@ -24,11 +24,20 @@ struct ToolRunner {
         }
         var url = Bundle.main.bundleURL
         while url.path != "/" {
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent("keytool").path) { return url }
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("keytool").path) { return withMultiCallLink(url) }
             url = url.deletingLastPathComponent()
         }
         return Bundle.main.bundleURL
     }()
+
+    /// miisactivate is the miisserver binary run under its other name (a multi-call binary):
+    /// SwiftPM builds one file, so the name is a symbolic link next to it, as `make build` and
+    /// `make test` make it; made here too for a plain `swift test`.
+    private static func withMultiCallLink(_ products: URL) -> URL {
+        let link = products.appendingPathComponent("miisactivate").path
+        if !FileManager.default.fileExists(atPath: link) { _ = symlink("miisserver", link) }
+        return products
+    }
 
     /// SIGPIPE ignored once for the whole test process: writing to a child that already exited
     /// then fails with EPIPE (ignored by the callers) instead of killing every running suite.
