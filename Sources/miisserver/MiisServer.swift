@@ -19,9 +19,9 @@ struct MiisServer: AsyncParsableCommand {
     }
 }
 
-/// `--install-dir DIR`: else the parent of the Bin/ folder holding this executable, else MIIS_INSTALL_DIR.
+/// The installation: the parent of the Bin/ folder holding this executable, else `--install-dir DIR`, else MIIS_INSTALL_DIR.
 struct InstallationOptions: ParsableArguments {
-    @Option(name: .customLong("install-dir"), help: ArgumentHelp("The server installation directory.", valueName: "dir"))
+    @Option(name: .customLong("install-dir"), help: ArgumentHelp("The server installation directory, when this tool is not in its Bin/ (else MIIS_INSTALL_DIR).", valueName: "dir"))
     var installDir: String?
 
     @Flag(name: [.customLong("verbose"), .customShort("v")], help: "Log what the command does to standard error.")
