@@ -12,7 +12,7 @@ struct MiisServer: AsyncParsableCommand {
         abstract: "Set up and administer the servers of a MIIS deployment and their shared database.",
         discussion: "Exit codes: 0 success, 10-17 key-file errors, 20-32 deployment errors (see docs/miisserver.md).",
         subcommands: [SetupCommand.self, RepairCommand.self, StatusCommand.self, BackupCommand.self, PasswordSyncCommand.self, SecretCommand.self,
-                      LeaseCommand.self, HeartbeatCommand.self, CheckCommand.self, HistoryCommand.self])
+                      LeaseCommand.self, HeartbeatCommand.self, CheckCommand.self, HistoryCommand.self, UnregisterCommand.self])
 
     static func main() async {
         await runMain(toolName: "miisserver", remedies: deploymentRemedies)
