@@ -1,9 +1,9 @@
 import Foundation
 import Testing
 
-/// The runbook's commands run by bare name from `PATH` (or through a symbolic link elsewhere) find
-/// the installation whose `Bin/` holds the binary, from the kernel's `/proc/self/exe`, with no
-/// `--install-dir` and no `MIIS_INSTALL_DIR`, from any working directory.
+/// The runbook's commands run by bare name from `PATH`, through a symbolic link elsewhere or as
+/// sudo starts them find the installation whose `Bin/` holds the binary, from the kernel's
+/// `/proc/self/exe`, with no `--install-dir` and no `MIIS_INSTALL_DIR`, from any working directory.
 @Suite(.serialized) struct LocateInstallationTests {
     /// Copies the built `tools` into `<install>/Bin` as scripts/install.sh lays them out (0755);
     /// only miisserver by default (a debug binary is 100 MB).
@@ -40,6 +40,13 @@ import Testing
         let throughLink = try Self.shell("miisserver status", path: links)
         #expect(throughLink.status == 0, "\(throughLink.stderr)")
         #expect(throughLink.stdout.contains(install))
+
+        // As sudo runs it: the executable found on sudo's secure_path, argv[0] left as typed (a bare
+        // name), the environment reset (no MIIS_INSTALL_DIR, no HOME); here `exec -a` and `env -i`.
+        let asSudo = try ToolRunner.run("/usr/bin/env", ["-i", "/bin/bash", "-c", "exec -a miisserver \"$0\" status", install + "/Bin/miisserver"],
+                                        currentDirectory: "/")
+        #expect(asSudo.status == 0, "\(asSudo.stderr)")
+        #expect(asSudo.stdout.contains(install))
 
         // The tool of one installation is not pointed at another one by a stray flag.
         let conflicting = try Self.shell("miisserver status --install-dir '\(deployment.installDirectory("sync2"))'", path: install + "/Bin")
