@@ -67,9 +67,13 @@ struct InstallationLocationTests {
         let executable = fresh + "/Bin/miisserver"
         #expect(try located(nil, executable: executable, environment: ["MIIS_INSTALL_DIR": alpha]) == "alpha")
         #expect(try ServerInstallation.directoryForSetup(explicit: nil, executablePath: executable, environment: [:]) == fresh)
+        #expect(try ServerInstallation.directoryForSetup(explicit: nil, executablePath: executable, environment: ["MIIS_INSTALL_DIR": beta]) == fresh)
         #expect(try ServerInstallation.directoryForSetup(explicit: beta, executablePath: root + "/build/miisserver", environment: [:]) == beta)
+        // A Bin/ without server.json is not an installation yet: --install-dir is no conflict...
+        #expect(try ServerInstallation.directoryForSetup(explicit: beta, executablePath: executable, environment: [:]) == beta)
+        // ...but the tool of an existing installation does not set up another one.
         #expect(throws: DeploymentError.self) {
-            try ServerInstallation.directoryForSetup(explicit: beta, executablePath: executable, environment: [:])
+            try ServerInstallation.directoryForSetup(explicit: beta, executablePath: alpha + "/Bin/miisserver", environment: [:])
         }
     }
 

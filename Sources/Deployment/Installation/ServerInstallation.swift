@@ -94,12 +94,15 @@ public struct ServerInstallation: Sendable {
     }
 
     /// The directory `miisserver setup` creates the installation in, chosen as ``locate(explicit:executablePath:environment:)``
-    /// does, except that `server.json` need not exist yet: a tool run from `<install>/Bin` (as
-    /// `make install PREFIX=<install>` puts it) sets up `<install>`.
+    /// does, except that a tool run from a `Bin/` without `server.json` beside it yet (as `make
+    /// install PREFIX=<install>` leaves it) sets up that `<install>` when no `explicit` directory
+    /// is given; such a `Bin/` is not yet an installation, so an `explicit` one is no conflict.
     public static func directoryForSetup(explicit: String?, executablePath: String? = runningExecutablePath(),
                                          environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
-        let fromExecutable = executablePath.flatMap { installationDirectory(forExecutable: $0, requiringConfiguration: false) }
-        return try chooseDirectory(fromExecutable: fromExecutable, explicit: explicit, environment: environment)
+        let explicit = explicit.flatMap { $0.isEmpty ? nil : $0 }
+        let installed = executablePath.flatMap { installationDirectory(forExecutable: $0, requiringConfiguration: true) }
+        let bin = executablePath.flatMap { installationDirectory(forExecutable: $0, requiringConfiguration: false) }
+        return try chooseDirectory(fromExecutable: installed ?? (explicit == nil ? bin : nil), explicit: explicit, environment: environment)
     }
 
     private static func chooseDirectory(fromExecutable: String?, explicit: String?, environment: [String: String]) throws -> String {
