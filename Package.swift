@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         .systemLibrary(
@@ -27,7 +28,7 @@ let package = Package(
         .target(name: "ErrorReporting"),
         .target(
             name: "KeyFile",
-            dependencies: ["COpenSSL", "ErrorReporting"]
+            dependencies: ["COpenSSL", "ErrorReporting", .product(name: "SystemPackage", package: "swift-system")]
         ),
         .target(
             name: "Deployment",

@@ -26,3 +26,14 @@ extension Remedy {
 
 /// The remedies of the deployment tools' entry points (``ParsableCommand/runMain(toolName:arguments:remedies:)``).
 package let deploymentRemedies: Remedies = { error in error.deploymentRemedy?.commandLineText }
+
+extension DeploymentWarning {
+    /// The warning as the deployment tools print it: its message and the remedy in their syntax.
+    package var commandLineText: String { text { $0.commandLineText } }
+}
+
+/// The encoder `userInfo` under which a ``DeploymentWarning`` in a `--json` report encodes as
+/// its ``DeploymentWarning/commandLineText``.
+package let deploymentJSONUserInfo: [CodingUserInfoKey: any Sendable] = [
+    DeploymentWarning.remedyTextKey: { @Sendable (remedy: Remedy) in remedy.commandLineText },
+]

@@ -9,16 +9,19 @@ import KeyFile
 /// unescaped, dates in ISO 8601. Each report carries its own `schemaVersion`.
 package enum JSONOutput {
     /// The encoder; `pretty: false` writes one line (one element of a streamed array).
-    package static func encoder(pretty: Bool = true) -> JSONEncoder {
+    /// `userInfo` carries what a value needs to encode itself (the deployment tools' spelling of
+    /// remedies).
+    package static func encoder(pretty: Bool = true, userInfo: [CodingUserInfoKey: any Sendable] = [:]) -> JSONEncoder {
         let encoder = JSONEncoder()
+        encoder.userInfo = userInfo
         encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
         return encoder
     }
 
     /// Writes `value` as JSON and a newline to standard output.
-    package static func print(_ value: some Encodable, pretty: Bool = true) throws {
-        let data = try encoder(pretty: pretty).encode(value)
+    package static func print(_ value: some Encodable, pretty: Bool = true, userInfo: [CodingUserInfoKey: any Sendable] = [:]) throws {
+        let data = try encoder(pretty: pretty, userInfo: userInfo).encode(value)
         printLine(String(decoding: data, as: UTF8.self))
     }
 

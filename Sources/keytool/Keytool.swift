@@ -1,4 +1,5 @@
 import ArgumentParser
+import KeyFile
 import ToolSupport
 
 /// The root command. To add a subcommand, write `Commands/<Name>Command.swift` and append its
@@ -22,7 +23,7 @@ struct Keytool: AsyncParsableCommand {
         tampered > corrupted > wrong credentials > crypto > out of bounds
         > unsupported > unreadable > invalid.
         """,
-        version: "1.0.0",
+        version: ToolkitRelease.version,
         subcommands: [
             InspectCommand.self,
             VerifyCommand.self,
@@ -37,6 +38,11 @@ struct Keytool: AsyncParsableCommand {
     )
 
     static func main() async {
-        await runMain(toolName: "keytool")
+        await runMain(toolName: "keytool", remedies: remedies)
+    }
+
+    /// What keytool adds to the key-file library's messages: its own flags.
+    static let remedies: Remedies = { error in
+        error.errorCode == "io.exists" ? "use --force to replace it" : nil
     }
 }

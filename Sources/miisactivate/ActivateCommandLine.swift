@@ -30,6 +30,7 @@ struct ActivateCommandLine: Equatable, Sendable {
     var password: PasswordArgument = .missing
     var quiet = false
     var help = false
+    var version = false
     var installDirectory: String?
     var dryRun = false
     var force = false
@@ -72,6 +73,7 @@ struct ActivateCommandLine: Equatable, Sendable {
             case "--": optionsEnded = true
             case "/q", "-q", "--quiet": quiet = true
             case "/?", "/h", "/help", "-h", "--help", "-?": help = true
+            case "--version": version = true
             case "--install-dir": installDirectory = try optionValue()
             case "--dry-run": dryRun = true
             case "--force": force = true

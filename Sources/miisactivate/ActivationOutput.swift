@@ -1,4 +1,5 @@
 import Deployment
+import DeploymentCommandLine
 import ErrorReporting
 import KeyFile
 import ToolSupport
@@ -23,7 +24,7 @@ struct ActivationOutput {
     func print(_ report: ActivationReport) {
         if json {
             emitJSON(report)
-            for warning in report.warnings { printError("warning: \(warning)") }
+            for warning in report.warnings { printError("warning: \(warning.commandLineText)") }
             return
         }
         switch report.outcome {
@@ -35,11 +36,11 @@ struct ActivationOutput {
             printLine("Activated \(report.server) as the primary server.")
             printLine("  previous primary  \(report.previousServer ?? "-")")
             printLine("  new epoch         \(report.epoch)")
-            printLine("  key set           \(report.keySetID.uuidString.lowercased())")
+            printLine("  key set           \(report.keySetID.lowercasedString)")
             printLine("  keys installed    \(report.keysInstalledAt ?? "-")")
             if let reason = report.forcedReason { printLine("  forced            \(reason)") }
         }
-        for warning in report.warnings { printError("warning: \(warning)") }
+        for warning in report.warnings { printError("warning: \(warning.commandLineText)") }
     }
 
     /// `failure` as one `miisactivate:` line on stderr and, with `--json`, as the failure report.
@@ -53,6 +54,6 @@ struct ActivationOutput {
 
     private func emitJSON(_ value: some Encodable) {
         // An encoding failure of these plain structs cannot happen; the exit status still tells the outcome.
-        try? JSONOutput.print(value)
+        try? JSONOutput.print(value, userInfo: deploymentJSONUserInfo)
     }
 }

@@ -37,6 +37,7 @@ enum HelpText {
       --allow-weak-kdf      Accept a key file whose KDF parameters are below the floor.
       --json                Print a machine-readable report on standard output.
       --verbose, -v         Log each check to standard error.
+      --version             Print the toolkit's release and exit.
       --                    End of options (for a file literally named /q).
 
     Remarks

@@ -26,6 +26,10 @@ struct Miisactivate {
             StandardStreams.exit(ExitCodes.usage)
         }
         Diagnostics.bootstrap(verbose: commandLine.verbose)
+        if commandLine.version {
+            print(ToolkitRelease.version)
+            StandardStreams.exit(ExitCodes.success)
+        }
         if commandLine.help {
             print(HelpText.text)
             StandardStreams.exit(ExitCodes.success)
@@ -65,7 +69,7 @@ struct Miisactivate {
     /// Without `/q`, the switch happens only after the administrator says yes on the terminal.
     private func confirm(_ plan: ActivationPlan, server: String) -> Bool {
         if commandLine.quiet { return true }
-        for warning in plan.warnings { printError("warning: \(warning)") }
+        for warning in plan.warnings { printError("warning: \(warning.commandLineText)") }
         let age = plan.primaryHeartbeatAge.map { "last heartbeat \(Int($0)) s ago, lease \(Int(plan.lease)) s" } ?? "no heartbeat recorded"
         printError("All checks passed. \(server) will replace \(plan.state.activeServer) (\(age)) as the active server; epoch \(plan.state.epoch) -> \(plan.state.epoch + 1).")
         guard TerminalPrompt.standardInputIsTerminal else {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Deployment
 import DeploymentCommandLine
 import Foundation
+import KeyFile
 import ToolSupport
 
 /// `miisserver`: the deployment's administration tool.
@@ -10,7 +11,11 @@ struct MiisServer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "miisserver",
         abstract: "Set up and administer the servers of a MIIS deployment and their shared database.",
-        discussion: "Exit codes: 0 success, 10-17 key-file errors, 20-32 deployment errors (see docs/miisserver.md).",
+        discussion: """
+            EXIT STATUS (shared by keytool, miisserver and miisactivate)
+            \(ExitCodes.table)
+            """,
+        version: ToolkitRelease.version,
         subcommands: [SetupCommand.self, RepairCommand.self, StatusCommand.self, BackupCommand.self, PasswordSyncCommand.self, SecretCommand.self,
                       LeaseCommand.self, HeartbeatCommand.self, CheckCommand.self, HistoryCommand.self, UnregisterCommand.self])
 
@@ -38,6 +43,10 @@ struct InstallationOptions: ParsableArguments {
 
 func printWarning(_ text: String) {
     printError("miisserver: warning: \(text)")
+}
+
+func printWarning(_ warning: DeploymentWarning) {
+    printWarning(warning.commandLineText)
 }
 
 extension Date {

@@ -46,10 +46,10 @@ struct AdministrationTests {
         #expect(file.keySet.id == primary.keySetID)
 
         let standby = try await DeploymentAdministration.setup(try Self.request(root, "beta", .standby), password: nil)
-        #expect(standby.warnings.allSatisfy { !$0.contains("0x80230443") })
+        #expect(standby.warnings.allSatisfy { !$0.message.contains("0x80230443") })
         #expect(!standby.installation.hasInstalledKeySet)
         let old = try await DeploymentAdministration.setup(try Self.request(root, "gamma", .standby, version: "1.0.0"), password: nil)
-        #expect(old.warnings.contains { $0.contains("0x80230443") })
+        #expect(old.warnings.contains { $0.message.contains("0x80230443") })
 
         await expectDeploymentError(.invalidRequest) {
             _ = try await DeploymentAdministration.setup(try Self.request(root, "delta", .primary), password: password)
@@ -68,8 +68,9 @@ struct AdministrationTests {
         #expect(!gammaStatus.database.schemaMatches)
 
         // A takeover by beta (what miisactivate does) fences alpha.
-        let store = try await DeploymentAdministration.openStore(for: alpha)
-        let state = try await store.activate(Fixture.request("beta", epoch: 1, keySet: file.keySet.id))
+        let state = try await DeploymentAdministration.withStore(alpha) { store in
+            try await store.activate(Fixture.request("beta", epoch: 1, keySet: file.keySet.id))
+        }
         try standby.installation.installKeySet(file, credentials: Credentials(account: try ServiceAccount("CORP\\svc"), password: password), replace: false)
         try standby.installation.recordActivation(epoch: state.epoch, keySetID: state.keySetID)
         #expect(try await DeploymentAdministration.status(alpha).installation.state == .fenced)
@@ -91,8 +92,7 @@ struct AdministrationTests {
         #expect(throws: KeyFileError.self) {
             _ = try alpha.openInstalledKeySet(password: try Password("wrong"), policy: .allowWeak)
         }
-        let store = try await DeploymentAdministration.openStore(for: alpha)
-        try await DeploymentKeyCheck.verifyKeySet(keySet, against: store)
+        try await DeploymentAdministration.withStore(alpha) { store in try await DeploymentKeyCheck.verifyKeySet(keySet, against: store) }
     }
 
     @Test func repairChangesAdminGroupAndReSealsForANewAccount() async throws {

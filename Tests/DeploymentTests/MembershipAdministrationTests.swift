@@ -28,7 +28,7 @@ struct MembershipAdministrationTests {
         }
     }
 
-    func repair(_ installation: ServerInstallation, database: String) async throws -> (ServerInstallation, [String]) {
+    func repair(_ installation: ServerInstallation, database: String) async throws -> (ServerInstallation, [DeploymentWarning]) {
         try await DeploymentAdministration.repair(installation, .init(database: database), oldPassword: nil, newPassword: nil)
     }
 
@@ -39,7 +39,7 @@ struct MembershipAdministrationTests {
             // The path is recorded standardized, as setup records it.
             let (updated, warnings) = try await repair(installation, database: root + "/./moved.sqlite")
             #expect(updated.configuration.database == URL(fileURLWithPath: root + "/moved.sqlite").standardizedFileURL.path)
-            #expect(!warnings.contains { $0.contains("database") })
+            #expect(!warnings.contains { $0.message.contains("database") })
             #expect(try ServerInstallation(directory: installation.directory).configuration.database == updated.configuration.database)
         }
     }
@@ -63,14 +63,14 @@ struct MembershipAdministrationTests {
         await expectDeploymentError(.database) { _ = try await repair(alpha, database: root + "/old.sqlite") }
         // Without that record, the copy is accepted with the warning that only local facts were compared.
         let (_, warnings) = try await repair(beta, database: root + "/old.sqlite")
-        #expect(warnings.filter { $0.contains("the current database") && $0.contains("did not answer") }.count == 1)
+        #expect(warnings.filter { $0.message.contains("the current database") && $0.message.contains("did not answer") }.count == 1)
     }
 
     @Test func unregisterRetiresAndLogsButNotTheActiveServer() async throws {
         let (alpha, beta) = try await deployment()
         _ = try await DeploymentAdministration.setPasswordSync(alpha, enabled: true, target: "beta")
         let warnings = try await DeploymentAdministration.unregister(alpha, server: "beta")
-        #expect(warnings.first?.contains("password synchronization is still directed to 'beta'") == true)
+        #expect(warnings.first?.message.contains("password synchronization is still directed to 'beta'") == true)
         let log = try await DeploymentAdministration.history(alpha)
         #expect(log.last?.outcome == .changed)
         #expect(log.last?.server == "alpha")

@@ -68,6 +68,20 @@ enum Fixture {
     }
 }
 
+/// The error `body` throws, as a `DeploymentError` (a failure if it throws nothing or something else).
+func deploymentError(_ body: () async throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) async -> DeploymentError? {
+    do {
+        try await body()
+        Issue.record("expected a DeploymentError, nothing was thrown", sourceLocation: sourceLocation)
+        return nil
+    } catch let error as DeploymentError {
+        return error
+    } catch {
+        Issue.record("expected a DeploymentError, got \(error)", sourceLocation: sourceLocation)
+        return nil
+    }
+}
+
 func expectDeploymentError(_ kind: DeploymentError.Kind, _ body: () async throws -> Void,
                            sourceLocation: SourceLocation = #_sourceLocation) async {
     do {
@@ -87,6 +101,9 @@ struct DeploymentStoreContractTests {
         let store = try await factory.newDatabase()()
         #expect(try await store.schemaVersion() == nil)
         await expectDeploymentError(.database) { _ = try await store.servers() }
+        let early = await deploymentError { _ = try await store.deployment() }
+        #expect(early?.kind == .database)
+        #expect(early?.message.contains("no deployment schema") == true)
         try await store.migrate(to: SchemaCatalog.current)
         #expect(try await store.schemaVersion() == SchemaCatalog.current)
         try await store.migrate(to: SchemaCatalog.current)  // idempotent
@@ -113,28 +130,54 @@ struct DeploymentStoreContractTests {
         #expect(try await store.schemaVersion() == 2)
         #expect(try await store.servers().map(\.name) == ["old"])
         #expect(try await store.secrets() == [secret])
+        #expect(try await store.deployment()?.epoch == 1)
         try await store.putSecret(secret, epoch: 1, origin: .from("old"))
-        // A newer database is never downgraded.
+        // A newer database is never downgraded, nor migrated to a schema this software does not know.
         await expectDeploymentError(.schemaMismatch) { try await store.migrate(to: 1) }
         await expectDeploymentError(.schemaMismatch) { try await store.migrate(to: SchemaCatalog.current + 1) }
+        #expect(try await store.schemaVersion() == 2)
         // Another connection sees the same schema.
         #expect(try await open().schemaVersion() == 2)
+    }
+
+    /// Six connections migrating one empty database at once: one creates the schema, the others
+    /// wait for it and find it (PostgreSQL: an advisory lock; SQLite: `BEGIN IMMEDIATE`).
+    @Test(arguments: StoreFactory.all)
+    func concurrentMigrationsAreSerialized(_ factory: StoreFactory) async throws {
+        let open = try factory.newDatabase()
+        var stores: [any DeploymentStore] = []
+        for _ in 0..<6 { stores.append(try await open()) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for store in stores { group.addTask { try await store.migrate(to: SchemaCatalog.current) } }
+            try await group.waitForAll()
+        }
+        for store in stores {
+            #expect(try await store.schemaVersion() == SchemaCatalog.current)
+            try await store.close()
+        }
     }
 
     @Test(arguments: StoreFactory.all)
     func registersAndUpdatesServers(_ factory: StoreFactory) async throws {
         let store = try await factory.newDatabase()()
         try await store.migrate(to: SchemaCatalog.current)
+        #expect(try await store.servers().isEmpty)
+        let registeredAt = Date(timeIntervalSince1970: 1_700_000_000)
         try await store.register(Fixture.server("beta", version: "1.0.0"), origin: .test)
-        try await store.register(Fixture.server("alpha", .primary), origin: .test)
+        try await store.register(RegisteredServer(name: "alpha", softwareVersion: SchemaCatalog.currentSoftwareVersion, role: .primary,
+                                                  registeredAt: registeredAt), origin: .test)
         var servers = try await store.servers()
         #expect(servers.map(\.name) == ["alpha", "beta"])
+        #expect(servers[0].role == .primary)
+        #expect(servers[0].registeredAt == registeredAt)
         #expect(servers[1].softwareVersion == "1.0.0")
         #expect(servers[1].lastHeartbeat == nil)
-        try await store.register(Fixture.server("beta", version: "1.1.0"), origin: .test)
+        // Re-registering updates the version and the role.
+        try await store.register(Fixture.server("beta", .primary, version: "1.1.0"), origin: .test)
         servers = try await store.servers()
         #expect(servers.count == 2)
         #expect(servers[1].softwareVersion == "1.1.0")
+        #expect(servers[1].role == .primary)
         await expectDeploymentError(.invalidRequest) { try await store.register(Fixture.server(""), origin: .test) }
         try await store.unregister("beta", origin: .test)
         #expect(try await store.servers().map(\.name) == ["alpha"])
@@ -158,6 +201,9 @@ struct DeploymentStoreContractTests {
         #expect(state.keySetID == keySet.id)
         #expect(state.keySetFingerprint == keySet.fingerprint)
         #expect(!state.passwordSyncEnabled)
+        #expect(state.passwordSyncTarget == nil)
+        // Stamped by the database's clock, not with the state's own (client) time.
+        #expect(abs(state.updatedAt.timeIntervalSince(try await store.now())) < 60)
         #expect(try await store.checkValues() == DeploymentKeyCheck.checkValues(of: keySet))
         let other = try KeySet.generate()
         await expectDeploymentError(.invalidRequest) {
@@ -212,12 +258,17 @@ struct DeploymentStoreContractTests {
     @Test(arguments: StoreFactory.all)
     func activateMovesTheDeploymentByExactlyOneEpochAndLogs(_ factory: StoreFactory) async throws {
         let (store, _, keySet) = try await Fixture.deployed(factory)
+        let before = try await store.now()
         let state = try await store.activate(Fixture.request("beta", epoch: 1, keySet: keySet.id, detail: "primary lost"))
         #expect(state.activeServer == "beta")
         #expect(state.epoch == 2)
         #expect(state.keySetID == keySet.id)
         #expect(try await store.deployment() == state)
+        // The new active server's heartbeat was recorded: it is alive by definition.
+        let age = try #require(try await store.activeServerHeartbeatAge())
+        #expect(age >= 0 && age < 30)
         let log = try await store.activationAttempts()
+        #expect(log.first.map { $0.time >= before.addingTimeInterval(-1) } == true)
         #expect(log.count == 1)
         #expect(log[0].server == "beta")
         #expect(log[0].previousServer == "alpha")
@@ -236,9 +287,15 @@ struct DeploymentStoreContractTests {
         let (store, _, keySet) = try await Fixture.deployed(factory)
         try await store.activate(Fixture.request("beta", epoch: 1, keySet: keySet.id))
         let before = try await store.deployment()
-        await expectDeploymentError(.conflict) { try await store.activate(Fixture.request("gamma", epoch: 1, keySet: keySet.id)) }
+        let conflict = await deploymentError { try await store.activate(Fixture.request("gamma", epoch: 1, keySet: keySet.id)) }
+        #expect(conflict?.kind == .conflict)
+        #expect(conflict?.message.contains("another server became active") == true)
         #expect(try await store.deployment() == before)
         #expect(try await store.activationAttempts().count == 1)
+        // From the current epoch the next activation goes through (forced: beta is alive).
+        let third = try await store.activate(Fixture.request("gamma", epoch: 2, keySet: keySet.id, forceReason: "test"))
+        #expect(third.epoch == 3)
+        #expect(third.activeServer == "gamma")
     }
 
     @Test(arguments: StoreFactory.all)
@@ -264,16 +321,21 @@ struct DeploymentStoreContractTests {
     @Test(arguments: StoreFactory.all)
     func logIsAppendedInOrder(_ factory: StoreFactory) async throws {
         let (store, _, keySet) = try await Fixture.deployed(factory)
-        try await store.appendLog(ActivationLogEntry(time: Date(), server: "gamma", previousServer: "alpha", epoch: 1, keySetID: nil,
+        let epoch1970 = Date(timeIntervalSince1970: 0)
+        try await store.appendLog(ActivationLogEntry(time: epoch1970, server: "gamma", previousServer: "alpha", epoch: 1, keySetID: nil,
                                                      osUser: "ops", outcome: .refused, detail: "primary alive"))
         try await store.activate(Fixture.request("beta", epoch: 1, keySet: keySet.id))
-        try await store.appendLog(ActivationLogEntry(time: Date(), server: "gamma", previousServer: "beta", epoch: 2, keySetID: keySet.id,
+        try await store.appendLog(ActivationLogEntry(time: epoch1970, server: "gamma", previousServer: nil, epoch: 2, keySetID: keySet.id,
                                                      osUser: "ops", outcome: .failed, detail: "crash"))
         let log = try await store.activationAttempts()
         #expect(log.map(\.outcome) == [.refused, .activated, .failed])
+        #expect(log.map(\.server) == ["gamma", "beta", "gamma"])
         #expect(log[0].keySetID == nil)
         #expect(log[0].detail == "primary alive")
+        #expect(log[2].previousServer == nil)
         #expect(log[2].keySetID == keySet.id)
+        // The times are the database's, not the entries' (which said 1970).
+        #expect(log.allSatisfy { abs($0.time.timeIntervalSinceNow) < 300 })
         #expect(log[0].time <= log[1].time && log[1].time <= log[2].time)
     }
 
@@ -292,10 +354,17 @@ struct DeploymentStoreContractTests {
         #expect(try await other.secrets() == [replaced, first])
         #expect(try await other.checkValues() == DeploymentKeyCheck.checkValues(of: keySet))
         #expect(try SecretCipher.open(replaced, keySet: keySet) == value)
+        // The columns keep any bytes and the whole key-ID range.
+        let raw = StoredSecret(name: "a-raw", keyID: KeyID(rawValue: UInt32.max), nonce: [], ciphertext: [0, 1, 2, 255, 0])
+        try await store.putSecret(raw, epoch: 1, origin: .from("alpha"))
+        #expect(try await other.secrets() == [raw, replaced, first])
     }
 
     @Test(arguments: StoreFactory.all)
     func passwordSyncSettings(_ factory: StoreFactory) async throws {
+        let empty = try await factory.newDatabase()()
+        try await empty.migrate(to: SchemaCatalog.current)
+        await expectDeploymentError(.notRegistered) { try await empty.setPasswordSync(enabled: false, target: nil, origin: .test) }
         let (store, _, _) = try await Fixture.deployed(factory)
         try await store.setPasswordSync(enabled: true, target: "beta", origin: .test)
         var state = try #require(try await store.deployment())
@@ -310,15 +379,20 @@ struct DeploymentStoreContractTests {
         #expect(state.epoch == 1)
     }
 
+    /// 16 standbys, each with its own store (its own connection), activate at once from the same
+    /// epoch: exactly one wins, the others get `.conflict`, the epoch moves by exactly one and the
+    /// log has exactly one `activated` row, the winner's.
     @Test(arguments: StoreFactory.all)
     func concurrentActivationsFromSeparateConnectionsHaveExactlyOneWinner(_ factory: StoreFactory) async throws {
         let (store, open, keySet) = try await Fixture.deployed(factory)
-        let contenders = 8
+        let contenders = 16
         for index in 0..<contenders { try await store.register(Fixture.server("standby\(index)"), origin: .test) }
         let stores = try await withThrowingTaskGroup(of: (any DeploymentStore).self) { group in
             for _ in 0..<contenders { group.addTask { try await open() } }
             return try await group.reduce(into: []) { $0.append($1) }
         }
+        // Connected first (a first call), so that the activations really overlap.
+        for contender in stores { _ = try await contender.now() }
         let outcomes = await withTaskGroup(of: Result<DeploymentState, DeploymentError>.self) { group in
             for (index, contender) in stores.enumerated() {
                 group.addTask {
@@ -334,9 +408,15 @@ struct DeploymentStoreContractTests {
         #expect(winners.count == 1)
         #expect(losers.count == contenders - 1)
         #expect(losers.allSatisfy { $0.kind == .conflict }, "\(losers.map(\.message))")
+        let winner = try #require(winners.first)
+        #expect(winner.epoch == 2)
         let state = try #require(try await store.deployment())
         #expect(state.epoch == 2)
-        #expect(state.activeServer == winners.first?.activeServer)
-        #expect(try await store.activationAttempts().count == 1)
+        #expect(state.activeServer == winner.activeServer)
+        let log = try await store.activationAttempts()
+        #expect(log.count == 1)
+        #expect(log.first?.server == winner.activeServer)
+        #expect(log.first?.outcome == .activated)
+        for contender in stores { try await contender.close() }
     }
 }

@@ -168,6 +168,30 @@ struct StoreSafetyContractTests {
         #expect(try await store.secrets().isEmpty)
     }
 
+    /// The store keeps the tools' own naming rule (miisserver setup's, secret set's), so a name
+    /// the tools refuse cannot enter the database through another client either.
+    @Test(arguments: StoreFactory.all)
+    func serverAndSecretNamesFollowTheToolsRule(_ factory: StoreFactory) async throws {
+        let (store, _, _) = try await Fixture.deployed(factory)
+        for name in ["sync 2", "sync/2", "caf\u{E9}", "tab\there", "", String(repeating: "s", count: 256)] {
+            await expectDeploymentError(.invalidRequest) { try await store.register(Fixture.server(name), origin: .test) }
+        }
+        for name in ["my secret", "caf\u{E9}", "semi;colon", "", String(repeating: "s", count: 256)] {
+            await expectDeploymentError(.invalidRequest) {
+                try await store.putSecret(Self.secret(name, 1), epoch: 1, origin: .from("alpha"))
+            }
+        }
+        #expect(try await store.servers().count == 3)
+        #expect(try await store.secrets().isEmpty)
+        // What the tools accept, the store accepts.
+        let longest = String(repeating: "s", count: 255)
+        try await store.register(Fixture.server("sync-2.example_B"), origin: .test)
+        try await store.register(Fixture.server(longest), origin: .test)
+        try await store.putSecret(Self.secret("crm/svc@corp:1_a-b.c", 1), epoch: 1, origin: .from("alpha"))
+        #expect(try await store.servers().map(\.name).contains(longest))
+        #expect(try await store.secrets().map(\.name) == ["crm/svc@corp:1_a-b.c"])
+    }
+
     @Test(arguments: StoreFactory.all)
     func theCreationOfTheDeploymentIsLogged(_ factory: StoreFactory) async throws {
         let (store, _, keySet) = try await Fixture.deployed(factory)

@@ -124,4 +124,37 @@ import Glibc
         try Data([1]).write(to: URL(fileURLWithPath: decoy + "/x"))
         #expect(keyFileError { _ = try SecureFile.read(named: "link", in: descriptor, path: "link") }?.code.rawValue == "io.symlink")
     }
+
+    /// A verification that fails (here the caller's check) commits nothing: the old file stays, no
+    /// temporary file is left, and the check saw exactly the bytes written.
+    @Test func aFailedVerificationLeavesTheOldFileAndNoTemporary() throws {
+        defer { cleanUp() }
+        let path = directory + "/keys.bin"
+        try SecureFile.writeAtomically([1, 2], to: path, replace: false)
+        struct Refused: Error {}
+        var seen: [UInt8] = []
+        #expect(throws: Refused.self) {
+            try SecureFile.writeAtomically([3, 4, 5], to: path, replace: true) { written in
+                seen = written
+                throw Refused()
+            }
+        }
+        #expect(seen == [3, 4, 5])
+        #expect(try SecureFile.read(path) == [1, 2])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["keys.bin"])
+        try SecureFile.writeAtomically([3, 4, 5], to: path, replace: true) { #expect($0 == [3, 4, 5]) }
+        #expect(try SecureFile.read(path) == [3, 4, 5])
+    }
+
+    /// The temporary-file name is made and recognized in one place, and the two agree.
+    @Test func temporaryNamesAreRecognized() throws {
+        for name in ["keyset.bin", "miiskeys-3.bin", ".hidden", "a"] {
+            let temporary = try SecureFile.temporaryName(for: name)
+            #expect(temporary.hasPrefix(".\(name).tmp-"))
+            #expect(SecureFile.isTemporaryName(temporary), "\(temporary)")
+        }
+        for name in ["keyset.bin", ".tmp-0a1b", "..tmp-12", ".x.tmp-", ".x.tmp-xyz", "x.tmp-0a"] {
+            #expect(!SecureFile.isTemporaryName(name), "\(name)")
+        }
+    }
 }

@@ -32,7 +32,7 @@ public struct ActivationRequestOptions: Sendable {
 }
 
 /// The result of an activation, also `miisactivate --json`'s output (schema version 1).
-public struct ActivationReport: Codable, Sendable, Equatable {
+public struct ActivationReport: Encodable, Sendable, Equatable {
     public enum Outcome: String, Codable, Sendable {
         /// This server became the active server.
         case activated
@@ -55,7 +55,7 @@ public struct ActivationReport: Codable, Sendable, Equatable {
     public var adminGroup: String
     public var adminGroupScope: AdminGroupScope
     /// Warnings to show (local admin group, readable key file, ...). Never contain secrets.
-    public var warnings: [String]
+    public var warnings: [DeploymentWarning]
 }
 
 /// The checks of an activation that passed, ready to switch: the plan `commit` executes.
@@ -66,7 +66,7 @@ public struct ActivationPlan: Sendable {
     /// service account's credentials; no second KDF run is needed).
     let keyFileBytes: [UInt8]
     public let forcedReason: String?
-    public let warnings: [String]
+    public let warnings: [DeploymentWarning]
     /// Seconds since the current primary's last heartbeat, if it ever sent one.
     public let primaryHeartbeatAge: TimeInterval?
     /// The lease the checks applied: the deployment's, or the requested one if longer.
@@ -98,8 +98,8 @@ public struct StandbyActivation: Sendable {
     public func prepare(_ options: ActivationRequestOptions) async throws -> ActivationPlan? {
         try Self.requireAdministrator(effectiveUserID: options.effectiveUserID)
         logger.debug("check 1/6 passed: running as root")
-        var warnings: [String] = []
-        warnings += try InstallationPermissions.check(installation)
+        var warnings: [DeploymentWarning] = []
+        warnings += try InstallationPermissions.check(installation).map { DeploymentWarning($0) }
 
         // 2. Registered in this deployment, and not already active.
         guard let state = try await store.deployment() else {
@@ -128,10 +128,8 @@ public struct StandbyActivation: Sendable {
             // 5. The key file.
             let (keyFile, bytes, fileWarnings) = try openKeyFile(options)
             warnings += fileWarnings
-            guard keyFile.keySet.id == state.keySetID else {
-                throw DeploymentError(.keySetMismatch,
-                    "the key file holds key set \(keyFile.keySet.id.uuidString.lowercased()), but the deployment uses \(state.keySetID.uuidString.lowercased()): it is stale or from another deployment", remedy: .useCurrentBackup)
-            }
+            try StoreRules.requireCurrentKeySet(keyFile.keySet, of: state, "the key file's key set",
+                                                detail: "it is stale or from another deployment", remedy: .useCurrentBackup)
             try await DeploymentKeyCheck.verifyKeySet(keyFile.keySet, against: store)
             logger.debug("check 5/6 passed: \(options.keyFilePath) opens, holds the current key set and decrypts every secret")
             // 6. The current primary must not be alive (checked here to refuse before any prompt,
@@ -150,7 +148,7 @@ public struct StandbyActivation: Sendable {
             if alive, options.forceReason == nil {
                 throw StoreRules.primaryAlive(state: state, heartbeatAge: age ?? 0, lease: lease).with(.stopPrimaryOrForce)
             }
-            logger.debug("check 6/6 \(alive ? "overridden by --force" : "passed"): last primary heartbeat \(age.map { "\(Int($0)) s ago" } ?? "never"), lease \(DeploymentState.formatSeconds(lease)) s")
+            logger.debug("check 6/6 \(alive ? "overridden (forced)" : "passed"): last primary heartbeat \(age.map { "\(Int($0)) s ago" } ?? "never"), lease \(DeploymentState.formatSeconds(lease)) s")
             return ActivationPlan(state: state, keyFile: keyFile, keyFileBytes: bytes,
                                   forcedReason: alive ? options.forceReason : nil, warnings: warnings, primaryHeartbeatAge: age,
                                   lease: lease)
@@ -222,14 +220,8 @@ public struct StandbyActivation: Sendable {
     /// Check 3: the schema this server's software needs is the one the database holds.
     func checkSchema() async throws {
         let databaseSchema = try await store.schemaVersion()
-        let needed = SchemaCatalog.schema(forSoftwareVersion: installation.configuration.softwareVersion)
-        guard let databaseSchema, needed == databaseSchema else {
-            let have = databaseSchema.map(String.init) ?? "none"
-            throw DeploymentError(.schemaMismatch, """
-                Exception: 0x80230443 (schema mismatch): this server runs version \(installation.configuration.softwareVersion) \
-                (schema \(needed.map(String.init) ?? "unknown")) but the database has schema \(have). This happens when the primary \
-                was updated and this warm standby was not. Update this standby to the primary's version, then run miisactivate again.
-                """)
+        if let mismatch = StoreRules.schemaMismatch(softwareVersion: installation.configuration.softwareVersion, databaseSchema: databaseSchema) {
+            throw DeploymentError(.schemaMismatch, mismatch)
         }
     }
 
@@ -240,8 +232,8 @@ public struct StandbyActivation: Sendable {
             "another server became active: \(state.activeServer) took over at epoch \(state.epoch) while this activation was being prepared; nothing was changed")
     }
 
-    func openKeyFile(_ options: ActivationRequestOptions) throws -> (KeyFile, [UInt8], [String]) {
-        let warnings = try InstallationPermissions.checkKeyFile(options.keyFilePath)
+    func openKeyFile(_ options: ActivationRequestOptions) throws -> (KeyFile, [UInt8], [DeploymentWarning]) {
+        let warnings = try InstallationPermissions.checkKeyFile(options.keyFilePath).map { DeploymentWarning($0) }
         let bytes = try SecureFile.read(options.keyFilePath)
         let keyFile = try SealedKeyFile(bytes: bytes).open(with: options.credentials, policy: options.kdfPolicy)
         guard keyFile.header.account == installation.configuration.serviceAccount else {
@@ -260,20 +252,11 @@ public struct StandbyActivation: Sendable {
     }
 
     func report(_ outcome: ActivationReport.Outcome, state: DeploymentState, previous: String?, forcedReason: String?,
-                warnings: [String], installed: Bool = true) -> ActivationReport {
+                warnings: [DeploymentWarning], installed: Bool = true) -> ActivationReport {
         let group = installation.configuration.adminGroup
         let scope = AdminGroupScope.resolve(group)
         var warnings = warnings
-        if outcome == .activated, scope == .missing {
-            warnings.append("the administrators' group '\(group)' does not exist on this host; create it (as a directory group) and run miisserver repair --admin-group NAME")
-        }
-        if outcome == .activated, scope == .local {
-            warnings.append("""
-                the administrators' group '\(group)' is a local group, not a directory (domain) group: administrators of the \
-                old primary may be unable to manage this server. Create the group in the directory, then re-run setup in \
-                repair mode: miisserver repair --admin-group DIRECTORY-GROUP
-                """)
-        }
+        if outcome == .activated, let warning = scope.warning(group: group) { warnings.append(warning) }
         return ActivationReport(
             outcome: outcome, server: serverName, previousServer: previous, epoch: state.epoch,
             keySetID: state.keySetID, keySetFingerprint: state.keySetFingerprint,

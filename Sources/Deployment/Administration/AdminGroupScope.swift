@@ -20,6 +20,21 @@ public enum AdminGroupScope: String, Codable, Sendable {
         return name.withCString { getgrnam($0) } != nil ? .directory : .missing
     }
 
+    /// The reference's warning about the administrators' group `group` of this scope (after a
+    /// setup, a repair or an activation), or `nil` for a directory group.
+    public func warning(group: String) -> DeploymentWarning? {
+        switch self {
+        case .directory:
+            return nil
+        case .local:
+            return DeploymentWarning(
+                "the administrators' group '\(group)' is a local group, not a directory (domain) group: administrators of the old primary may be unable to manage this server after a failover",
+                remedy: .repairAdminGroup)
+        case .missing:
+            return DeploymentWarning("the administrators' group '\(group)' does not exist on this host", remedy: .repairAdminGroup)
+        }
+    }
+
     /// The group names defined in a `group(5)` file; an unreadable file defines none.
     public static func localGroupNames(groupFile: String) -> Set<String> {
         guard let text = try? String(contentsOfFile: groupFile, encoding: .utf8) else { return [] }

@@ -51,7 +51,7 @@ public enum DeploymentAdministration {
         public var keySetID: UUID?
         public var keySetFingerprint: String?
         /// Human-readable warnings (schema mismatch of a standby, local admin group).
-        public var warnings: [String]
+        public var warnings: [DeploymentWarning]
     }
 
     /// Sets up a new server installation. A primary creates or migrates the schema, generates and
@@ -65,7 +65,7 @@ public enum DeploymentAdministration {
         guard let neededSchema = SchemaCatalog.schema(forSoftwareVersion: request.softwareVersion) else {
             throw DeploymentError(.invalidRequest, "unknown software version '\(request.softwareVersion)'; known releases: \(SchemaCatalog.schemaForRelease.keys.sorted().joined(separator: ", "))")
         }
-        try validateServerName(request.serverName)
+        try StoreRules.checkServerName(request.serverName)
         if request.role == .primary { try StoreRules.checkLease(request.leaseSeconds) }
         let origin = writeOrigin(request.serverName)
         guard !request.adminGroup.isEmpty else { throw DeploymentError(.invalidRequest, "the admin group must not be empty") }
@@ -84,148 +84,143 @@ public enum DeploymentAdministration {
            !FileManager.default.fileExists(atPath: request.database) {
             throw DeploymentError(.database, "\(request.database): no such database file; set up the primary server first")
         }
-        let store = try DeploymentStoreFactory.open(location: request.database, create: request.role == .primary)
-        defer { Task { try? await store.close() } }
-        var warnings: [String] = []
-        let schema: Int
-        switch request.role {
-        case .primary:
-            guard let password else { throw DeploymentError(.invalidRequest, "setting up a primary needs the service account's password") }
-            let existing = try await store.schemaVersion()
-            if let existing, existing > neededSchema {
-                throw DeploymentError(.schemaMismatch,
-                    "the database holds schema \(existing) but software version \(request.softwareVersion) needs schema \(neededSchema)")
-            }
-            if existing != nil, let deployment = try await store.deployment() {
-                if let resuming, deployment.activeServer == request.serverName {
-                    // Crashed after the deployment row was committed, before activation.json: finish.
-                    return try await finishInterruptedPrimarySetup(resuming, deployment: deployment, schema: existing ?? neededSchema,
-                                                                    request: request, groupFile: groupFile, alreadySetUp: alreadySetUp)
+        return try await DeploymentStoreFactory.withStore(location: request.database, create: request.role == .primary) { store in
+            var warnings: [DeploymentWarning] = []
+            let schema: Int
+            switch request.role {
+            case .primary:
+                guard let password else { throw DeploymentError(.invalidRequest, "setting up a primary needs the service account's password") }
+                let existing = try await store.schemaVersion()
+                if let existing, existing > neededSchema {
+                    throw DeploymentError(.schemaMismatch,
+                        "the database holds schema \(existing) but software version \(request.softwareVersion) needs schema \(neededSchema)")
                 }
-                throw DeploymentError(.invalidRequest,
-                    "the deployment already has a primary ('\(deployment.activeServer)')", remedy: .setUpAsStandby)
-            }
-            if existing != neededSchema { try await store.migrate(to: neededSchema) }
-            schema = neededSchema
-            // Without a deployment row nothing refers to a registration or installed keys yet: when
-            // resuming, this server's own registration is re-written (register is an upsert) and the
-            // uncommitted key file is replaced by a fresh one.
-            if resuming == nil, try await store.servers().contains(where: { $0.name == request.serverName }) {
-                throw DeploymentError(.invalidRequest, "a server named '\(request.serverName)' is already registered in this deployment")
-            }
-            let keySet = try KeySet.generate()
-            let file = try KeyFile(keySet: keySet, account: request.serviceAccount, sourceServer: request.serverName,
-                                   kdf: request.kdf, policy: request.kdfPolicy)
-            let installation: ServerInstallation
-            if let resuming {
-                try? FileManager.default.removeItem(atPath: resuming.activationRecordPath)
-                installation = resuming
-            } else {
-                installation = try ServerInstallation.create(directory: request.installDirectory, configuration: configuration(for: request), replace: false)
-            }
-            var registrationSent = false
-            var deploymentSent = false
-            do {
-                try FaultInjection.point("setup.after-configuration")
-                try installation.installKeySet(file, credentials: Credentials(account: request.serviceAccount, password: password), replace: resuming != nil)
-                try FaultInjection.point("setup.after-keys-installed")
-                let now = try await store.now()
-                // Set before the call: a registration whose COMMIT answer was lost is undone too.
-                registrationSent = true
-                try await store.register(RegisteredServer(name: request.serverName, softwareVersion: request.softwareVersion, role: .primary, registeredAt: now),
-                                         origin: origin)
-                try FaultInjection.point("setup.after-register")
-                let state = DeploymentState(activeServer: request.serverName, epoch: 1, keySetID: keySet.id,
-                                            keySetFingerprint: keySet.fingerprint, updatedAt: now, leaseSeconds: request.leaseSeconds)
-                // From here on the row may be committed even when the call throws (a COMMIT whose
-                // answer was lost): the database decides what the local files are.
-                deploymentSent = true
-                try await store.createDeployment(state, checkValues: DeploymentKeyCheck.checkValues(of: keySet), origin: origin)
-                try FaultInjection.point("setup.after-deployment-created")
-                try installation.recordActivation(epoch: 1, keySetID: keySet.id)
-            } catch {
-                let row = await readAfterFailure { try await store.deployment() }
-                if deploymentSent {
-                    // A committed row names this key set: deleting keyset.bin would leave a
-                    // deployment whose keys exist nowhere, and a re-run would only say "already has
-                    // a primary". Keep everything; the same setup finishes it
-                    // (`finishInterruptedPrimarySetup`), and so does a re-run when the row was not
-                    // committed after all (it resumes from server.json).
-                    switch row {
-                    case .success(let deployment?) where deployment.activeServer == request.serverName && deployment.keySetID == keySet.id:
-                        throw keptAfterFailure(error,
-                            "the deployment row of '\(request.serverName)' is committed, so the installation at \(installation.directory) was kept")
-                    case .failure(let readError):
-                        throw keptAfterFailure(error,
-                            "whether the deployment row of '\(request.serverName)' was committed cannot be read (\(readError)), so the installation at \(installation.directory) was kept")
-                    case .success:
-                        break
+                if existing != nil, let deployment = try await store.deployment() {
+                    if let resuming, deployment.activeServer == request.serverName {
+                        // Crashed after the deployment row was committed, before activation.json: finish.
+                        return try await finishInterruptedPrimarySetup(resuming, deployment: deployment, schema: existing ?? neededSchema,
+                                                                        request: request, groupFile: groupFile, alreadySetUp: alreadySetUp)
                     }
+                    throw DeploymentError(.invalidRequest,
+                        "the deployment already has a primary ('\(deployment.activeServer)')", remedy: .setUpAsStandby)
                 }
-                // Nothing in the database refers to these files (no row, or another primary's):
-                // undo the registration (unless the row is a same-named server's) and the local
-                // files, so that setup can be re-run.
-                if registrationSent, (try? row.get())?.activeServer != request.serverName {
-                    try? await store.unregister(request.serverName, origin: origin)
+                if existing != neededSchema { try await store.migrate(to: neededSchema) }
+                schema = neededSchema
+                // Without a deployment row nothing refers to a registration or installed keys yet: when
+                // resuming, this server's own registration is re-written (register is an upsert) and the
+                // uncommitted key file is replaced by a fresh one.
+                if resuming == nil, try await store.servers().contains(where: { $0.name == request.serverName }) {
+                    throw DeploymentError(.invalidRequest, "a server named '\(request.serverName)' is already registered in this deployment")
                 }
-                try? FileManager.default.removeItem(atPath: installation.installedKeyFilePath)
-                try? FileManager.default.removeItem(atPath: installation.activationRecordPath)
-                try? FileManager.default.removeItem(atPath: installation.configurationPath)
-                throw error
-            }
-            warnings += adminGroupWarnings(request.adminGroup, groupFile: groupFile)
-            return SetupOutcome(installation: installation, databaseSchema: schema, keySetID: keySet.id,
-                                keySetFingerprint: keySet.fingerprint, warnings: warnings)
-        case .standby:
-            guard let existing = try await store.schemaVersion() else {
-                throw DeploymentError(.database, "\(request.database): the database holds no deployment yet; set up the primary server first")
-            }
-            guard existing <= SchemaCatalog.current else {
-                throw DeploymentError(.schemaMismatch, "the database holds schema \(existing), newer than this software knows (\(SchemaCatalog.current)); update this server's software")
-            }
-            schema = existing
-            guard try await store.deployment() != nil else {
-                throw DeploymentError(.notRegistered, "the database holds no deployment yet; set up the primary server first")
-            }
-            if try await store.servers().contains(where: { $0.name == request.serverName }) {
-                // A resumed standby whose registration was committed is complete.
-                if resuming != nil { throw alreadySetUp }
-                throw DeploymentError(.invalidRequest, "a server named '\(request.serverName)' is already registered in this deployment")
-            }
-            if existing != neededSchema {
-                warnings.append(schemaMismatchAdvice(softwareVersion: request.softwareVersion, needed: neededSchema, database: existing))
-            }
-            let installation = try resuming
-                ?? ServerInstallation.create(directory: request.installDirectory, configuration: configuration(for: request), replace: false)
-            var registrationSent = false
-            do {
-                try FaultInjection.point("setup.after-configuration")
-                let now = try await store.now()
-                registrationSent = true
-                try await store.register(RegisteredServer(name: request.serverName, softwareVersion: request.softwareVersion, role: .standby, registeredAt: now),
-                                         origin: origin)
-            } catch {
-                if registrationSent {
-                    // The same rule as a primary's: server.json goes only when the database is known
-                    // not to hold this registration (a re-run would otherwise answer "already
-                    // registered" to an installation that no longer exists).
-                    switch await readAfterFailure({ try await store.servers() }) {
-                    case .success(let servers) where servers.contains(where: {
-                        $0.name == request.serverName && $0.role == .standby && $0.softwareVersion == request.softwareVersion
-                    }):
-                        throw keptAfterFailure(error,
-                            "server '\(request.serverName)' is registered in the deployment all the same, so the installation at \(installation.directory) was kept: the standby is set up", remedy: nil)
-                    case .failure(let readError):
-                        throw keptAfterFailure(error,
-                            "whether the registration of '\(request.serverName)' was committed cannot be read (\(readError)), so the installation at \(installation.directory) was kept")
-                    case .success:
-                        break
+                let keySet = try KeySet.generate()
+                let file = try KeyFile(keySet: keySet, account: request.serviceAccount, sourceServer: request.serverName,
+                                       kdf: request.kdf, policy: request.kdfPolicy)
+                let installation: ServerInstallation
+                if let resuming {
+                    try? FileManager.default.removeItem(atPath: resuming.activationRecordPath)
+                    installation = resuming
+                } else {
+                    installation = try ServerInstallation.create(directory: request.installDirectory, configuration: configuration(for: request), replace: false)
+                }
+                var registrationSent = false
+                var deploymentSent = false
+                do {
+                    try FaultInjection.point("setup.after-configuration")
+                    try installation.installKeySet(file, credentials: Credentials(account: request.serviceAccount, password: password), replace: resuming != nil)
+                    try FaultInjection.point("setup.after-keys-installed")
+                    let now = try await store.now()
+                    // Set before the call: a registration whose COMMIT answer was lost is undone too.
+                    registrationSent = true
+                    try await store.register(RegisteredServer(name: request.serverName, softwareVersion: request.softwareVersion, role: .primary, registeredAt: now),
+                                             origin: origin)
+                    try FaultInjection.point("setup.after-register")
+                    let state = DeploymentState(activeServer: request.serverName, epoch: 1, keySetID: keySet.id,
+                                                keySetFingerprint: keySet.fingerprint, updatedAt: now, leaseSeconds: request.leaseSeconds)
+                    // From here on the row may be committed even when the call throws (a COMMIT whose
+                    // answer was lost): the database decides what the local files are.
+                    deploymentSent = true
+                    try await store.createDeployment(state, checkValues: DeploymentKeyCheck.checkValues(of: keySet), origin: origin)
+                    try FaultInjection.point("setup.after-deployment-created")
+                    try installation.recordActivation(epoch: 1, keySetID: keySet.id)
+                } catch {
+                    let row = await readAfterFailure { try await store.deployment() }
+                    if deploymentSent {
+                        // A committed row names this key set: deleting keyset.bin would leave a
+                        // deployment whose keys exist nowhere, and a re-run would only say "already has
+                        // a primary". Keep everything; the same setup finishes it
+                        // (`finishInterruptedPrimarySetup`), and so does a re-run when the row was not
+                        // committed after all (it resumes from server.json).
+                        switch row {
+                        case .success(let deployment?) where deployment.activeServer == request.serverName && deployment.keySetID == keySet.id:
+                            throw keptAfterFailure(error,
+                                "the deployment row of '\(request.serverName)' is committed, so the installation at \(installation.directory) was kept")
+                        case .failure(let readError):
+                            throw keptAfterFailure(error,
+                                "whether the deployment row of '\(request.serverName)' was committed cannot be read (\(readError)), so the installation at \(installation.directory) was kept")
+                        case .success:
+                            break
+                        }
                     }
+                    // Nothing in the database refers to these files (no row, or another primary's):
+                    // undo the registration (unless the row is a same-named server's) and the local
+                    // files, so that setup can be re-run.
+                    if registrationSent, (try? row.get())?.activeServer != request.serverName {
+                        try? await store.unregister(request.serverName, origin: origin)
+                    }
+                    try? FileManager.default.removeItem(atPath: installation.installedKeyFilePath)
+                    try? FileManager.default.removeItem(atPath: installation.activationRecordPath)
+                    try? FileManager.default.removeItem(atPath: installation.configurationPath)
+                    throw error
                 }
-                try? FileManager.default.removeItem(atPath: installation.configurationPath)
-                throw error
+                warnings += adminGroupWarnings(request.adminGroup, groupFile: groupFile)
+                return SetupOutcome(installation: installation, databaseSchema: schema, keySetID: keySet.id,
+                                    keySetFingerprint: keySet.fingerprint, warnings: warnings)
+            case .standby:
+                let existing = try StoreRules.requireSchema(try await store.schemaVersion(), location: request.database)
+                schema = existing
+                guard try await store.deployment() != nil else {
+                    throw DeploymentError(.notRegistered, "the database holds no deployment yet; set up the primary server first")
+                }
+                if try await store.servers().contains(where: { $0.name == request.serverName }) {
+                    // A resumed standby whose registration was committed is complete.
+                    if resuming != nil { throw alreadySetUp }
+                    throw DeploymentError(.invalidRequest, "a server named '\(request.serverName)' is already registered in this deployment")
+                }
+                if let mismatch = StoreRules.schemaMismatch(softwareVersion: request.softwareVersion, databaseSchema: existing) {
+                    warnings.append(DeploymentWarning(mismatch))
+                }
+                let installation = try resuming
+                    ?? ServerInstallation.create(directory: request.installDirectory, configuration: configuration(for: request), replace: false)
+                var registrationSent = false
+                do {
+                    try FaultInjection.point("setup.after-configuration")
+                    let now = try await store.now()
+                    registrationSent = true
+                    try await store.register(RegisteredServer(name: request.serverName, softwareVersion: request.softwareVersion, role: .standby, registeredAt: now),
+                                             origin: origin)
+                } catch {
+                    if registrationSent {
+                        // The same rule as a primary's: server.json goes only when the database is known
+                        // not to hold this registration (a re-run would otherwise answer "already
+                        // registered" to an installation that no longer exists).
+                        switch await readAfterFailure({ try await store.servers() }) {
+                        case .success(let servers) where servers.contains(where: {
+                            $0.name == request.serverName && $0.role == .standby && $0.softwareVersion == request.softwareVersion
+                        }):
+                            throw keptAfterFailure(error,
+                                "server '\(request.serverName)' is registered in the deployment all the same, so the installation at \(installation.directory) was kept: the standby is set up", remedy: nil)
+                        case .failure(let readError):
+                            throw keptAfterFailure(error,
+                                "whether the registration of '\(request.serverName)' was committed cannot be read (\(readError)), so the installation at \(installation.directory) was kept")
+                        case .success:
+                            break
+                        }
+                    }
+                    try? FileManager.default.removeItem(atPath: installation.configurationPath)
+                    throw error
+                }
+                return SetupOutcome(installation: installation, databaseSchema: schema, keySetID: nil, keySetFingerprint: nil, warnings: warnings)
             }
-            return SetupOutcome(installation: installation, databaseSchema: schema, keySetID: nil, keySetFingerprint: nil, warnings: warnings)
         }
     }
 
@@ -238,7 +233,7 @@ public enum DeploymentAdministration {
         guard installation.activeEpoch == nil, deployment.epoch == 1 else { throw alreadySetUp }
         guard let header = try installation.installedKeyFileHeader(), header.keySetID == deployment.keySetID else {
             throw DeploymentError(.keySetMismatch,
-                "\(installation.installedKeyFilePath) does not hold the deployment's key set \(deployment.keySetID.uuidString)", remedy: .restoreKeySetAndRepair)
+                "\(installation.installedKeyFilePath) does not hold the deployment's key set \(deployment.keySetID.lowercasedString)", remedy: .restoreKeySetAndRepair)
         }
         try installation.recordActivation(epoch: deployment.epoch, keySetID: deployment.keySetID)
         return SetupOutcome(installation: installation, databaseSchema: schema, keySetID: deployment.keySetID,
@@ -265,27 +260,16 @@ public enum DeploymentAdministration {
 
     /// The reference's `Exception: 0x80230443` text with its remedy.
     public static func schemaMismatchAdvice(softwareVersion: String, needed: Int, database: Int) -> String {
-        "Exception: 0x80230443: schema mismatch: software version \(softwareVersion) needs database schema \(needed) but the database holds schema \(database); update this server with the same release as the primary, then try again"
+        StoreRules.schemaMismatchText(softwareVersion: softwareVersion, needed: needed, database: database)
     }
 
-    static func adminGroupWarnings(_ group: String, groupFile: String) -> [String] {
-        switch AdminGroupScope.resolve(group, groupFile: groupFile) {
-        case .directory: return []
-        case .local: return ["the admin group '\(group)' is a local group; after a standby is activated its members cannot administer it. Create a directory (LDAP/SSSD) group and run 'miisserver repair --admin-group NAME'"]
-        case .missing: return ["the admin group '\(group)' does not exist on this host"]
-        }
+    static func adminGroupWarnings(_ group: String, groupFile: String) -> [DeploymentWarning] {
+        AdminGroupScope.resolve(group, groupFile: groupFile).warning(group: group).map { [$0] } ?? []
     }
 
     private static func configuration(for request: SetupRequest) -> ServerConfiguration {
         ServerConfiguration(serverName: request.serverName, softwareVersion: request.softwareVersion, database: request.database,
                             adminGroup: request.adminGroup, serviceAccount: request.serviceAccount)
-    }
-
-    static func validateServerName(_ name: String) throws {
-        let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: ".-_"))
-        guard !name.isEmpty, name.utf8.count <= 255, name.unicodeScalars.allSatisfy({ $0.isASCII && allowed.contains($0) }) else {
-            throw DeploymentError(.invalidRequest, "invalid server name: use 1 to 255 ASCII letters, digits and . - _")
-        }
     }
 
     // MARK: - Repair
@@ -320,9 +304,9 @@ public enum DeploymentAdministration {
     /// the database location (checked first: a location that does not reach this deployment
     /// changes nothing).
     public static func repair(_ installation: ServerInstallation, _ request: RepairRequest,
-                              oldPassword: Password?, newPassword: Password?, groupFile: String = "/etc/group") async throws -> (ServerInstallation, [String]) {
+                              oldPassword: Password?, newPassword: Password?, groupFile: String = "/etc/group") async throws -> (ServerInstallation, [DeploymentWarning]) {
         var configuration = installation.configuration
-        var warnings: [String] = []
+        var warnings: [DeploymentWarning] = []
         if let database = request.database {
             let (location, databaseWarnings) = try await verifiedDatabaseLocation(database, for: installation)
             configuration.database = location
@@ -351,14 +335,14 @@ public enum DeploymentAdministration {
         }
         let updated = try installation.updating(configuration)
         if request.softwareVersion != nil {
-            let store = try DeploymentStoreFactory.open(location: configuration.database)
-            defer { Task { try? await store.close() } }
-            guard let server = try await store.servers().first(where: { $0.name == configuration.serverName }) else {
-                throw DeploymentError(.notRegistered, "server '\(configuration.serverName)' is not registered in the deployment")
+            try await DeploymentStoreFactory.withStore(location: configuration.database) { store in
+                guard let server = try await store.servers().first(where: { $0.name == configuration.serverName }) else {
+                    throw DeploymentError(.notRegistered, "server '\(configuration.serverName)' is not registered in the deployment")
+                }
+                var changed = server
+                changed.softwareVersion = configuration.softwareVersion
+                try await store.register(changed, origin: writeOrigin(configuration.serverName))
             }
-            var changed = server
-            changed.softwareVersion = configuration.softwareVersion
-            try await store.register(changed, origin: writeOrigin(configuration.serverName))
         }
         warnings += adminGroupWarnings(configuration.adminGroup, groupFile: groupFile)
         return (updated, warnings)
@@ -366,34 +350,14 @@ public enum DeploymentAdministration {
 
     // MARK: - Operations
 
-    /// Opens the installation's database and checks it holds a schema this software can use.
-    public static func openStore(for installation: ServerInstallation) async throws -> any DeploymentStore {
-        let store = try DeploymentStoreFactory.open(location: installation.configuration.database)
-        do {
-            guard let version = try await store.schemaVersion() else {
-                throw DeploymentError(.database, "\(installation.configuration.database): the database holds no deployment yet; set up the primary server first")
-            }
-            guard version <= SchemaCatalog.current else {
-                throw DeploymentError(.schemaMismatch, "the database holds schema \(version), newer than this software knows (\(SchemaCatalog.current)); update this server's software")
-            }
-            return store
-        } catch {
-            try? await store.close()
-            throw error
-        }
-    }
-
-    static func withStore<T>(_ installation: ServerInstallation, _ body: (any DeploymentStore) async throws -> T) async throws -> T {
-        let engine = DeploymentStoreFactory.engine(for: installation.configuration.database)
-        logger.debug("opening the \(engine.rawValue) deployment database of \(installation.configuration.serverName)")
-        let store = try await openStore(for: installation)
-        do {
-            let result = try await body(store)
-            try? await store.close()
-            return result
-        } catch {
-            try? await store.close()
-            throw error
+    /// Opens the installation's database, checks it holds a schema this software can use, runs
+    /// `body` with it and closes it (awaited), whether `body` returns or throws.
+    package static func withStore<T>(_ installation: ServerInstallation, _ body: (any DeploymentStore) async throws -> T) async throws -> T {
+        let location = installation.configuration.database
+        logger.debug("opening the \(DeploymentStoreFactory.engine(for: location).rawValue) deployment database of \(installation.configuration.serverName)")
+        return try await DeploymentStoreFactory.withStore(location: location) { store in
+            try StoreRules.requireSchema(try await store.schemaVersion(), location: location)
+            return try await body(store)
         }
     }
 
@@ -455,9 +419,7 @@ public enum DeploymentAdministration {
         let file = try installation.openInstalledKeySet(password: password, policy: policy)
         return try await withStore(installation) { store in
             let deployment = try await requireDeployment(store)
-            guard deployment.keySetID == file.keySet.id, deployment.keySetFingerprint == file.keySet.fingerprint else {
-                throw DeploymentError(.keySetMismatch, "the installed key set \(file.keySet.id.uuidString) is not the deployment's current key set \(deployment.keySetID.uuidString)")
-            }
+            try StoreRules.requireCurrentKeySet(file.keySet, of: deployment)
             let secret = try SecretCipher.seal(value, name: name, keySet: file.keySet)
             try await store.putSecret(secret, epoch: epoch, origin: writeOrigin(installation.configuration.serverName))
             return secret
@@ -504,11 +466,11 @@ public enum DeploymentAdministration {
             case .active: break
             case .fenced:
                 throw DeploymentError(.fenced, "server '\(name)' is fenced: it holds epoch \(installation.activeEpoch.map(String.init) ?? "none") but the deployment is at epoch \(deployment.epoch) (active server '\(deployment.activeServer)')")
-            case .standby, .unregistered:
+            case .standby, .unregistered, .unknown:
                 throw DeploymentError(.fenced, "server '\(name)' is a standby; the active server is '\(deployment.activeServer)' at epoch \(deployment.epoch)")
             }
             guard let header = try installation.installedKeyFileHeader(), header.keySetID == deployment.keySetID else {
-                throw DeploymentError(.keySetMismatch, "the installed key set is not the deployment's current key set \(deployment.keySetID.uuidString)")
+                throw DeploymentError(.keySetMismatch, "the installed key set is not the deployment's current key set \(deployment.keySetID.lowercasedString)")
             }
             return deployment
         }

@@ -22,7 +22,7 @@ extension DeploymentAdministration {
     /// database answers, the new one must hold its key set at an epoch no older than its
     /// epoch; when it does not (the reason to move, often), the local facts are all there is
     /// to compare and a warning says so.
-    static func verifiedDatabaseLocation(_ location: String, for installation: ServerInstallation) async throws -> (String, [String]) {
+    static func verifiedDatabaseLocation(_ location: String, for installation: ServerInstallation) async throws -> (String, [DeploymentWarning]) {
         let location = recordedDatabaseLocation(location)
         let name = installation.configuration.serverName
         let current = installation.configuration.database
@@ -40,7 +40,7 @@ extension DeploymentAdministration {
             DeploymentError(.database, "\(location) is not the database of this deployment: \(reason); server.json is unchanged")
         }
         if let header = try installation.installedKeyFileHeader(), header.keySetID != target.keySetID {
-            throw refuse("it holds key set \(target.keySetID.uuidString.lowercased()), this server has \(header.keySetID.uuidString.lowercased()) installed")
+            throw refuse("it holds key set \(target.keySetID.lowercasedString), this server has \(header.keySetID.lowercasedString) installed")
         }
         if let held = installation.activeEpoch, held > target.epoch {
             throw refuse("it is at epoch \(target.epoch), older than epoch \(held) this server was activated at (an old copy?)")
@@ -51,11 +51,11 @@ extension DeploymentAdministration {
             old = try await DeploymentStoreFactory.withStore(location: current) { try await $0.deployment() }
         } catch {
             let reason = (error as? any ReportableError)?.message ?? "\(error)"
-            return (location, ["the current database \(current) did not answer (\(reason)); \(checkedOnly)"])
+            return (location, [DeploymentWarning("the current database \(current) did not answer (\(reason)); \(checkedOnly)")])
         }
-        guard let old else { return (location, ["the current database \(current) holds no deployment; \(checkedOnly)"]) }
+        guard let old else { return (location, [DeploymentWarning("the current database \(current) holds no deployment; \(checkedOnly)")]) }
         if old.keySetID != target.keySetID {
-            throw refuse("it holds key set \(target.keySetID.uuidString.lowercased()), the current database \(old.keySetID.uuidString.lowercased())")
+            throw refuse("it holds key set \(target.keySetID.lowercasedString), the current database \(old.keySetID.lowercasedString)")
         }
         if old.epoch > target.epoch {
             throw refuse("it is at epoch \(target.epoch), the current database at epoch \(old.epoch) (an old copy?)")
@@ -66,8 +66,9 @@ extension DeploymentAdministration {
     /// Retires server `name` from the deployment (a host that is gone): its registration is
     /// removed and the change logged, naming this server and the operator. The store refuses the
     /// active server (`.invalidRequest`) and an unknown name (`.notRegistered`). Returns warnings:
-    /// password synchronization still directed to the retired server.
-    public static func unregister(_ installation: ServerInstallation, server name: String) async throws -> [String] {
+    /// password synchronization still directed to the retired server (to be redirected to the
+    /// active one, where the reference's pcnscfg points it).
+    public static func unregister(_ installation: ServerInstallation, server name: String) async throws -> [DeploymentWarning] {
         try await withStore(installation) { store in
             let me = installation.configuration.serverName
             guard try await store.servers().contains(where: { $0.name == me }) else {
@@ -76,7 +77,7 @@ extension DeploymentAdministration {
             try await store.unregister(name, origin: writeOrigin(me))
             let state = try await requireDeployment(store)
             guard state.passwordSyncEnabled, state.passwordSyncTarget == name else { return [] }
-            return ["password synchronization is still directed to '\(name)'; redirect it: miisserver password-sync --enable --target NAME"]
+            return [DeploymentWarning("password synchronization is still directed to '\(name)'", remedy: .redirectPasswordSync(to: state.activeServer))]
         }
     }
 }

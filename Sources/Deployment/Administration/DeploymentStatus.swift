@@ -45,15 +45,38 @@ public struct DeploymentStatusReport: Codable, Sendable {
         public var leaseSeconds: Double
         /// When the active server became active (database clock).
         public var activatedAt: Date
+        /// Whether the active server's last heartbeat is within the lease.
+        public var activeServerAlive: Bool
+    }
+
+    /// What the deployment says of a registered server, judged now (not frozen at setup).
+    public enum ServerState: String, Codable, Sendable {
+        /// The active server, its last heartbeat within the lease.
+        case active
+        /// The active server, but its last heartbeat is older than the lease (or it never sent
+        /// one): it is not known to be alive, and a standby may take over.
+        case stale
+        /// A former active server, replaced at a later epoch: it must not act as the primary.
+        case fenced
+        /// A registered server that has never been the active one.
+        case standby
     }
 
     public struct Server: Codable, Sendable {
         public var name: String
         public var softwareVersion: String
+        /// Whether this server's software version needs the schema the database holds.
+        public var schemaMatches: Bool
+        /// `primary` for the deployment's active server, else `standby` (follows failovers).
         public var role: ServerRole
+        public var state: ServerState
+        /// The last epoch at which this server was the active one (`null`: never).
+        public var lastActiveEpoch: Int64?
         public var registeredAt: Date
         public var lastHeartbeat: Date?
         public var heartbeatAgeSeconds: Double?
+        /// Whether this is the installation the status was asked on.
+        public var isThisServer: Bool
     }
 
     /// The document's format version; bumped on incompatible changes.
@@ -75,7 +98,9 @@ extension DeploymentAdministration {
             let header = try? installation.installedKeyFileHeader()
             let configuration = installation.configuration
             let needed = SchemaCatalog.schema(forSoftwareVersion: configuration.softwareVersion)
+            let matches = StoreRules.schemaMismatch(softwareVersion: configuration.softwareVersion, databaseSchema: schema) == nil
             let activeAge = try await store.activeServerHeartbeatAge()
+            let lastActiveEpochs = try await lastActiveEpochs(store.activationLog(), current: deployment)
             return DeploymentStatusReport(
                 installation: .init(
                     directory: installation.directory, server: configuration.serverName, softwareVersion: configuration.softwareVersion,
@@ -85,16 +110,55 @@ extension DeploymentAdministration {
                     state: installation.state(deployment: deployment, servers: servers),
                     activatedEpoch: installation.activeEpoch, keysInstalled: installation.hasInstalledKeySet,
                     installedKeySetID: header.flatMap { $0 }?.keySetID),
-                database: .init(schemaVersion: schema, softwareSchemaVersion: needed, schemaMatches: needed == schema),
+                database: .init(schemaVersion: schema, softwareSchemaVersion: needed, schemaMatches: matches),
                 deployment: deployment.map {
                     .init(activeServer: $0.activeServer, epoch: $0.epoch, keySetID: $0.keySetID, keySetFingerprint: $0.keySetFingerprint,
                           passwordSync: .init(enabled: $0.passwordSyncEnabled, target: $0.passwordSyncTarget), updatedAt: $0.updatedAt,
-                          activeHeartbeatAgeSeconds: activeAge, leaseSeconds: $0.leaseSeconds, activatedAt: $0.activatedAt)
+                          activeHeartbeatAgeSeconds: activeAge, leaseSeconds: $0.leaseSeconds, activatedAt: $0.activatedAt,
+                          activeServerAlive: StoreRules.isAlive(heartbeatAge: activeAge, lease: $0.leaseSeconds))
                 },
-                servers: servers.map {
-                    .init(name: $0.name, softwareVersion: $0.softwareVersion, role: $0.role, registeredAt: $0.registeredAt,
-                          lastHeartbeat: $0.lastHeartbeat, heartbeatAgeSeconds: $0.lastHeartbeat.map { now.timeIntervalSince($0) })
+                servers: servers.map { server in
+                    let isActive = server.name == deployment?.activeServer
+                    let state: DeploymentStatusReport.ServerState
+                    if let deployment, isActive {
+                        state = StoreRules.isAlive(heartbeatAge: activeAge, lease: deployment.leaseSeconds) ? .active : .stale
+                    } else {
+                        state = lastActiveEpochs[server.name] == nil ? .standby : .fenced
+                    }
+                    return .init(name: server.name, softwareVersion: server.softwareVersion,
+                                 schemaMatches: SchemaCatalog.schema(forSoftwareVersion: server.softwareVersion) == schema,
+                                 role: isActive ? .primary : .standby, state: state, lastActiveEpoch: lastActiveEpochs[server.name],
+                                 registeredAt: server.registeredAt, lastHeartbeat: server.lastHeartbeat,
+                                 heartbeatAgeSeconds: server.lastHeartbeat.map { now.timeIntervalSince($0) },
+                                 isThisServer: server.name == configuration.serverName)
                 })
         }
+    }
+
+    /// The last epoch at which each server was the active one, from the activation log: the
+    /// server of an `activated` row held its epoch, its previous server the epoch before. The
+    /// current active server holds the deployment's epoch.
+    static func lastActiveEpochs(_ log: [ActivationLogEntry], current: DeploymentState?) -> [String: Int64] {
+        var epochs: [String: Int64] = [:]
+        func record(_ server: String, _ epoch: Int64) { epochs[server] = max(epochs[server] ?? epoch, epoch) }
+        for entry in log where entry.outcome == .activated {
+            record(entry.server, entry.epoch)
+            if let previous = entry.previousServer { record(previous, entry.epoch - 1) }
+        }
+        if let current { record(current.activeServer, current.epoch) }
+        return epochs
+    }
+
+    /// What this installation knows without its database: for `status` when the database cannot
+    /// be reached.
+    public static func localStatus(_ installation: ServerInstallation, groupFile: String = "/etc/group") -> DeploymentStatusReport.Installation {
+        let configuration = installation.configuration
+        return .init(
+            directory: installation.directory, server: configuration.serverName, softwareVersion: configuration.softwareVersion,
+            database: configuration.database, adminGroup: configuration.adminGroup,
+            adminGroupScope: AdminGroupScope.resolve(configuration.adminGroup, groupFile: groupFile),
+            serviceAccount: configuration.serviceAccount.canonical, state: .unknown,
+            activatedEpoch: installation.activeEpoch, keysInstalled: installation.hasInstalledKeySet,
+            installedKeySetID: (try? installation.installedKeyFileHeader()).flatMap { $0 }?.keySetID)
     }
 }

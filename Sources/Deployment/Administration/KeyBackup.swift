@@ -20,34 +20,19 @@ public enum KeyBackup {
     /// Opens the installed key set with the service account's `password`, checks that it is the
     /// deployment's current key set (ID and fingerprint), writes it re-protected (new salt and
     /// nonce, `kdf`) to `output` (atomically, 0600, never over an existing file; by default the
-    /// next free `miiskeys-N.bin` in the current directory), then re-opens the written file to
-    /// verify it before returning.
+    /// next free `miiskeys-N.bin` in the current directory), re-opening the synced file from disk
+    /// before it is committed: a backup that fails that verification leaves nothing behind.
     public static func backup(installation: ServerInstallation, password: Password, output: String?,
                               kdf: KDFParameters? = nil, policy: KDFParameters.Policy = .standard) async throws -> Outcome {
         let file = try installation.openInstalledKeySet(password: password, policy: policy)
-        let store = try await DeploymentAdministration.openStore(for: installation)
-        let deployment: DeploymentState?
-        do {
-            deployment = try await store.deployment()
-            try? await store.close()
-        } catch {
-            try? await store.close()
-            throw error
-        }
-        guard let deployment else { throw DeploymentError(.notRegistered, "the database holds no deployment") }
-        guard deployment.keySetID == file.keySet.id, deployment.keySetFingerprint == file.keySet.fingerprint else {
-            throw DeploymentError(.keySetMismatch,
-                "the installed key set \(file.keySet.id.uuidString) is not the deployment's current key set \(deployment.keySetID.uuidString); refusing to back up a stale key set")
-        }
+        let deployment = try await DeploymentAdministration.withStore(installation) { try await DeploymentAdministration.requireDeployment($0) }
+        try StoreRules.requireCurrentKeySet(file.keySet, of: deployment, detail: "refusing to back up a stale key set")
         let path = output ?? nextDefaultPath(in: FileManager.default.currentDirectoryPath)
         let account = installation.configuration.serviceAccount
         let backup = try file.reprotected(account: account, kdf: kdf ?? file.header.kdf, policy: policy)
         let credentials = Credentials(account: account, password: password)
-        try SecureFile.writeAtomically(try backup.serialized(with: credentials), to: path, mode: 0o600, replace: false)
-        let reopened = try SealedKeyFile(bytes: SecureFile.read(path)).open(with: credentials, policy: policy)
-        guard reopened.keySet.id == file.keySet.id, reopened.keySet.fingerprint == file.keySet.fingerprint else {
-            throw DeploymentError(.keySetMismatch, "the backup written to \(path) does not read back as the same key set")
-        }
+        // Verified before the commit: a backup that does not re-open as this key set never appears.
+        try VerifiedKeyFileWriter.write(backup, credentials: credentials, to: path, replace: false, policy: policy)
         return Outcome(path: path, keySetID: file.keySet.id, fingerprint: file.keySet.fingerprint, keyCount: file.keySet.keys.count)
     }
 }

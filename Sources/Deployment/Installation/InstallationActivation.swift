@@ -33,6 +33,8 @@ public enum InstallationState: String, Codable, Sendable {
     case fenced
     /// Not registered in the database (or the database has no deployment).
     case unregistered
+    /// The database could not be reached: only the local files are known.
+    case unknown
 }
 
 extension ServerInstallation {

@@ -1,3 +1,5 @@
+import KeyFile
+
 /// Which database schema each software version needs. A server whose version maps to another
 /// schema than the database holds is the reference's `Exception: 0x80230443` case: one server
 /// was updated (a "service pack") and the other was not.
@@ -5,8 +7,8 @@ public enum SchemaCatalog {
     /// The schema version this build creates and expects.
     public static let current = 3
 
-    /// Software versions are `MAJOR.MINOR.PATCH`; the schema follows `MAJOR.MINOR`. Release 1.1
-    /// (schema 2) is this build; 1.0 (schema 1) is kept so that mixed-version deployments, the
+    /// Software versions are `MAJOR.MINOR.PATCH`; the schema follows `MAJOR.MINOR`. Release 1.2
+    /// (schema 3) is this build; 1.0 and 1.1 are kept so that mixed-version deployments, the
     /// reference's un-updated standby, can be set up and detected.
     public static let schemaForRelease: [String: Int] = [
         "1.0": 1,
@@ -14,8 +16,8 @@ public enum SchemaCatalog {
         "1.2": 3,
     ]
 
-    /// The software version this build installs by default.
-    public static let currentSoftwareVersion = "1.2.0"
+    /// The software version this build installs by default: the toolkit's release.
+    public static let currentSoftwareVersion = ToolkitRelease.version
 
     /// The schema `softwareVersion` needs, or `nil` for a version this build does not know.
     public static func schema(forSoftwareVersion softwareVersion: String) -> Int? {

@@ -15,14 +15,7 @@ public enum DeploymentKeyCheck {
         guard let deployment = try await store.deployment() else {
             throw DeploymentError(.notRegistered, "there is no deployment in the database yet; set up the primary server first")
         }
-        guard keySet.id == deployment.keySetID else {
-            throw DeploymentError(.keySetMismatch,
-                "the key set \(keySet.id.uuidString) is not the deployment's current key set \(deployment.keySetID.uuidString)")
-        }
-        guard keySet.fingerprint == deployment.keySetFingerprint else {
-            throw DeploymentError(.keySetMismatch,
-                "the key set \(keySet.id.uuidString) has fingerprint \(keySet.fingerprint), but the deployment records \(deployment.keySetFingerprint)")
-        }
+        try StoreRules.requireCurrentKeySet(keySet, of: deployment, "the key set")
         for stored in try await store.checkValues() {
             guard let key = keySet.key(withID: stored.keyID) else {
                 throw DeploymentError(.keySetMismatch, "the key set lacks key \(stored.keyID), which the deployment's check values list")

@@ -37,7 +37,7 @@ public enum SecretCipher {
     /// secret and key when the key is missing, disabled, or authentication fails.
     public static func open(_ secret: StoredSecret, keySet: KeySet) throws -> SecureBytes {
         guard let key = keySet.key(withID: secret.keyID) else {
-            throw DeploymentError(.keySetMismatch, "secret '\(secret.name)' is encrypted under key \(secret.keyID), which the key set \(keySet.id.uuidString) does not hold")
+            throw DeploymentError(.keySetMismatch, "secret '\(secret.name)' is encrypted under key \(secret.keyID), which the key set \(keySet.id.lowercasedString) does not hold")
         }
         guard key.descriptor.algorithm == .aes256GCM, key.descriptor.status != .disabled else {
             throw DeploymentError(.keySetMismatch, "secret '\(secret.name)' is encrypted under key \(secret.keyID), which is \(key.descriptor.status) \(key.descriptor.algorithm) and cannot decrypt")
@@ -45,16 +45,13 @@ public enum SecretCipher {
         guard secret.nonce.count == AES256GCM.nonceSize,
               let plaintext = try AES256GCM.open(secret.ciphertext[...], key: key.material, nonce: secret.nonce,
                                                  associatedData: associatedData(name: secret.name, keySetID: keySet.id)) else {
-            throw DeploymentError(.keySetMismatch, "secret '\(secret.name)' does not decrypt with key \(secret.keyID) of key set \(keySet.id.uuidString)")
+            throw DeploymentError(.keySetMismatch, "secret '\(secret.name)' does not decrypt with key \(secret.keyID) of key set \(keySet.id.lowercasedString)")
         }
         return plaintext
     }
 
-    /// Secret names: 1 to 255 characters of letters, digits and `. _ - / @ :`.
+    /// Secret names: 1 to 255 ASCII letters, digits and `. _ - / @ :` (the stores' own rule).
     public static func validate(name: String) throws {
-        let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "._-/@:"))
-        guard !name.isEmpty, name.utf8.count <= 255, name.unicodeScalars.allSatisfy({ allowed.contains($0) && $0.isASCII }) else {
-            throw DeploymentError(.invalidRequest, "invalid secret name: use 1 to 255 ASCII letters, digits and . _ - / @ :")
-        }
+        try StoreRules.checkSecretName(name)
     }
 }

@@ -176,7 +176,7 @@ public final class SQLiteDeploymentStore: DeploymentStore {
     // MARK: - Servers
 
     public func register(_ server: RegisteredServer, origin: WriteOrigin) async throws {
-        try checkName(server.name, what: "server name")
+        try StoreRules.checkServerName(server.name)
         try await write { db in
             let version = try self.requireSchema(db)
             let previous = try self.fetchServers(db, name: server.name).first
@@ -212,17 +212,14 @@ public final class SQLiteDeploymentStore: DeploymentStore {
 
     /// Every registered server by name, or only `name`'s registration.
     private func fetchServers(_ db: Database, name: String? = nil) throws -> [RegisteredServer] {
-        let rows = try name.map { try Row.fetchAll(db, sql: "SELECT * FROM servers WHERE name = ?", arguments: [$0]) }
-            ?? Row.fetchAll(db, sql: "SELECT * FROM servers ORDER BY name")
+        let rows = try name.map { try ServerRow.fetchAll(db, sql: "SELECT * FROM servers WHERE name = ?", arguments: [$0]) }
+            ?? ServerRow.fetchAll(db, sql: "SELECT * FROM servers ORDER BY name")
         return try rows.map { row in
-            let roleText: String = row["role"]
-            guard let role = ServerRole(rawValue: roleText) else {
-                throw DeploymentError(.database, "\(self.path): server row with unknown role '\(roleText)'")
+            guard let role = ServerRole(rawValue: row.role) else {
+                throw DeploymentError(.database, "\(self.path): server row with unknown role '\(row.role)'")
             }
-            return RegisteredServer(
-                name: row["name"], softwareVersion: row["software_version"], role: role,
-                registeredAt: Date(timeIntervalSince1970: row["registered_at"]),
-                lastHeartbeat: (row["last_heartbeat"] as Double?).map(Date.init(timeIntervalSince1970:)))
+            return RegisteredServer(name: row.name, softwareVersion: row.softwareVersion, role: role,
+                                    registeredAt: row.registeredAt, lastHeartbeat: row.lastHeartbeat)
         }
     }
 
@@ -236,18 +233,16 @@ public final class SQLiteDeploymentStore: DeploymentStore {
     }
 
     private func fetchDeployment(_ db: Database) throws -> DeploymentState? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM deployment WHERE id = 1") else { return nil }
-        let idText: String = row["key_set_id"]
-        guard let id = UUID(uuidString: idText) else {
+        guard let row = try DeploymentRow.fetchOne(db, sql: "SELECT * FROM deployment WHERE id = 1") else { return nil }
+        guard let id = UUID(uuidString: row.keySetId) else {
             throw DeploymentError(.database, "\(path): the deployment row has an invalid key-set ID")
         }
         return DeploymentState(
-            activeServer: row["active_server"], epoch: row["epoch"], keySetID: id,
-            keySetFingerprint: row["key_set_fingerprint"], passwordSyncEnabled: row["password_sync_enabled"],
-            passwordSyncTarget: row["password_sync_target"], updatedAt: Date(timeIntervalSince1970: row["updated_at"]),
+            activeServer: row.activeServer, epoch: row.epoch, keySetID: id,
+            keySetFingerprint: row.keySetFingerprint, passwordSyncEnabled: row.passwordSyncEnabled,
+            passwordSyncTarget: row.passwordSyncTarget, updatedAt: row.updatedAt,
             // Schema 3's columns; a database before it has the default lease and no separate activation time.
-            leaseSeconds: row["lease_seconds"] ?? DeploymentState.defaultLeaseSeconds,
-            activatedAt: (row["activated_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
+            leaseSeconds: row.leaseSeconds ?? DeploymentState.defaultLeaseSeconds, activatedAt: row.activatedAt)
     }
 
     public func createDeployment(_ state: DeploymentState, checkValues: [KeyCheckValue], origin: WriteOrigin) async throws {
@@ -344,7 +339,7 @@ public final class SQLiteDeploymentStore: DeploymentStore {
     // MARK: - Secrets
 
     public func putSecret(_ secret: StoredSecret, epoch: Int64, origin: WriteOrigin) async throws {
-        try checkName(secret.name, what: "secret name")
+        try StoreRules.checkSecretName(secret.name)
         try await write { db in
             let version = try self.requireSchema(db)
             try StoreRules.checkFence(try self.fetchDeployment(db), server: origin.server, epoch: epoch)
@@ -367,9 +362,9 @@ public final class SQLiteDeploymentStore: DeploymentStore {
     public func secrets() async throws -> [StoredSecret] {
         try await read { db in
             try self.requireSchema(db)
-            return try Row.fetchAll(db, sql: "SELECT name, key_id, nonce, ciphertext FROM secrets ORDER BY name").map { row in
-                StoredSecret(name: row["name"], keyID: try Self.keyID(row["key_id"], path: self.path),
-                             nonce: Array(row["nonce"] as Data), ciphertext: Array(row["ciphertext"] as Data))
+            return try SecretRow.fetchAll(db, sql: "SELECT name, key_id, nonce, ciphertext FROM secrets ORDER BY name").map { row in
+                StoredSecret(name: row.name, keyID: try Self.keyID(row.keyId, path: self.path),
+                             nonce: Array(row.nonce), ciphertext: Array(row.ciphertext))
             }
         }
     }
@@ -377,8 +372,8 @@ public final class SQLiteDeploymentStore: DeploymentStore {
     public func checkValues() async throws -> [KeyCheckValue] {
         try await read { db in
             try self.requireSchema(db)
-            return try Row.fetchAll(db, sql: "SELECT key_id, check_value FROM key_check_values ORDER BY key_id").map { row in
-                KeyCheckValue(keyID: try Self.keyID(row["key_id"], path: self.path), checkValue: Array(row["check_value"] as Data))
+            return try CheckValueRow.fetchAll(db, sql: "SELECT key_id, check_value FROM key_check_values ORDER BY key_id").map { row in
+                KeyCheckValue(keyID: try Self.keyID(row.keyId, path: self.path), checkValue: Array(row.checkValue))
             }
         }
     }
@@ -459,14 +454,13 @@ public final class SQLiteDeploymentStore: DeploymentStore {
     public func activationLog() async throws -> [ActivationLogEntry] {
         try await read { db in
             try self.requireSchema(db)
-            return try Row.fetchAll(db, sql: "SELECT * FROM activation_log ORDER BY id").map { row in
-                let outcomeText: String = row["outcome"]
-                return ActivationLogEntry(
-                    time: Date(timeIntervalSince1970: row["time"]), server: row["server"], previousServer: row["previous_server"],
-                    epoch: row["epoch"], keySetID: (row["key_set_id"] as String?).flatMap(UUID.init(uuidString:)),
-                    osUser: row["os_user"], outcome: ActivationLogEntry.Outcome(rawValue: outcomeText) ?? .failed,
-                    detail: row["detail"], leaseSeconds: row["lease_seconds"], previousHeartbeatAgeSeconds: row["previous_heartbeat_age"],
-                    forced: row["forced"] ?? false, forcedReason: row["forced_reason"])
+            return try LogRow.fetchAll(db, sql: "SELECT * FROM activation_log ORDER BY id").map { row in
+                ActivationLogEntry(
+                    time: row.time, server: row.server, previousServer: row.previousServer,
+                    epoch: row.epoch, keySetID: row.keySetId.flatMap(UUID.init(uuidString:)),
+                    osUser: row.osUser, outcome: ActivationLogEntry.Outcome(rawValue: row.outcome) ?? .failed,
+                    detail: row.detail, leaseSeconds: row.leaseSeconds, previousHeartbeatAgeSeconds: row.previousHeartbeatAge,
+                    forced: row.forced ?? false, forcedReason: row.forcedReason)
             }
         }
     }
@@ -479,22 +473,78 @@ public final class SQLiteDeploymentStore: DeploymentStore {
         do { try queue.close() } catch { throw Self.mapped(error, path: path) }
     }
 
-    // MARK: - SQLite-specific (diagnostics and tests)
+    // MARK: - SQLite-specific (the package's tests; no tool calls these)
 
     /// `PRAGMA integrity_check`: `"ok"` for a sound file.
-    public func integrityCheck() async throws -> String {
+    package func integrityCheck() async throws -> String {
         try await read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "; ") }
     }
 
     /// The journal mode in effect (`wal` once the schema was created).
-    public func journalMode() async throws -> String {
+    package func journalMode() async throws -> String {
         try await writeWithoutTransaction { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "" }
     }
 
-    /// Runs raw SQL in an immediate transaction. For tests and repair only: it bypasses every
-    /// rule of the store (the triggers still apply).
-    public func executeRawSQL(_ sql: String) async throws {
+    /// Runs raw SQL in an immediate transaction. For the package's tests only (not public API): it
+    /// bypasses every rule of the store (the triggers still apply).
+    package func executeRawSQL(_ sql: String) async throws {
         try await write { db in try db.execute(sql: sql) }
+    }
+
+    // MARK: - Rows
+
+    /// The tables' rows as GRDB decodes them: columns by their snake-case names, times as the
+    /// Unix seconds they are stored as; a column an older schema lacks decodes as `nil`.
+    private struct ServerRow: Decodable, FetchableRecord {
+        static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+        var name: String
+        var softwareVersion: String
+        var role: String
+        var registeredAt: Date
+        var lastHeartbeat: Date?
+    }
+
+    private struct DeploymentRow: Decodable, FetchableRecord {
+        static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+        var activeServer: String
+        var epoch: Int64
+        var keySetId: String
+        var keySetFingerprint: String
+        var passwordSyncEnabled: Bool
+        var passwordSyncTarget: String?
+        var updatedAt: Date
+        var leaseSeconds: Double?
+        var activatedAt: Date?
+    }
+
+    private struct SecretRow: Decodable, FetchableRecord {
+        static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+        var name: String
+        var keyId: Int64
+        var nonce: Data
+        var ciphertext: Data
+    }
+
+    private struct CheckValueRow: Decodable, FetchableRecord {
+        static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+        var keyId: Int64
+        var checkValue: Data
+    }
+
+    private struct LogRow: Decodable, FetchableRecord {
+        static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+        var time: Date
+        var server: String
+        var previousServer: String?
+        var epoch: Int64
+        var keySetId: String?
+        var osUser: String
+        var outcome: String
+        var detail: String
+        var leaseSeconds: Double?
+        var previousHeartbeatAge: Double?
+        var forced: Bool?
+        var forcedReason: String?
     }
 
     // MARK: - Plumbing
@@ -504,22 +554,19 @@ public final class SQLiteDeploymentStore: DeploymentStore {
         try StoreRules.requireSchema(try Self.schemaVersion(db, path: path), location: path)
     }
 
-    private func checkName(_ name: String, what: String) throws {
-        try StoreRules.checkName(name, what: what)
-    }
-
-    /// One `BEGIN IMMEDIATE` transaction, committed when `body` returns.
+    /// One transaction, committed when `body` returns: GRDB's `write`, whose transactions are
+    /// `BEGIN IMMEDIATE` (the write lock is taken before the first read).
     private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await writeWithoutTransaction { db in
-            var result: T?
-            try db.inTransaction(.immediate) {
-                result = try body(db)
+        do {
+            let result = try await queue.write { db in
+                let result = try body(db)
                 try FaultInjection.point("sqlite.before-commit")
-                return .commit
+                return result
             }
             try FaultInjection.point("sqlite.after-commit")
-            guard let result else { throw DeploymentError(.database, "transaction returned no result") }
             return result
+        } catch {
+            throw Self.mapped(error, path: path)
         }
     }
 

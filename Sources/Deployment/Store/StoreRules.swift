@@ -5,6 +5,7 @@ import KeyFile
 /// the same errors (the contract suite runs against both).
 enum StoreRules {
     /// The schema a database holds must exist and must not be newer than this software's.
+    @discardableResult
     static func requireSchema(_ version: Int?, location: String) throws -> Int {
         guard let version else {
             throw DeploymentError(.database, "\(location): the database holds no deployment schema yet; set up the primary server first")
@@ -14,6 +15,31 @@ enum StoreRules {
                 "\(location): the database holds schema \(version), newer than this software's schema \(SchemaCatalog.current); update this server's software")
         }
         return version
+    }
+
+    /// The reference's `Exception: 0x80230443` rule: a server acts only when its software version
+    /// needs exactly the schema the database holds. `nil` when it does, else the text with its
+    /// remedy (an activation refuses with it; setup and status warn with it).
+    static func schemaMismatch(softwareVersion: String, databaseSchema: Int?) -> String? {
+        let needed = SchemaCatalog.schema(forSoftwareVersion: softwareVersion)
+        if let needed, needed == databaseSchema { return nil }
+        return schemaMismatchText(softwareVersion: softwareVersion, needed: needed, database: databaseSchema)
+    }
+
+    static func schemaMismatchText(softwareVersion: String, needed: Int?, database: Int?) -> String {
+        "Exception: 0x80230443: schema mismatch: software version \(softwareVersion) needs database schema \(needed.map(String.init) ?? "unknown") but the database holds schema \(database.map(String.init) ?? "none"). This happens when the primary was updated and this warm standby was not. Update this standby to the primary's version, then try again"
+    }
+
+    /// Whether `keySet` is the deployment's current key set: the same ID and fingerprint (the
+    /// same keys, not merely a file claiming the ID). Throws `.keySetMismatch` naming both IDs.
+    static func requireCurrentKeySet(_ keySet: KeySet, of state: DeploymentState, _ what: String = "the installed key set",
+                                     detail: String? = nil, remedy: Remedy? = nil) throws {
+        guard keySet.id == state.keySetID, keySet.fingerprint == state.keySetFingerprint else {
+            let same = keySet.id == state.keySetID ? " (same ID, other keys: fingerprint \(keySet.fingerprint), the deployment records \(state.keySetFingerprint))" : ""
+            throw DeploymentError(.keySetMismatch,
+                "\(what) \(keySet.id.lowercasedString) is not the deployment's current key set \(state.keySetID.lowercasedString)\(same)"
+                + (detail.map { ": \($0)" } ?? ""), remedy: remedy)
+        }
     }
 
     /// The checks before an activation's compare-and-set, identical in both stores: a deployment
@@ -31,7 +57,7 @@ enum StoreRules {
         }
         guard state.keySetID == request.keySetID else {
             throw DeploymentError(.keySetMismatch,
-                "key set \(request.keySetID.uuidString) is not the deployment's current key set \(state.keySetID.uuidString)")
+                "key set \(request.keySetID.lowercasedString) is not the deployment's current key set \(state.keySetID.lowercasedString)")
         }
         return state
     }
@@ -39,6 +65,7 @@ enum StoreRules {
     /// A write on behalf of the active server: `server` must be the deployment's active server and
     /// `epoch` its current epoch, else the writer is fenced (an old primary after a failover, or a
     /// standby). Stores call this inside the write's own transaction, on the row they locked.
+    @discardableResult
     static func checkFence(_ state: DeploymentState?, server: String, epoch: Int64) throws -> DeploymentState {
         guard let state else {
             throw DeploymentError(.notRegistered, "there is no deployment in the database yet")
@@ -129,7 +156,7 @@ enum StoreRules {
         static func unregistered(_ name: String) -> String { "unregistered server '\(name)'" }
 
         static func deploymentCreated(_ state: DeploymentState) -> String {
-            "created the deployment: primary '\(state.activeServer)' at epoch \(state.epoch), key set \(state.keySetID.uuidString.lowercased()), lease \(DeploymentState.formatSeconds(state.leaseSeconds)) s"
+            "created the deployment: primary '\(state.activeServer)' at epoch \(state.epoch), key set \(state.keySetID.lowercasedString), lease \(DeploymentState.formatSeconds(state.leaseSeconds)) s"
         }
 
         static func passwordSync(enabled: Bool, target: String?, previous: DeploymentState) -> String {
@@ -146,12 +173,27 @@ enum StoreRules {
         }
     }
 
-    /// Server and secret names: 1 to 255 characters, none that could forge text output (control,
-    /// bidi and line/paragraph separator characters: ``DisplayUnsafeScalars``, the header text rule).
-    static func checkName(_ name: String, what: String) throws {
-        guard !name.isEmpty, name.count <= 255, DisplayUnsafeScalars.first(in: name) == nil else {
-            throw DeploymentError(.invalidRequest,
-                "invalid \(what): it must have 1 to 255 characters and no control, bidi or line-separator characters")
+    /// Server names: 1 to 255 ASCII letters, digits and `. - _`. The one rule for setup and for
+    /// both stores, so a name the tools refuse cannot enter the database through another caller;
+    /// such a name can never forge text output either (no control, bidi or separator characters).
+    static func checkServerName(_ name: String) throws {
+        guard isName(name, punctuation: ".-_") else {
+            throw DeploymentError(.invalidRequest, "invalid server name: use 1 to 255 ASCII letters, digits and . - _")
+        }
+    }
+
+    /// Secret names: 1 to 255 ASCII letters, digits and `. _ - / @ :` (`crm/svc@corp:1`), for
+    /// ``SecretCipher`` and both stores alike.
+    static func checkSecretName(_ name: String) throws {
+        guard isName(name, punctuation: "._-/@:") else {
+            throw DeploymentError(.invalidRequest, "invalid secret name: use 1 to 255 ASCII letters, digits and . _ - / @ :")
+        }
+    }
+
+    private static func isName(_ name: String, punctuation: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= 255 && name.utf8.allSatisfy { byte in
+            let letter = byte | 0x20  // ASCII lower case
+            return (0x30...0x39).contains(byte) || (0x61...0x7A).contains(letter) || punctuation.utf8.contains(byte)
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -73,12 +74,16 @@ public enum FaultInjection {
     }
 
     private static let armed: [Arming] = ProcessInfo.processInfo.environment["MIIS_FAULT_POINT"].flatMap(parse) ?? []
-    private static let counter = HitCounter()
+    /// How often each armed point was reached.
+    private static let hits = Mutex<[String: Int]>([:])
 
     @usableFromInline
     static func reached(_ name: String) throws {
         guard armed.contains(where: { $0.name == name }) else { return }
-        let hit = counter.increment(name)
+        let hit = hits.withLock { hits in
+            hits[name, default: 0] += 1
+            return hits[name, default: 0]
+        }
         guard let arming = armed.first(where: { $0.name == name && $0.hit == hit }) else { return }
         switch arming.action {
         case .kill: kill(getpid(), SIGKILL)
@@ -89,17 +94,6 @@ public enum FaultInjection {
     /// The error an `:error` point throws: what a failing `write` would report.
     static func injectedError(_ name: String) -> KeyFileError {
         SecureFile.ioError("fault point \(name)", EIO, "injected failure")
-    }
-
-    private final class HitCounter: @unchecked Sendable {
-        private let lock = NSLock()
-        private var hits: [String: Int] = [:]
-        func increment(_ name: String) -> Int {
-            lock.lock()
-            defer { lock.unlock() }
-            hits[name, default: 0] += 1
-            return hits[name, default: 0]
-        }
     }
     #endif
 }

@@ -1,14 +1,16 @@
 import Foundation
+import SystemPackage
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// File-system operations with the guarantees key files need: bounded reads that refuse
-/// directories, FIFOs and devices without blocking, and atomic, durable, 0600 writes.
-public enum SecureFile {
+/// File-system operations with the guarantees key files and server state need: bounded reads that
+/// refuse directories, FIFOs and devices without blocking, and the one atomic, durable writer
+/// (optionally verified before it commits) that every key-file and state write goes through.
+package enum SecureFile {
     /// Reads a regular file of at most `limit` bytes. Opening never blocks (FIFOs are opened
     /// non-blocking, then refused), and a file that grows past `limit` while being read is refused.
-    public static func read(_ path: String, limit: Int = SealedKeyFile.maximumSize) throws -> [UInt8] {
+    package static func read(_ path: String, limit: Int = SealedKeyFile.maximumSize) throws -> [UInt8] {
         let descriptor = FileSystemPath.withCString(path) { open($0, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY) }
         guard descriptor >= 0 else { throw ioError(path, errno, "cannot open") }
         defer { close(descriptor) }
@@ -19,7 +21,7 @@ public enum SecureFile {
     /// `open(O_DIRECTORY)`) like ``read(_:limit:)``, without following a symbolic link: `name`
     /// is looked up in that very directory, so a directory swapped after it was checked is not
     /// followed either. `path` names the file in messages.
-    public static func read(named name: String, in directory: Int32, path: String, limit: Int = SealedKeyFile.maximumSize) throws -> [UInt8] {
+    package static func read(named name: String, in directory: Int32, path: String, limit: Int = SealedKeyFile.maximumSize) throws -> [UInt8] {
         try requireSingleComponent(name, path: path)
         let descriptor = openat(directory, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW)
         guard descriptor >= 0 else {
@@ -40,15 +42,16 @@ public enum SecureFile {
         guard Int(status.st_size) <= limit else {
             throw KeyFileError.tooLarge(size: Int(status.st_size), limit: limit)
         }
+        // One byte more than the size: a file that grew meanwhile is noticed, not cut short.
         var bytes = [UInt8](repeating: 0, count: Int(status.st_size) + 1)
         var total = 0
+        let file = FileDescriptor(rawValue: descriptor)
         while total < bytes.count {
-            let count = bytes.withUnsafeMutableBytes { buffer in
-                Glibc.read(descriptor, buffer.baseAddress?.advanced(by: total), buffer.count - total)
-            }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw ioError(path, errno, "cannot read")
+            let count: Int
+            do {
+                count = try bytes.withUnsafeMutableBytes { try file.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[total...])) }
+            } catch let error as Errno {
+                throw ioError(path, error.rawValue, "cannot read")
             }
             if count == 0 { break }
             total += count
@@ -60,31 +63,66 @@ public enum SecureFile {
         return bytes
     }
 
-    /// Writes `bytes` to `path` atomically and durably: a 0600 temporary file in the same
-    /// directory, `fsync`, `rename` over the destination, then `fsync` of the directory. Readers
-    /// see the old content or the new, never a mix; a crash leaves at most a stray temporary file.
-    /// With `replace: false` an existing destination is refused (checked atomically by `link`).
-    /// The directory is opened once and every step is made relative to it (see
-    /// ``writeAtomically(_:named:in:path:mode:replace:)``).
-    public static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t = 0o600, replace: Bool) throws {
-        let directory = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
-        let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw ioError(path, errno, "cannot open the directory \(directory)") }
-        defer { close(descriptor) }
-        try writeAtomically(bytes, named: (path as NSString).lastPathComponent, in: descriptor, path: path, mode: mode, replace: replace)
+    // MARK: - The atomic writer
+
+    /// The temporary file an atomic write of `name` creates next to it: `.NAME.tmp-` and 12
+    /// random hex digits. ``isTemporaryName(_:)`` recognizes exactly these names.
+    package static func temporaryName(for name: String) throws -> String {
+        ".\(name).tmp-\(try SecureRandom.bytes(count: 6).hexString)"
     }
 
-    /// ``writeAtomically(_:to:mode:replace:)`` into the already-opened directory `directory` (a
-    /// descriptor of `open(O_DIRECTORY)`): the temporary file is created with `openat` and
-    /// `O_NOFOLLOW`, moved with `renameat`/`linkat` and made durable by `fsync` of that
-    /// descriptor. A caller that checked the directory through its descriptor therefore writes into
-    /// the directory it checked, even if its path is meanwhile replaced by a symbolic link.
-    /// `name` is a single path component; `path` names the destination in messages.
-    public static func writeAtomically(_ bytes: [UInt8], named name: String, in directory: Int32, path: String,
-                                       mode: mode_t = 0o600, replace: Bool) throws {
+    /// Whether `name` is a temporary file of an atomic write (``temporaryName(for:)``): left
+    /// behind only by an interrupted write, possibly partial, never a file to read as a key file.
+    package static func isTemporaryName(_ name: String) -> Bool {
+        guard name.hasPrefix("."), let range = name.range(of: ".tmp-", options: .backwards) else { return false }
+        let suffix = name[range.upperBound...]
+        return !suffix.isEmpty && suffix.allSatisfy(\.isHexDigit) && range.lowerBound > name.index(after: name.startIndex)
+    }
+
+    /// Writes `bytes` to `path` atomically and durably; see
+    /// ``writeAtomically(_:named:in:path:mode:replace:verify:)``. The directory of `path` is
+    /// opened once and every step is made relative to it.
+    package static func writeAtomically(_ bytes: UnsafeRawBufferPointer, to path: String, mode: mode_t = 0o600, replace: Bool,
+                                        verify: ((_ written: [UInt8]) throws -> Void)? = nil) throws {
+        let folder = (path as NSString).deletingLastPathComponent
+        let directory = folder.isEmpty ? "." : folder
+        let descriptor = FileSystemPath.withCString(directory) { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        guard descriptor >= 0 else { throw ioError(path, errno, "cannot open the directory \(directory)") }
+        defer { close(descriptor) }
+        try writeAtomically(bytes, named: (path as NSString).lastPathComponent, in: descriptor, path: path, mode: mode,
+                            replace: replace, verify: verify)
+    }
+
+    /// ``writeAtomically(_:to:mode:replace:verify:)`` for an array.
+    package static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t = 0o600, replace: Bool,
+                                        verify: ((_ written: [UInt8]) throws -> Void)? = nil) throws {
+        try bytes.withUnsafeBytes { try writeAtomically($0, to: path, mode: mode, replace: replace, verify: verify) }
+    }
+
+    /// ``writeAtomically(_:named:in:path:mode:replace:verify:)`` for an array.
+    package static func writeAtomically(_ bytes: [UInt8], named name: String, in directory: Int32, path: String,
+                                        mode: mode_t = 0o600, replace: Bool, verify: ((_ written: [UInt8]) throws -> Void)? = nil) throws {
+        try bytes.withUnsafeBytes { try writeAtomically($0, named: name, in: directory, path: path, mode: mode, replace: replace, verify: verify) }
+    }
+
+    /// The one atomic writer. Writes `bytes` as `name` in the already-opened directory
+    /// `directory` (a descriptor of `open(O_DIRECTORY)`): a temporary file
+    /// (``temporaryName(for:)``) is created there with `openat(O_EXCL | O_NOFOLLOW)`, given
+    /// `mode` by `fchmod` (whatever the umask), written in full and `fsync`ed. With `verify`, the
+    /// temporary file is then read back from disk, compared with `bytes` and handed to `verify`
+    /// (a key file is re-opened there); only then is it committed: `renameat` over `name`, or with
+    /// `replace: false` `linkat` (an existing `name` is refused atomically), and the directory is
+    /// `fsync`ed. Readers see the old content or the new, never a mix. Any failure before the
+    /// commit, a failed verification included, removes the temporary file and leaves `name` as it
+    /// was; only a crash can leave a temporary file behind.
+    ///
+    /// Every step is relative to `directory`, so a caller that checked the directory through its
+    /// descriptor writes into the directory it checked, even if its path is meanwhile replaced by a
+    /// symbolic link. `name` is a single path component; `path` names the destination in messages.
+    package static func writeAtomically(_ bytes: UnsafeRawBufferPointer, named name: String, in directory: Int32, path: String,
+                                        mode: mode_t = 0o600, replace: Bool, verify: ((_ written: [UInt8]) throws -> Void)? = nil) throws {
         try requireSingleComponent(name, path: path)
-        let suffix = (try? SecureRandom.bytes(count: 6).hexString) ?? String(getpid())
-        let temporary = ".\(name).tmp-\(suffix)"
+        let temporary = try temporaryName(for: name)
         let descriptor = openat(directory, temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)
         guard descriptor >= 0 else {
             let folder = (path as NSString).deletingLastPathComponent
@@ -97,8 +135,23 @@ public enum SecureFile {
         do {
             defer { close(descriptor) }
             guard fchmod(descriptor, mode) == 0 else { throw ioError(path, errno, "cannot set permissions") }
-            try writeAll(descriptor, bytes, path: path)
+            do {
+                // A typed view: swift-system then writes from this very buffer, never from a copy.
+                try FileDescriptor(rawValue: descriptor).writeAll(bytes.bindMemory(to: UInt8.self))
+            } catch let error as Errno {
+                throw ioError(path, error.rawValue, "cannot write")
+            }
             guard fsync(descriptor) == 0 else { throw ioError(path, errno, "cannot sync") }
+        }
+        if let verify {
+            try FaultInjection.point("verified-write.verify")
+            var written = try read(named: temporary, in: directory, path: path, limit: max(bytes.count, 1))
+            // It may be a secret (exported key material): wiped, not merely freed.
+            defer { written.withUnsafeMutableBytes { if let start = $0.baseAddress { explicit_bzero(start, $0.count) } } }
+            let same = written.withUnsafeBytes { ConstantTime.equals($0, bytes) }
+            guard same else { throw KeyFileError.io("write-verify", path: path, "the written file differs from what was written") }
+            try verify(written)
+            try FaultInjection.point("verified-write.before-commit")
         }
         try FaultInjection.point("atomic-write.before-rename")
         if replace {
@@ -118,28 +171,6 @@ public enum SecureFile {
     private static func requireSingleComponent(_ name: String, path: String) throws {
         guard !name.isEmpty, name != ".", name != "..", !name.contains("/") else {
             throw KeyFileError.io("invalid-name", path: path, "is not a plain file name")
-        }
-    }
-
-    /// `fsync` on a directory, so that a rename or create in it survives a crash.
-    public static func syncDirectory(_ directory: String) throws {
-        let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw ioError(directory, errno, "cannot open directory") }
-        defer { close(descriptor) }
-        guard fsync(descriptor) == 0 else { throw ioError(directory, errno, "cannot sync directory") }
-    }
-
-    private static func writeAll(_ descriptor: Int32, _ bytes: [UInt8], path: String) throws {
-        var written = 0
-        while written < bytes.count {
-            let count = bytes.withUnsafeBytes { buffer in
-                write(descriptor, buffer.baseAddress?.advanced(by: written), buffer.count - written)
-            }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw ioError(path, errno, "cannot write")
-            }
-            written += count
         }
     }
 

@@ -120,6 +120,10 @@ extension UUID {
         withUnsafeBytes(of: uuid) { Array($0) }
     }
 
+    /// The UUID in lower case, the one form every tool prints and reports key-set IDs in (RFC 4122
+    /// §3 asks for lower-case output).
+    public var lowercasedString: String { uuidString.lowercased() }
+
     /// A UUID from exactly 16 bytes.
     public init?(bytes: some Collection<UInt8>) {
         guard bytes.count == 16 else { return nil }

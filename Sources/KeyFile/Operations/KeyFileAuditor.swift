@@ -158,7 +158,7 @@ public struct KeyFileAuditor: Sendable {
         if report.outOfBounds {
             findings.append(.init("kdf.out-of-bounds", .high, "\(kdf) is above the resource ceiling or invalid; no tool will open this file"))
         } else if report.belowFloor {
-            findings.append(.init("kdf.below-floor", .high, "\(kdf) is below the security floor; re-protect it with keytool passwd"))
+            findings.append(.init("kdf.below-floor", .high, "\(kdf) is below the security floor; re-protect it with stronger KDF parameters"))
         } else if !report.meetsRecommendation {
             let recommended = kdf.algorithmName == "scrypt" ? KDFParameters.recommended : KDFParameters.recommendedPBKDF2
             findings.append(.init("kdf.below-recommended", .medium, "\(kdf) is above the floor but below today's recommendation (\(recommended))"))

@@ -28,13 +28,6 @@ public struct CollectedPath: Sendable, Equatable {
 /// Paths are ``FileSystemPath`` strings: a name that is not UTF-8 keeps its bytes.
 /// Only paths are held in memory, never file contents.
 public enum KeyFilePathCollector {
-    /// Whether `name` is a leftover `.NAME.tmp-XXXXXXXXXXXX` of an interrupted atomic write.
-    public static func isInterruptedWriteTemporary(_ name: String) -> Bool {
-        guard name.hasPrefix("."), let range = name.range(of: ".tmp-", options: .backwards) else { return false }
-        let suffix = name[range.upperBound...]
-        return !suffix.isEmpty && suffix.allSatisfy(\.isHexDigit) && range.lowerBound > name.index(after: name.startIndex)
-    }
-
     public static func collect(_ arguments: [String], recursive: Bool) -> [CollectedPath] {
         var found: [CollectedPath] = []
         for argument in arguments {
@@ -67,9 +60,9 @@ public enum KeyFilePathCollector {
                 $0.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { FileSystemPath.string(cString: $0) }
             }
             if name == "." || name == ".." { continue }
-            // `.NAME.tmp-RANDOM`: a temporary file of an atomic write that was interrupted
-            // (SecureFile, VerifiedKeyFileWriter). Never a key file to check; may be partial.
-            if Self.isInterruptedWriteTemporary(name) { continue }
+            // A temporary file of an atomic write that was interrupted: never a key file to
+            // check, and it may be partial.
+            if SecureFile.isTemporaryName(name) { continue }
             let path = prefix + name
             var kind = entry.pointee.d_type
             if kind == UInt8(DT_UNKNOWN) {

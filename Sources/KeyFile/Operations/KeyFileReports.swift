@@ -106,7 +106,7 @@ public struct HeaderReport: Codable, Sendable, Equatable {
 
     public init(_ header: KeyFileHeader) {
         formatVersion = "\(header.majorVersion).\(header.minorVersion)"
-        keySetID = header.keySetID.uuidString.lowercased()
+        keySetID = header.keySetID.lowercasedString
         createdAt = KeyFileTime.iso8601(header.createdAt)
         sourceServer = header.sourceServer
         account = header.account.canonical

@@ -31,8 +31,8 @@ public struct KeySetComparison: Codable, Sendable, Equatable {
     public init(pathA: String, _ a: KeyFileHeader, pathB: String, _ b: KeyFileHeader) {
         self.pathA = pathA
         self.pathB = pathB
-        keySetIDA = a.keySetID.uuidString.lowercased()
-        keySetIDB = b.keySetID.uuidString.lowercased()
+        keySetIDA = a.keySetID.lowercasedString
+        keySetIDB = b.keySetID.lowercasedString
         materialCompared = false
         differences = Self.compare(a.keys.map { ($0, nil) }, b.keys.map { ($0, nil) })
     }

@@ -42,7 +42,7 @@ struct AuditCommand: ParsableCommand {
             if let problem = entry.problem {
                 return FileAuditReport(path: entry.path, findings: [AuditFinding("file.unreadable", .high, problem.message)])
             }
-            return auditor.audit(entry.path)
+            return Self.withRemedies(auditor.audit(entry.path))
         }, emit: { _, report in files.append(report) })
         let report = AuditReport(files: files, failOn: failOn, maxAgeDays: maxAge)
         if json {
@@ -59,7 +59,7 @@ struct AuditCommand: ParsableCommand {
                 if let mode = file.mode { facts.append("mode \(mode)") }
                 if let uid = file.ownerUID { facts.append("owner \(file.ownerName ?? "uid \(uid)")") }
                 Console.line("\(file.path)" + (facts.isEmpty ? "" : "  (\(facts.joined(separator: ", ")))"))
-                Console.table(file.findings.map { [$0.severity.description, $0.id, $0.message] }, indent: "  ").forEach(Console.line)
+                TextTable.lines(file.findings.map { [$0.severity.description, $0.id, $0.message] }, indent: "  ").forEach(Console.line)
             }
             let counts = AuditSeverity.allCases.reversed().map { "\(report.counts[$0.description] ?? 0) \($0)" }
             Console.line("\(files.count) file\(files.count == 1 ? "" : "s") audited: \(counts.joined(separator: ", ")); "
@@ -67,5 +67,14 @@ struct AuditCommand: ParsableCommand {
                 + " (header authenticity not verified without the password)")
         }
         if report.failed { throw ExitCode(ExitCodes.auditFindings) }
+    }
+
+    /// The auditor names what is wrong; keytool adds the command that fixes it.
+    static func withRemedies(_ report: FileAuditReport) -> FileAuditReport {
+        var report = report
+        for index in report.findings.indices where report.findings[index].id == "kdf.below-floor" {
+            report.findings[index].message += " (keytool passwd)"
+        }
+        return report
     }
 }

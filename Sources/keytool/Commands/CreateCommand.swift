@@ -29,8 +29,8 @@ struct CreateCommand: ParsableCommand {
     @Option(name: .customLong("keys"), help: "Number of keys (default 1); key 1 is the primary.")
     var keys: Int = 1
 
-    @Option(name: .customLong("algorithm"), help: "Key algorithm: aes-256-gcm (default) or hmac-sha-256.")
-    var algorithm: String = "aes-256-gcm"
+    @Option(name: .customLong("algorithm"), help: "Key algorithm: aes-256-gcm or hmac-sha-256.")
+    var algorithm: KeyAlgorithm = .aes256GCM
 
     @Option(name: .customLong("comment"), help: "A free-text note stored in the header (not secret).")
     var comment: String?
@@ -43,32 +43,21 @@ struct CreateCommand: ParsableCommand {
 
     func validate() throws {
         guard (1...KeySet.maximumKeyCount).contains(keys) else { throw ValidationError("--keys must be between 1 and \(KeySet.maximumKeyCount)") }
-        _ = try keyAlgorithm()
-    }
-
-    func keyAlgorithm() throws -> KeyAlgorithm {
-        switch algorithm.lowercased() {
-        case "aes-256-gcm", "aes256gcm", "a256gcm": return .aes256GCM
-        case "hmac-sha-256", "hmac-sha256", "hs256": return .hmacSHA256
-        default: throw ValidationError("unknown --algorithm '\(algorithm)'; use aes-256-gcm or hmac-sha-256")
-        }
     }
 
     func run() throws {
         let serviceAccount = try account.serviceAccount()
         let parameters = kdf.parameters()
         try parameters.check(kdf.policy)
-        if !force, FileManager.default.fileExists(atPath: output) {
-            throw KeyFileError.io("exists", path: output, "already exists; refusing to overwrite it (use --force to replace it)")
-        }
+        if !force { try VerifiedKeyFileWriter.refuseExisting(output) }
         let secret = try password.source.read(prompt: "New password for \(serviceAccount): ", confirm: true)
         let credentials = Credentials(account: serviceAccount, password: secret)
-        let keySet = try KeySet.generate(count: keys, algorithm: try keyAlgorithm())
+        let keySet = try KeySet.generate(count: keys, algorithm: algorithm)
         let sourceServer = server ?? ProcessInfo.processInfo.hostName
         let file = try KeyFile(keySet: keySet, account: serviceAccount, sourceServer: sourceServer,
                                kdf: parameters, policy: kdf.policy, comment: comment)
         let written = try VerifiedKeyFileWriter.write(file, credentials: credentials, to: output, replace: force, policy: kdf.policy)
-        Console.line("created \(output): key set \(written.keySet.id.uuidString.lowercased()), \(keys) key\(keys == 1 ? "" : "s"), account \(serviceAccount), \(parameters)")
+        Console.line("created \(output): key set \(written.keySet.id.lowercasedString), \(keys) key\(keys == 1 ? "" : "s"), account \(serviceAccount), \(parameters)")
         Console.line("verified: re-opened from disk with the new credentials (fingerprint \(written.keySet.fingerprint))")
     }
 }

@@ -63,12 +63,12 @@ struct DiffCommand: ParsableCommand {
         if json {
             try JSONOutput.print(DiffReport(comparison))
         } else {
-            Console.table([
+            TextTable.lines([
                 ["A", a, "key set \(comparison.keySetIDA)", "\(sealedA.header.keys.count) keys"],
                 ["B", b, "key set \(comparison.keySetIDB)", "\(sealedB.header.keys.count) keys"],
             ]).forEach(Console.line)
             if comparison.keySetIDA != comparison.keySetIDB { Console.line("key-set IDs differ") }
-            for difference in comparison.differences { Console.line("  \(Console.pad(difference.kind, 10)) \(difference.detail)") }
+            for difference in comparison.differences { Console.line("  \(TextTable.pad(difference.kind, 10)) \(difference.detail)") }
             let scope = comparison.materialCompared
                 ? "key IDs and check values compared"
                 : "key-set IDs and public key index compared; key material not compared without credentials"

@@ -41,11 +41,11 @@ struct InspectCommand: ParsableCommand {
             ]
             if let comment = header.comment { rows.append(["comment", comment]) }
             rows.append(["keys", "\(header.keys.count)"])
-            Console.table(rows).forEach(Console.line)
+            TextTable.lines(rows).forEach(Console.line)
             let keyRows = [["ID", "ALGORITHM", "STATUS", "CREATED", "PRIMARY"]] + report.header.keys.map {
                 ["\($0.id)", $0.algorithm, $0.status, $0.createdAt, $0.primary ? "yes" : "no"]
             }
-            Console.table(keyRows, indent: "  ").forEach(Console.line)
+            TextTable.lines(keyRows, indent: "  ").forEach(Console.line)
             Console.line("note: the header is not authenticated without the password (checksummed only); use verify or list with credentials to authenticate it")
         }
         if !checksumHolds { throw KeyFileError.checksumMismatchForTools() }

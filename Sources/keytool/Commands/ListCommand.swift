@@ -27,7 +27,7 @@ struct ListCommand: ParsableCommand {
         let opened = try sealed.open(with: credentials, policy: weak.policy)
         let report = KeyListReport(path: file, file: opened)
         if json { return try JSONOutput.print(report) }
-        Console.table([
+        TextTable.lines([
             ["key set", report.keySetID],
             ["fingerprint", report.fingerprint],
             ["authenticated", "yes (header MAC, payload and check values verified)"],
@@ -35,6 +35,6 @@ struct ListCommand: ParsableCommand {
         let rows = [["ID", "ALGORITHM", "STATUS", "CREATED", "PRIMARY", "CHECK VALUE"]] + report.keys.map {
             ["\($0.id)", $0.algorithm, $0.status, $0.createdAt, $0.primary ? "yes" : "no", $0.checkValue ?? ""]
         }
-        Console.table(rows, indent: "  ").forEach(Console.line)
+        TextTable.lines(rows, indent: "  ").forEach(Console.line)
     }
 }

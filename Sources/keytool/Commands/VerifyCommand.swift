@@ -81,7 +81,7 @@ struct VerifyCommand: ParsableCommand {
                 let data = (try? encoder.encode(VerificationReport(result))) ?? Data("{}".utf8)
                 JSONOutput.printLine(String(decoding: data, as: UTF8.self) + (done < collected.count ? "," : ""))
             } else if !quiet || !result.passed {
-                var line = Console.pad(result.status, 17) + " " + result.path
+                var line = TextTable.pad(result.status, 17) + " " + result.path
                 if let error = result.error { line += "  (\(error.code)) \(error.message)" }
                 Console.line(line)
             }

@@ -35,7 +35,7 @@ struct KeyListReport: Codable, Sendable {
 
     init(path: String, file: KeyFile) {
         self.path = path
-        keySetID = file.keySet.id.uuidString.lowercased()
+        keySetID = file.keySet.id.lowercasedString
         fingerprint = file.keySet.fingerprint
         keys = file.keySet.keys.map { KeyReport($0.descriptor, checkValue: $0.checkValueHex) }
     }
@@ -60,7 +60,7 @@ struct VerificationReport: Codable, Sendable {
         code = result.error?.code.rawValue
         message = result.error?.message
         exitCode = result.error.map(ExitCodes.status(for:))
-        keySetID = result.header?.keySetID.uuidString.lowercased()
+        keySetID = result.header?.keySetID.lowercasedString
         fingerprint = result.fingerprint
     }
 }

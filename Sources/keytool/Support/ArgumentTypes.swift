@@ -13,3 +13,15 @@ extension AuditSeverity: ExpressibleByArgument {
 extension KeyMaterialExport.Format: ExpressibleByArgument {
     public init?(argument: String) { self.init(rawValue: argument.lowercased()) }
 }
+
+extension KeyAlgorithm: ExpressibleByArgument {
+    public init?(argument: String) {
+        switch argument.lowercased() {
+        case "aes-256-gcm", "aes256gcm", "a256gcm": self = .aes256GCM
+        case "hmac-sha-256", "hmac-sha256", "hs256": self = .hmacSHA256
+        default: return nil
+        }
+    }
+    public static var allValueStrings: [String] { ["aes-256-gcm", "hmac-sha-256"] }
+    public var defaultValueDescription: String { self == .aes256GCM ? "aes-256-gcm" : "hmac-sha-256" }
+}

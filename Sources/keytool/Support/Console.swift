@@ -13,27 +13,6 @@ enum Console {
     /// write a file may choose.
     static func line(_ text: String) { printLine(text) }
 
-    /// Aligns columns; the last column is not padded.
-    static func table(_ rows: [[String]], indent: String = "", gap: String = "  ") -> [String] {
-        // Escape the cells before measuring them, so a hostile cell cannot skew the columns.
-        let rows = rows.map { $0.map(TerminalText.escaped) }
-        let columns = rows.map(\.count).max() ?? 0
-        var widths = [Int](repeating: 0, count: columns)
-        for row in rows { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
-        return rows.map { row in
-            indent + row.enumerated().map { index, cell in
-                index == row.count - 1 ? cell : pad(cell, widths[index])
-            }.joined(separator: gap)
-        }
-    }
-
-    /// `text` followed by spaces up to `width` characters (the unit `table` measures cells in);
-    /// a longer text is left whole.
-    static func pad(_ text: String, _ width: Int) -> String {
-        let count = text.count
-        return count >= width ? text : text + String(repeating: " ", count: width - count)
-    }
-
     /// "128 MiB"-style sizes.
     static func byteCount(_ bytes: UInt64) -> String {
         if bytes >= 1 << 30, bytes % (1 << 30) == 0 { return "\(bytes >> 30) GiB" }

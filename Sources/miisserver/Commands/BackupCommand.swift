@@ -36,6 +36,6 @@ struct BackupCommand: AsyncParsableCommand {
         let secret = try password.source.read(prompt: "Password for \(installation.configuration.serviceAccount): ")
         let parameters = keepKDF ? nil : kdf.parameters()
         let outcome = try await KeyBackup.backup(installation: installation, password: secret, output: output, kdf: parameters, policy: kdf.policy)
-        printLine("Backed up key set \(outcome.keySetID.uuidString) (\(outcome.keyCount) key\(outcome.keyCount == 1 ? "" : "s"), fingerprint \(outcome.fingerprint)) to \(outcome.path); verified.")
+        printLine("Backed up key set \(outcome.keySetID.lowercasedString) (\(outcome.keyCount) key\(outcome.keyCount == 1 ? "" : "s"), fingerprint \(outcome.fingerprint)) to \(outcome.path); verified.")
     }
 }

@@ -76,7 +76,7 @@ struct SetupCommand: AsyncParsableCommand {
         for warning in outcome.warnings { printWarning(warning) }
         if let id = outcome.keySetID, let fingerprint = outcome.keySetFingerprint {
             printLine("Set up '\(name)' as the primary at epoch 1 (database schema \(outcome.databaseSchema)).")
-            printLine("Key set \(id.uuidString) (fingerprint \(fingerprint)) installed at \(outcome.installation.installedKeyFilePath).")
+            printLine("Key set \(id.lowercasedString) (fingerprint \(fingerprint)) installed at \(outcome.installation.installedKeyFilePath).")
             printLine("Back it up now: miisserver backup --install-dir \(outcome.installation.directory)")
         } else {
             printLine("Set up '\(name)' as a standby (database schema \(outcome.databaseSchema)).")

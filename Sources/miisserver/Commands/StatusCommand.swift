@@ -1,42 +1,85 @@
 import ArgumentParser
-import ToolSupport
 import Deployment
-import Foundation
+import ToolSupport
 
+/// `miisserver status`: the deployment at a glance, like `patronictl list`: one row per server with
+/// its state judged now (ACTIVE, STALE, FENCED, STANDBY), then this installation.
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show the deployment and this installation's state (ACTIVE, STANDBY, FENCED). Never asks for a password.")
+        abstract: "Show the deployment's servers (ACTIVE, STALE, FENCED, STANDBY) and this installation. Never asks for a password.",
+        discussion: """
+            ACTIVE: the active server, its last heartbeat within the lease. STALE: the active server, but its last \
+            heartbeat is older than the lease (a standby may take over). FENCED: a former active server, replaced at \
+            a later epoch. STANDBY: never active. The role follows failovers. When the database cannot be reached, \
+            this installation's local state is shown and the command exits 29.
+            """)
 
     @OptionGroup var installation: InstallationOptions
 
     @Flag(name: .customLong("json"), help: "Print the documented JSON document (schemaVersion 1).")
     var json = false
 
+    /// `status --json` when the database cannot be reached (schema version 1).
+    struct LocalStatusReport: Codable {
+        var schemaVersion = 1
+        var installation: DeploymentStatusReport.Installation
+        var databaseReachable = false
+        var databaseError: String
+    }
+
     func run() async throws {
-        let report = try await DeploymentAdministration.status(try installation.locate())
+        let installation = try installation.locate()
+        let report: DeploymentStatusReport
+        do {
+            report = try await DeploymentAdministration.status(installation)
+        } catch let error as DeploymentError where error.kind == .database {
+            let local = DeploymentAdministration.localStatus(installation)
+            if json {
+                try JSONOutput.print(LocalStatusReport(installation: local, databaseError: error.message))
+            } else {
+                printLine("Database:        \(local.database): UNREACHABLE")
+                printInstallation(local)
+            }
+            throw error
+        }
         if json { return try JSONOutput.print(report) }
         let i = report.installation
-        printLine("This server:     \(i.server) (\(i.softwareVersion)) \(i.state.rawValue.uppercased())")
-        printLine("Installation:    \(i.directory)")
-        printLine("Activated epoch: \(i.activatedEpoch.map(String.init) ?? "never")")
-        printLine("Keys installed:  \(i.keysInstalled ? "yes" : "no")\(i.installedKeySetID.map { " (key set \($0.uuidString))" } ?? "")")
-        printLine("Admin group:     \(i.adminGroup) (\(i.adminGroupScope.rawValue))")
-        printLine("Service account: \(i.serviceAccount)")
-        printLine("Database:        \(i.database) (schema \(report.database.schemaVersion)\(report.database.schemaMatches ? "" : ", MISMATCH: this version needs schema \(report.database.softwareSchemaVersion.map(String.init) ?? "unknown")"))")
+        printLine("Database:        \(i.database) (schema \(report.database.schemaVersion))")
         if let d = report.deployment {
-            printLine("Active server:   \(d.activeServer) at epoch \(d.epoch), last heartbeat \(formatAge(d.activeHeartbeatAgeSeconds)) (lease \(formatSeconds(d.leaseSeconds)))")
-            printLine("Key set:         \(d.keySetID.uuidString) fingerprint \(d.keySetFingerprint)")
+            let verdict = d.activeServerAlive ? "alive" : "STALE, older than the lease: a standby may take over"
+            printLine("Active server:   \(d.activeServer) at epoch \(d.epoch), last heartbeat \(formatAge(d.activeHeartbeatAgeSeconds)) (lease \(formatSeconds(d.leaseSeconds))): \(verdict)")
+            printLine("Key set:         \(d.keySetID.lowercasedString) fingerprint \(d.keySetFingerprint)")
             printLine("Password sync:   \(d.passwordSync.enabled ? "enabled, target \(d.passwordSync.target ?? "-")" : "disabled")")
         } else {
             printLine("Deployment:      none (no primary set up)")
         }
-        printLine("Servers:")
+        printLine("")
+        var rows = [["", "SERVER", "ROLE", "STATE", "VERSION", "HEARTBEAT", ""]]
         for s in report.servers {
-            printLine("  \(s.name)  \(s.softwareVersion)  \(s.role.rawValue)  heartbeat \(formatAge(s.heartbeatAgeSeconds))")
+            var note = ""
+            switch s.state {
+            case .active, .stale: note = "lease \(formatSeconds(report.deployment?.leaseSeconds ?? 0))"
+            case .fenced: note = s.lastActiveEpoch.map { "last active at epoch \($0)" } ?? ""
+            case .standby: break
+            }
+            rows.append([s.isThisServer ? "*" : "", s.name, s.role.rawValue, s.state.rawValue.uppercased(),
+                         s.softwareVersion + (s.schemaMatches ? "" : " (schema mismatch)"), formatAge(s.heartbeatAgeSeconds), note])
         }
+        TextTable.lines(rows).forEach(printLine)
+        printLine("")
+        printInstallation(i)
         if !report.database.schemaMatches, let needed = report.database.softwareSchemaVersion {
             printWarning(DeploymentAdministration.schemaMismatchAdvice(softwareVersion: i.softwareVersion, needed: needed, database: report.database.schemaVersion))
         }
+    }
+
+    private func printInstallation(_ i: DeploymentStatusReport.Installation) {
+        printLine("This server:     \(i.server) (\(i.softwareVersion)) \(i.state.rawValue.uppercased())")
+        printLine("Installation:    \(i.directory)")
+        printLine("Activated epoch: \(i.activatedEpoch.map(String.init) ?? "never")")
+        printLine("Keys installed:  \(i.keysInstalled ? "yes" : "no")\(i.installedKeySetID.map { " (key set \($0.lowercasedString))" } ?? "")")
+        printLine("Admin group:     \(i.adminGroup) (\(i.adminGroupScope.rawValue))")
+        printLine("Service account: \(i.serviceAccount)")
     }
 }

@@ -123,20 +123,6 @@ enum PostgresSamples {
     }
 }
 
-/// The error `body` throws, as a `DeploymentError` (a failure if it throws nothing or something else).
-func deploymentError(_ body: () async throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) async -> DeploymentError? {
-    do {
-        try await body()
-        Issue.record("expected a DeploymentError, nothing was thrown", sourceLocation: sourceLocation)
-        return nil
-    } catch let error as DeploymentError {
-        return error
-    } catch {
-        Issue.record("expected a DeploymentError, got \(error)", sourceLocation: sourceLocation)
-        return nil
-    }
-}
-
 extension PostgresTestServer {
     /// Whether PostgreSQL tests must run: a server is configured, or CI is set (where a missing
     /// server is a failure, never a skip).

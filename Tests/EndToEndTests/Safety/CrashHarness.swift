@@ -55,7 +55,7 @@ enum CrashHarness {
         let enumerator = FileManager.default.enumerator(atPath: directory)
         var found: [String] = []
         while let name = enumerator?.nextObject() as? String {
-            if KeyFilePathCollector.isInterruptedWriteTemporary((name as NSString).lastPathComponent) { found.append(name) }
+            if SecureFile.isTemporaryName((name as NSString).lastPathComponent) { found.append(name) }
         }
         return found
     }

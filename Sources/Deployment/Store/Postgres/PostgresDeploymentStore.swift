@@ -1,6 +1,7 @@
 import Foundation
 import KeyFile
 import PostgresNIO
+import Synchronization
 
 /// The deployment store on PostgreSQL, for real multi-host deployments (primary and standbys on
 /// different hosts sharing one database). Chosen by a `postgres://` or `postgresql://` location;
@@ -182,7 +183,7 @@ public final class PostgresDeploymentStore: DeploymentStore {
     // MARK: - Servers
 
     public func register(_ server: RegisteredServer, origin: WriteOrigin) async throws {
-        try checkName(server.name, what: "server name")
+        try StoreRules.checkServerName(server.name)
         try await transaction { connection in
             let version = try await self.requireSchema(connection)
             let previous = try await self.fetchServers(connection, name: server.name, lock: "FOR UPDATE").first
@@ -408,7 +409,7 @@ public final class PostgresDeploymentStore: DeploymentStore {
     // MARK: - Secrets
 
     public func putSecret(_ secret: StoredSecret, epoch: Int64, origin: WriteOrigin) async throws {
-        try checkName(secret.name, what: "secret name")
+        try StoreRules.checkSecretName(secret.name)
         try await transaction { connection in
             let (version, _) = try await self.fencedRow(connection, server: origin.server, epoch: epoch)
             let keyID = Int64(secret.keyID.rawValue)
@@ -568,11 +569,11 @@ public final class PostgresDeploymentStore: DeploymentStore {
         try await session.close()
     }
 
-    // MARK: - PostgreSQL-specific (diagnostics and tests)
+    // MARK: - PostgreSQL-specific (the package's tests)
 
-    /// Runs raw SQL in a transaction. For tests and repair only: it bypasses every rule of the
-    /// store (the triggers still apply).
-    public func executeRawSQL(_ sql: String) async throws {
+    /// Runs raw SQL in a transaction. For the package's tests only (not public API): it bypasses
+    /// every rule of the store (the triggers still apply).
+    package func executeRawSQL(_ sql: String) async throws {
         try await transaction { connection in
             try await Self.run(connection, PostgresQuery(unsafeSQL: sql), logger: Self.logger)
         }
@@ -592,10 +593,6 @@ public final class PostgresDeploymentStore: DeploymentStore {
     @discardableResult
     private func requireSchema(_ connection: PostgresConnection) async throws -> Int {
         try StoreRules.requireSchema(try await schemaVersion(connection), location: location.redacted)
-    }
-
-    private func checkName(_ name: String, what: String) throws {
-        try StoreRules.checkName(name, what: what)
     }
 
     /// Lends the store's connection to `body`, one call at a time; errors become `.database`.
@@ -625,33 +622,33 @@ public final class PostgresDeploymentStore: DeploymentStore {
         }
     }
 
-    /// `body` in one transaction: committed when it returns, rolled back when it throws.
-    private func transaction<T>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+    /// `body` in one transaction (postgres-nio's `withTransaction`): committed when it returns,
+    /// rolled back when it throws.
+    private func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         try await withConnection { connection in
-            try await Self.run(connection, "BEGIN", logger: Self.logger)
+            let result: T
             do {
-                let result = try await body(connection)
-                try FaultInjection.point("postgres.before-commit")
-                try await Self.run(connection, "COMMIT", logger: Self.logger)
-                // Thrown here, the error stands for a COMMIT whose outcome the client never heard
-                // (the ROLLBACK below then finds no transaction, which PostgreSQL only warns about).
-                try FaultInjection.point("postgres.after-commit")
-                return result
-            } catch {
-                if !PostgresErrorMapping.breaksConnection(error) {
-                    _ = try? await connection.query("ROLLBACK", logger: Self.logger)
+                result = try await connection.withTransaction(logger: Self.logger) { connection in
+                    let result = try await body(connection)
+                    try FaultInjection.point("postgres.before-commit")
+                    return result
                 }
-                throw error
+            } catch let error as PostgresTransactionError {
+                // The error of the step that failed, as it was thrown (ours pass through, the
+                // server's are mapped by `withConnection`); a failed ROLLBACK adds nothing to it.
+                throw error.closureError ?? error.commitError ?? error.beginError ?? error
             }
+            // Thrown here, the error stands for a COMMIT whose outcome the client never heard.
+            try FaultInjection.point("postgres.after-commit")
+            return result
         }
     }
 }
 
-/// Whether an operation's watchdog fired.
-private final class OperationDeadline: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
+/// Whether an operation's watchdog fired (shared by the call and its watchdog task).
+private final class OperationDeadline: Sendable {
+    private let value = Mutex(false)
 
-    var fired: Bool { lock.withLock { value } }
-    func fire() { lock.withLock { value = true } }
+    var fired: Bool { value.withLock { $0 } }
+    func fire() { value.withLock { $0 = true } }
 }
