@@ -26,8 +26,8 @@ enum HelpText {
       /?          Displays help at the command prompt (also -h, --help).
 
     Linux options
-      --install-dir DIR     The server installation (default: the parent of the Bin folder
-                            holding miisactivate, then $MIIS_INSTALL_DIR).
+      --install-dir DIR     The server installation, when miisactivate is not installed in its
+                            Bin folder (that one comes first), else $MIIS_INSTALL_DIR.
       --password-file F     Read the password from the first line of F.
       --dry-run             Run every check, change nothing.
       --force --reason TEXT Take over although the current primary still sends heartbeats;

@@ -18,7 +18,7 @@ struct MiisServer: AsyncParsableCommand {
             """,
         version: ToolkitRelease.version,
         subcommands: [SetupCommand.self, RepairCommand.self, StatusCommand.self, BackupCommand.self, PasswordSyncCommand.self, SecretCommand.self,
-                      LeaseCommand.self, HeartbeatCommand.self, CheckCommand.self, HistoryCommand.self])
+                      LeaseCommand.self, HeartbeatCommand.self, CheckCommand.self, HistoryCommand.self, UnregisterCommand.self])
 
     /// One executable, two programs (a multi-call binary, as busybox is): invoked as
     /// `miisactivate` (a link to this file), it is the reference's miisactivate.
@@ -34,9 +34,9 @@ struct MiisServer: AsyncParsableCommand {
     }
 }
 
-/// `--install-dir DIR`: else the parent of the Bin/ folder holding this executable, else MIIS_INSTALL_DIR.
+/// The installation: the parent of the Bin/ folder holding this executable, else `--install-dir DIR`, else MIIS_INSTALL_DIR.
 struct InstallationOptions: ParsableArguments {
-    @Option(name: .customLong("install-dir"), help: ArgumentHelp("The server installation directory.", valueName: "dir"))
+    @Option(name: .customLong("install-dir"), help: ArgumentHelp("The server installation directory, when this tool is not in its Bin/ (else MIIS_INSTALL_DIR).", valueName: "dir"))
     var installDir: String?
 
     @Flag(name: [.customLong("verbose"), .customShort("v")], help: "Log what the command does to standard error.")

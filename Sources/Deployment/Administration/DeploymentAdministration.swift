@@ -61,10 +61,7 @@ public enum DeploymentAdministration {
     public static func setup(_ request: SetupRequest, password: Password?,
                              groupFile: String = "/etc/group") async throws -> SetupOutcome {
         var request = request
-        if DeploymentStoreFactory.engine(for: request.database) == .sqlite {
-            // server.json must not depend on the directory setup ran from.
-            request.database = URL(fileURLWithPath: request.database).standardizedFileURL.path
-        }
+        request.database = recordedDatabaseLocation(request.database)
         guard let neededSchema = SchemaCatalog.schema(forSoftwareVersion: request.softwareVersion) else {
             throw DeploymentError(.invalidRequest, "unknown software version '\(request.softwareVersion)'; known releases: \(SchemaCatalog.schemaForRelease.keys.sorted().joined(separator: ", "))")
         }
@@ -284,8 +281,11 @@ public enum DeploymentAdministration {
         public var softwareVersion: String?
         public var kdf: KDFParameters?
         public var kdfPolicy: KDFParameters.Policy
+        /// Another location of the same deployment's database (see ``verifiedDatabaseLocation(_:for:)``).
+        public var database: String?
         public init(adminGroup: String? = nil, serviceAccount: ServiceAccount? = nil, softwareVersion: String? = nil,
-                    kdf: KDFParameters? = nil, kdfPolicy: KDFParameters.Policy = .standard) {
+                    kdf: KDFParameters? = nil, kdfPolicy: KDFParameters.Policy = .standard, database: String? = nil) {
+            self.database = database
             self.adminGroup = adminGroup
             self.serviceAccount = serviceAccount
             self.softwareVersion = softwareVersion
@@ -300,11 +300,18 @@ public enum DeploymentAdministration {
     }
 
     /// Repair mode: changes the admin group, the service account (re-sealing the installed key set
-    /// from `oldPassword` to `newPassword`) or the software version (re-registering the server).
+    /// from `oldPassword` to `newPassword`), the software version (re-registering the server) or
+    /// the database location (checked first: a location that does not reach this deployment
+    /// changes nothing).
     public static func repair(_ installation: ServerInstallation, _ request: RepairRequest,
                               oldPassword: Password?, newPassword: Password?, groupFile: String = "/etc/group") async throws -> (ServerInstallation, [DeploymentWarning]) {
         var configuration = installation.configuration
         var warnings: [DeploymentWarning] = []
+        if let database = request.database {
+            let (location, databaseWarnings) = try await verifiedDatabaseLocation(database, for: installation)
+            configuration.database = location
+            warnings += databaseWarnings
+        }
         if let group = request.adminGroup {
             guard !group.isEmpty else { throw DeploymentError(.invalidRequest, "the admin group must not be empty") }
             configuration.adminGroup = group

@@ -77,29 +77,73 @@ public struct ServerInstallation: Sendable {
         self.configuration = configuration
     }
 
-    /// Finds the installation the way `miisactivate` does: `--install-dir`, else the parent of
-    /// the `Bin/` folder holding the running executable, else `MIIS_INSTALL_DIR`.
-    public static func locate(explicit: String?, executablePath: String = CommandLine.arguments.first ?? "",
+    /// Finds the installation, in this order:
+    /// 1. the running executable's real location (`/proc/self/exe`): `<install>/Bin/<tool>` with
+    ///    `<install>/server.json` beside `Bin/`, however the tool was started (a path, a bare name
+    ///    from `PATH`, `sudo`, a symbolic link);
+    /// 2. `explicit` (`--install-dir`);
+    /// 3. `MIIS_INSTALL_DIR`.
+    ///
+    /// A tool installed in one installation operates on that one: an `explicit` directory naming
+    /// another is refused rather than silently ignored (one of the two is a mistake). The
+    /// environment variable is ambient (a unit file, a profile) and is only a fallback.
+    public static func locate(explicit: String?, executablePath: String? = runningExecutablePath(),
                               environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ServerInstallation {
-        if let explicit { return try ServerInstallation(directory: explicit) }
-        if let fromExecutable = installationDirectory(forExecutable: executablePath) {
-            return try ServerInstallation(directory: fromExecutable)
-        }
-        if let fromEnvironment = environment[environmentVariable], !fromEnvironment.isEmpty {
-            return try ServerInstallation(directory: fromEnvironment)
-        }
-        throw DeploymentError(.installation,
-            "cannot find the server installation", remedy: .locateInstallation)
+        let fromExecutable = executablePath.flatMap { installationDirectory(forExecutable: $0, requiringConfiguration: true) }
+        return try ServerInstallation(directory: chooseDirectory(fromExecutable: fromExecutable, explicit: explicit, environment: environment))
     }
 
-    /// `<install>` when `executable` is `<install>/Bin/<tool>` and `<install>/server.json` exists.
-    static func installationDirectory(forExecutable executable: String) -> String? {
+    /// The directory `miisserver setup` creates the installation in, chosen as ``locate(explicit:executablePath:environment:)``
+    /// does, except that a tool run from a `Bin/` without `server.json` beside it yet (as `make
+    /// install PREFIX=<install>` leaves it) sets up that `<install>` when no `explicit` directory
+    /// is given; such a `Bin/` is not yet an installation, so an `explicit` one is no conflict.
+    public static func directoryForSetup(explicit: String?, executablePath: String? = runningExecutablePath(),
+                                         environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
+        let explicit = explicit.flatMap { $0.isEmpty ? nil : $0 }
+        let installed = executablePath.flatMap { installationDirectory(forExecutable: $0, requiringConfiguration: true) }
+        let bin = executablePath.flatMap { installationDirectory(forExecutable: $0, requiringConfiguration: false) }
+        return try chooseDirectory(fromExecutable: installed ?? (explicit == nil ? bin : nil), explicit: explicit, environment: environment)
+    }
+
+    private static func chooseDirectory(fromExecutable: String?, explicit: String?, environment: [String: String]) throws -> String {
+        let explicit = explicit.flatMap { $0.isEmpty ? nil : $0 }
+        if let fromExecutable {
+            if let explicit, realPath(explicit) != fromExecutable {
+                throw DeploymentError(.installation,
+                    "--install-dir \(explicit) names another installation than the one this tool belongs to (\(fromExecutable)); run \(explicit)/\(binDirectoryName)'s tool, or leave out --install-dir")
+            }
+            return fromExecutable
+        }
+        if let explicit { return explicit }
+        if let fromEnvironment = environment[environmentVariable], !fromEnvironment.isEmpty { return fromEnvironment }
+        throw DeploymentError(.installation, "cannot find the server installation", remedy: .locateInstallation)
+    }
+
+    /// The running executable's real path: `/proc/self/exe` (the kernel's answer, symbolic links
+    /// resolved, whatever `argv[0]` says), else `argv[0]` when it holds a path (no `/proc`).
+    public static func runningExecutablePath() -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        if count > 0 {
+            return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+        guard let first = CommandLine.arguments.first, first.contains("/") else { return nil }
+        return first
+    }
+
+    /// `<install>` when `executable` is `<install>/Bin/<tool>` (symbolic links resolved) and, if
+    /// `requiringConfiguration`, `<install>/server.json` exists.
+    static func installationDirectory(forExecutable executable: String, requiringConfiguration: Bool = true) -> String? {
         guard !executable.isEmpty else { return nil }
-        let resolved = URL(fileURLWithPath: executable).resolvingSymlinksInPath().path
-        let bin = (resolved as NSString).deletingLastPathComponent
-        guard (bin as NSString).lastPathComponent == "Bin" else { return nil }
+        let bin = (realPath(executable) as NSString).deletingLastPathComponent
+        guard (bin as NSString).lastPathComponent == binDirectoryName else { return nil }
         let candidate = (bin as NSString).deletingLastPathComponent
+        guard requiringConfiguration else { return candidate }
         return FileManager.default.fileExists(atPath: "\(candidate)/\(configurationFileName)") ? candidate : nil
+    }
+
+    private static func realPath(_ path: String) -> String {
+        URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
     }
 
     /// Writes `configuration` into `directory` (creating `Bin/` and `keys/`) atomically.

@@ -31,13 +31,18 @@ public enum OperatorIdentity {
         return via.isEmpty ? user : "\(user) (\(via.joined(separator: ", ")))"
     }
 
-    /// The user name of `uid` from the passwd database (`getpwuid_r`: safe from any thread).
-    static func userName(_ uid: uid_t) -> String? {
+    /// The user name of `uid` from the passwd database.
+    static func userName(_ uid: uid_t) -> String? { passwdEntry(uid)?.name }
+
+    /// The user name and home directory of `uid` from the passwd database (`getpwuid_r`: safe
+    /// from any thread).
+    static func passwdEntry(_ uid: uid_t) -> (name: String, home: String?)? {
         var entry = passwd()
         var result: UnsafeMutablePointer<passwd>?
         var buffer = [CChar](repeating: 0, count: 4096)
         guard getpwuid_r(uid, &entry, &buffer, buffer.count, &result) == 0, result != nil, let name = entry.pw_name else { return nil }
-        return String(cString: name)
+        let home = entry.pw_dir.map { String(cString: $0) }
+        return (String(cString: name), home?.isEmpty == false ? home : nil)
     }
 
     /// `/proc/self/loginuid`, or `nil` where the kernel has no audit support.

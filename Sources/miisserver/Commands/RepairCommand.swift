@@ -7,12 +7,15 @@ import ToolSupport
 struct RepairCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "repair",
-        abstract: "Change an existing installation: its admin group, service account or software version.",
+        abstract: "Change an existing installation: its admin group, service account, software version or database location.",
         discussion: """
             Changes the admin group, the service account (re-sealing the installed key set: needs the current \
             password and the new one, --new-password-file or a prompt) or the software version (re-registering the \
             server) of an existing installation. --kdf and its options re-seal the key set with new KDF parameters \
-            when the account changes; without --account they are refused.
+            when the account changes; without --account they are refused. --database switches this server to another \
+            location of the same deployment's database (e.g. the runtime role of docs/postgresql.md, or the database \
+            moved to another host), after checking that it holds this deployment (its key set, an epoch no older) \
+            and this server registered; otherwise nothing changes (exit 22 or 29).
             """)
 
     @OptionGroup var installation: InstallationOptions
@@ -26,6 +29,9 @@ struct RepairCommand: AsyncParsableCommand {
     @Option(name: .customLong("version"), help: "This server's new software version.")
     var version: String?
 
+    @Option(name: .customLong("database"), help: ArgumentHelp("The same deployment's database at another location: a SQLite file path or a postgres:// URL.", valueName: "location"))
+    var database: String?
+
     @OptionGroup var password: PasswordOptions
 
     @Option(name: .customLong("new-password-file"), help: ArgumentHelp("The new service account's password, first line of FILE.", valueName: "file"))
@@ -34,8 +40,8 @@ struct RepairCommand: AsyncParsableCommand {
     @OptionGroup var kdf: KDFOptions
 
     func validate() throws {
-        guard adminGroup != nil || account != nil || version != nil else {
-            throw ValidationError("repair needs --admin-group NAME, --account A or --version V")
+        guard adminGroup != nil || account != nil || version != nil || database != nil else {
+            throw ValidationError("repair needs --admin-group NAME, --account A, --version V or --database LOCATION")
         }
         if kdf.isGiven, account == nil {
             throw ValidationError("--kdf and its options re-seal the key set, which only --account does")
@@ -46,7 +52,7 @@ struct RepairCommand: AsyncParsableCommand {
         let installation = try installation.locate()
         let request = DeploymentAdministration.RepairRequest(
             adminGroup: adminGroup, serviceAccount: try account.map(ServiceAccount.init),
-            softwareVersion: version, kdf: kdf.requestedParameters(), kdfPolicy: kdf.policy)
+            softwareVersion: version, kdf: kdf.requestedParameters(), kdfPolicy: kdf.policy, database: database)
         var oldPassword: Password?
         var newPassword: Password?
         if let newAccount = request.serviceAccount, request.needsCredentials(for: installation) {
@@ -57,6 +63,6 @@ struct RepairCommand: AsyncParsableCommand {
         let (updated, warnings) = try await DeploymentAdministration.repair(installation, request, oldPassword: oldPassword, newPassword: newPassword)
         for warning in warnings { printWarning(warning) }
         let c = updated.configuration
-        printLine("Repaired '\(c.serverName)': admin group \(c.adminGroup), account \(c.serviceAccount), version \(c.softwareVersion).")
+        printLine("Repaired '\(c.serverName)': admin group \(c.adminGroup), account \(c.serviceAccount), version \(c.softwareVersion), database \(c.database).")
     }
 }

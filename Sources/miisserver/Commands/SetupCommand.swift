@@ -15,7 +15,7 @@ struct SetupCommand: AsyncParsableCommand {
             A standby registers itself and installs no keys. To change an existing installation, use miisserver repair.
             """)
 
-    @Option(name: .customLong("install-dir"), help: ArgumentHelp("The installation directory (else MIIS_INSTALL_DIR).", valueName: "dir"))
+    @Option(name: .customLong("install-dir"), help: ArgumentHelp("The installation directory, when this tool is not in its Bin/ (else MIIS_INSTALL_DIR).", valueName: "dir"))
     var installDir: String?
 
     @Flag(name: .customLong("repair"), help: .hidden)
@@ -61,9 +61,7 @@ struct SetupCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        guard let directory = installDir ?? ProcessInfo.processInfo.environment[ServerInstallation.environmentVariable], !directory.isEmpty else {
-            throw ValidationError("setup needs --install-dir DIR (or MIIS_INSTALL_DIR)")
-        }
+        let directory = try ServerInstallation.directoryForSetup(explicit: installDir)
         guard let name, let database, let role, let account else { return }
         let request = DeploymentAdministration.SetupRequest(
             installDirectory: directory, serverName: name, database: database, role: role,

@@ -1,8 +1,8 @@
-import Deployment
+@testable import Deployment
 import Foundation
 import Testing
 
-@Suite("PostgreSQL password lookup: PGPASSWORD and .pgpass (no server)")
+@Suite("PostgreSQL password lookup: PGPASSWORD, PGPASSFILE and ~/.pgpass (no server)")
 struct PostgresPasswordLookupTests {
     let location = try! PostgresLocation(url: "postgres://miis@db.example.com:5433/deployment")
 
@@ -77,8 +77,51 @@ struct PostgresPasswordLookupTests {
         #expect(lookup.password(for: location).password == "from-home")
     }
 
+    /// As under a systemd unit without `User=`: no `HOME`, so libpq's `~` is the effective
+    /// user's home directory from the passwd database.
+    @Test func homeUnsetUsesThePasswdEntrysHome() throws {
+        let path = try passFile("*:*:*:miis:from-passwd-home\n")
+        defer { remove(path) }
+        let home = (path as NSString).deletingLastPathComponent
+        for environment in [[:], ["HOME": ""]] {
+            let lookup = PostgresPasswordLookup(environment: environment, passwdHomeDirectory: { home })
+            #expect(lookup.passwordFilePath == path)
+            #expect(lookup.password(for: location).password == "from-passwd-home")
+        }
+        // HOME, when set, is the home (libpq reads the passwd entry only without it).
+        #expect(PostgresPasswordLookup(environment: ["HOME": "/elsewhere"], passwdHomeDirectory: { home }).passwordFilePath == "/elsewhere/.pgpass")
+    }
+
+    /// The default passwd lookup is the real one: the effective user's entry.
+    @Test func passwdHomeIsTheEffectiveUsers() throws {
+        let entry = try #require(getpwuid(geteuid()))
+        let home = String(cString: try #require(entry.pointee.pw_dir))
+        #expect(PostgresPasswordLookup(environment: [:]).passwordFilePath == (home.hasSuffix("/") ? home : home + "/") + ".pgpass")
+    }
+
+    /// A named PGPASSFILE that does not exist is not replaced by ~/.pgpass (libpq does not fall back).
+    @Test func pgpassfileWinsEvenWhenMissing() throws {
+        let path = try passFile("*:*:*:*:from-home\n")
+        defer { remove(path) }
+        let home = (path as NSString).deletingLastPathComponent
+        let lookup = PostgresPasswordLookup(environment: ["PGPASSFILE": "/nonexistent/pgpass", "HOME": home], passwdHomeDirectory: { home })
+        #expect(lookup.passwordFilePath == "/nonexistent/pgpass")
+        #expect(lookup.password(for: location).password == nil)
+    }
+
+    /// Read-only for the owner (what systemd's LoadCredential= hands a service: 0400) is accepted.
+    @Test func ownerOnlyModesAccepted() throws {
+        for mode: mode_t in [0o600, 0o400] {
+            let path = try passFile("*:*:*:*:owner-only\n", mode: mode)
+            defer { remove(path) }
+            let result = PostgresPasswordLookup(environment: ["PGPASSFILE": path]).password(for: location)
+            #expect(result.password == "owner-only")
+            #expect(result.warnings.isEmpty)
+        }
+    }
+
     @Test func groupOrWorldReadableFileIgnored() throws {
-        for mode: mode_t in [0o640, 0o604, 0o660] {
+        for mode: mode_t in [0o640, 0o604, 0o660, 0o610, 0o601, 0o620] {
             let path = try passFile("*:*:*:*:secret-pw\n", mode: mode)
             defer { remove(path) }
             let result = PostgresPasswordLookup(environment: ["PGPASSFILE": path]).password(for: location)
@@ -91,7 +134,8 @@ struct PostgresPasswordLookupTests {
 
     @Test func missingFileOrNoMatchGivesNoPassword() throws {
         #expect(PostgresPasswordLookup(environment: ["PGPASSFILE": "/nonexistent/pgpass"]).password(for: location).password == nil)
-        #expect(PostgresPasswordLookup(environment: [:]).password(for: location).password == nil)
+        #expect(PostgresPasswordLookup(environment: [:], passwdHomeDirectory: { "/nonexistent" }).password(for: location).password == nil)
+        #expect(PostgresPasswordLookup(environment: [:], passwdHomeDirectory: { nil }).passwordFilePath == nil)
         let path = try passFile("elsewhere:*:*:*:pw\n")
         defer { remove(path) }
         let result = PostgresPasswordLookup(environment: ["PGPASSFILE": path]).password(for: location)

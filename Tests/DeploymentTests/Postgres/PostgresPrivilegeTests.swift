@@ -13,6 +13,7 @@ struct PostgresPrivilegeTests {
             "GRANT USAGE ON SCHEMA public TO \(role)",
             "GRANT SELECT ON meta, key_check_values TO \(role)",
             "GRANT SELECT, INSERT, UPDATE ON servers, secrets TO \(role)",
+            "GRANT DELETE ON servers TO \(role)",
             "GRANT SELECT, UPDATE ON deployment TO \(role)",
             "GRANT SELECT, INSERT ON activation_log TO \(role)",
         ]
@@ -37,6 +38,8 @@ struct PostgresPrivilegeTests {
                     #expect(try await runtime.schemaVersion() == SchemaCatalog.current)
                     try await runtime.register(PostgresSamples.server("standby-3"), origin: .test)
                     #expect(try await runtime.servers().count == 4)
+                    try await runtime.unregister("standby-1", origin: .test)
+                    #expect(try await runtime.servers().count == 3)
                     try await runtime.heartbeat(server: "primary-1", epoch: 1)
                     #expect(try await runtime.activeServerHeartbeatAge() != nil)
                     try await runtime.setPasswordSync(enabled: true, target: "standby-3", origin: .test)

@@ -253,7 +253,7 @@ struct MiisserverEndToEndTests {
         // One `TOOL: message` line, like every other error.
         let nothing = try sandbox.miis(["repair", "--install-dir", sandbox.install("alpha")])
         #expect(nothing.status == 64)
-        #expect(nothing.stderr == "miisserver: repair needs --admin-group NAME, --account A or --version V\n", "\(nothing.stderr)")
+        #expect(nothing.stderr == "miisserver: repair needs --admin-group NAME, --account A, --version V or --database LOCATION\n", "\(nothing.stderr)")
     }
 
     @Test func concurrentWritersNeverCorruptTheDatabase() async throws {

@@ -3,7 +3,10 @@ import Foundation
 /// Finds the password for a PostgreSQL connection the way libpq does, without ever putting it in
 /// a URL or argv:
 /// 1. `PGPASSWORD`, when set and not empty;
-/// 2. else the first matching line of the password file: `PGPASSFILE`, else `$HOME/.pgpass`.
+/// 2. else the first matching line of the password file: `PGPASSFILE`, else `~/.pgpass`, where
+///    `~` is `HOME`, or when `HOME` is unset or empty (a systemd unit without `User=`, `env -i`)
+///    the home directory of the effective user's passwd entry, as libpq's `pqGetHomeDirectory`.
+///    A `PGPASSFILE` that does not exist means no password file: libpq does not fall back.
 ///
 /// The password file has lines `hostname:port:database:username:password`; `#` starts a comment
 /// line; each of the first four fields may be `*` (matches anything); `\:` and `\\` escape a colon
@@ -46,16 +49,26 @@ public struct PostgresPasswordLookup: Sendable {
     }
 
     public var environment: [String: String]
+    /// The home directory used when `HOME` is unset: the effective user's, from the passwd database.
+    let passwdHomeDirectory: @Sendable () -> String?
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
-        self.environment = environment
+        self.init(environment: environment, passwdHomeDirectory: { OperatorIdentity.passwdEntry(geteuid())?.home })
     }
 
-    /// The password file this lookup reads: `PGPASSFILE`, else `$HOME/.pgpass`.
+    /// `passwdHomeDirectory` stands in for the passwd database (tests).
+    init(environment: [String: String], passwdHomeDirectory: @escaping @Sendable () -> String?) {
+        self.environment = environment
+        self.passwdHomeDirectory = passwdHomeDirectory
+    }
+
+    /// The password file this lookup reads: `PGPASSFILE`, else `~/.pgpass` (`HOME`, else the
+    /// passwd entry's home directory).
     public var passwordFilePath: String? {
         if let path = environment["PGPASSFILE"], !path.isEmpty { return path }
-        if let home = environment["HOME"], !home.isEmpty { return (home.hasSuffix("/") ? home : home + "/") + ".pgpass" }
-        return nil
+        let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? passwdHomeDirectory()
+        guard let home else { return nil }
+        return (home.hasSuffix("/") ? home : home + "/") + ".pgpass"
     }
 
     public func password(for location: PostgresLocation) -> Result {
