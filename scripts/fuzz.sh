@@ -6,7 +6,7 @@
 #   scripts/fuzz.sh --seeds       rewrite the committed seed corpus Fuzz/corpus/
 #
 # The harness (Fuzz/KeyFileFuzzer/main.swift) is compiled together with Sources/KeyFile/**/*.swift
-# as one module with -sanitize=fuzzer,address; everything lands in .build-fuzz/ (gitignored).
+# as one module with -sanitize=fuzzer,address (KeyFile's dependencies come from the SwiftPM build); everything lands in .build-fuzz/ (gitignored).
 # Crashes are written to .build-fuzz/artifacts/; the working corpus grows in .build-fuzz/corpus/,
 # seeded from Fuzz/corpus/ and Tests/KeyFileTests/Vectors/*.bin when present.
 # One fuzzing process, one job: the machine is shared.
@@ -35,16 +35,24 @@ libs=$(pkg-config --libs-only-L openssl 2>/dev/null || true)
 sources=()
 while IFS= read -r -d '' file; do sources+=("$file"); done < <(find Sources/KeyFile -name '*.swift' -print0 | sort -z)
 
-newest=$(find Sources/KeyFile Fuzz/KeyFileFuzzer Sources/COpenSSL scripts/fuzz.sh -newer "$BIN" 2>/dev/null | head -1 || true)
+# KeyFile's own dependencies (ErrorReporting, swift-system's SystemPackage and its C shim) are not
+# fuzzed: they are linked as SwiftPM built them (debug, uninstrumented), and imported from its modules.
+swift build --target KeyFile >/dev/null
+products=.build/debug
+csystem=.build/checkouts/swift-system/Sources/CSystem/include
+dependencies=("$products"/ErrorReporting.build/*.o "$products"/SystemPackage.build/*.o "$products"/CSystem.build/*.o)
+
+newest=$(find Sources/KeyFile Sources/ErrorReporting Fuzz/KeyFileFuzzer Sources/COpenSSL scripts/fuzz.sh -newer "$BIN" 2>/dev/null | head -1 || true)
 if [ ! -x "$BIN" ] || [ -n "$newest" ]; then
     echo "fuzz: building $BIN" >&2
     # -O with -sanitize=fuzzer,address: optimized code with coverage and ASan instrumentation.
     # -g keeps crash reports readable; lld because gold warns about every ASan helper symbol. -j1/-num-threads 1: the machine is shared.
-    "$SWIFTC" -parse-as-library -module-name KeyFileFuzz \
+    "$SWIFTC" -parse-as-library -module-name KeyFileFuzz -package-name miis_keyfile_toolkit \
         -sanitize=fuzzer,address -O -g -swift-version 6 -use-ld=lld \
         -I Sources/COpenSSL "${cflags[@]}" $libs -lcrypto \
+        -I "$products/Modules" -Xcc -fmodule-map-file="$csystem/module.modulemap" -Xcc -I"$csystem" \
         -module-cache-path "$OUT/module-cache" -j 1 -num-threads 1 \
-        "${sources[@]}" Fuzz/KeyFileFuzzer/main.swift \
+        "${sources[@]}" Fuzz/KeyFileFuzzer/main.swift "${dependencies[@]}" \
         -o "$BIN"
 fi
 
