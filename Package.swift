@@ -44,6 +44,7 @@ let package = Package(
                 "KeyFile", "ErrorReporting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
         // What the two deployment tools (miisactivate, miisserver) share: the command-line texts of
@@ -57,6 +58,7 @@ let package = Package(
             dependencies: [
                 "KeyFile", "ToolSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
         // miisactivate: the reference's command line and the activation program. It runs inside the

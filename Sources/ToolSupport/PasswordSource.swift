@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import KeyFile
+import SystemPackage
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -53,10 +54,12 @@ package enum PasswordSource: Sendable {
         var count = 0
         let line = try SecureBytes(count: limit) { buffer in
             while count < limit {
-                let result = Glibc.read(descriptor, buffer.baseAddress?.advanced(by: count), 1)
-                if result < 0 {
-                    if errno == EINTR { continue }
-                    throw KeyFileError.io("password-read", path: source, "cannot read the \(value): \(String(cString: strerror(errno)))")
+                let result: Int
+                do {
+                    // One byte at a time (swift-system retries EINTR), so nothing after the line is consumed.
+                    result = try FileDescriptor(rawValue: descriptor).read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[count..<(count + 1)]))
+                } catch let error as Errno {
+                    throw KeyFileError.io("password-read", path: source, "cannot read the \(value): \(error.description)")
                 }
                 if result == 0 { break }
                 count += 1

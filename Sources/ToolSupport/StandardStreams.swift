@@ -1,4 +1,5 @@
 import KeyFile
+import SystemPackage
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -50,7 +51,8 @@ package enum StandardStreams {
         write(FileSystemPath.visible(text), to: STDERR_FILENO)
     }
 
-    /// Writes all of `text` with `write(2)`, retrying on EINTR and short writes. A reader that is
+    /// Writes all of `text` with `write(2)` (swift-system's `writeAll`: EINTR and short writes
+    /// retried). A reader that is
     /// gone ends the process (``outputGone()``); any other failure drops the text: there is no
     /// other place to report it, and the exit status still tells the outcome.
     package static func write(_ text: String, to descriptor: Int32) {
@@ -58,18 +60,15 @@ package enum StandardStreams {
         if descriptor == STDOUT_FILENO || descriptor == STDERR_FILENO { fflush(nil) }
         var bytes = Array(text.utf8)
         if bytes.isEmpty { return }
-        let complete = bytes.withUnsafeMutableBytes { buffer -> Bool in
-            var written = 0
-            while written < buffer.count {
-                let count = Glibc.write(descriptor, buffer.baseAddress?.advanced(by: written), buffer.count - written)
-                if count < 0 {
-                    if errno == EINTR { continue }
-                    if errno == EPIPE { return false }
-                    return true
-                }
-                written += count
+        let complete = bytes.withUnsafeBytes { buffer -> Bool in
+            do {
+                _ = try FileDescriptor(rawValue: descriptor).writeAll(buffer)
+                return true
+            } catch let error as Errno where error == .brokenPipe {
+                return false
+            } catch {
+                return true
             }
-            return true
         }
         bytes.removeAll()
         if !complete { outputGone() }
@@ -80,20 +79,15 @@ package enum StandardStreams {
     package static func readInput(limit: Int) -> SecureBytes? {
         var count = 0
         var overflow = false
+        let input = FileDescriptor.standardInput
         let data = SecureBytes(count: limit) { buffer in
             while count < limit {
-                let result = read(STDIN_FILENO, buffer.baseAddress?.advanced(by: count), limit - count)
-                if result < 0, errno == EINTR { continue }
-                if result <= 0 { return }
+                // swift-system retries EINTR; an error or the end of input ends the read.
+                guard let result = try? input.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[count...])), result > 0 else { return }
                 count += result
             }
             var probe: UInt8 = 0
-            while true {
-                let result = read(STDIN_FILENO, &probe, 1)
-                if result < 0, errno == EINTR { continue }
-                overflow = result > 0
-                return
-            }
+            overflow = ((try? withUnsafeMutableBytes(of: &probe) { try input.read(into: $0) }) ?? 0) > 0
         }
         if overflow { return nil }
         return data.withUnsafeBytes { raw in

@@ -1,4 +1,5 @@
 import KeyFile
+import SystemPackage
 import ToolSupport
 #if canImport(Glibc)
 import Glibc
@@ -33,14 +34,10 @@ enum Console {
     static func writeRaw(_ secret: SecureBytes) throws {
         fflush(nil)
         try secret.withUnsafeBytes { buffer in
-            var written = 0
-            while written < buffer.count {
-                let count = write(STDOUT_FILENO, buffer.baseAddress?.advanced(by: written), buffer.count - written)
-                if count < 0 {
-                    if errno == EINTR { continue }
-                    throw KeyFileError.io("stdout", path: "standard output", "cannot write: \(String(cString: strerror(errno)))")
-                }
-                written += count
+            do {
+                _ = try FileDescriptor.standardOutput.writeAll(buffer)
+            } catch let error as Errno {
+                throw KeyFileError.io("stdout", path: "standard output", "cannot write: \(error.description)")
             }
         }
     }
