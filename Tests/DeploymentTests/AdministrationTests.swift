@@ -117,6 +117,18 @@ struct AdministrationTests {
         #expect(try await DeploymentAdministration.status(versioned).servers.first?.softwareVersion == "1.1.5")
     }
 
+    /// "The highest N is the newest" holds after any cleanup: a freed number is never reused.
+    @Test func defaultBackupNamesNeverReuseAFreedNumber() throws {
+        let root = try temporaryDirectory()
+        for name in ["miiskeys-1.bin", "miiskeys-3.bin", "miiskeys-x.bin", "miiskeys-07.bin", "other-9.bin"] {
+            #expect(FileManager.default.createFile(atPath: "\(root)/\(name)", contents: Data()))
+        }
+        // 1 and 3 remain after a cleanup removed 2: the next is 8 (after 07), not 2.
+        #expect(KeyBackup.nextDefaultPath(in: root) == "\(root)/miiskeys-8.bin")
+        let empty = try temporaryDirectory()
+        #expect(KeyBackup.nextDefaultPath(in: empty) == "\(empty)/miiskeys-1.bin")
+    }
+
     @Test func backupWritesAVerifiedFreshCopy() async throws {
         let root = try temporaryDirectory()
         let password = try Password("pw")

@@ -10,17 +10,27 @@ public enum KeyBackup {
         public var keyCount: Int
     }
 
-    /// `miiskeys-N.bin` in `directory` with the smallest N >= 1 not taken.
+    /// `miiskeys-N.bin` in `directory` with N one more than the highest N there (1 in an empty or
+    /// unreadable directory): a number freed by a cleanup is never reused, so "the highest N is
+    /// the newest backup" always holds. The writer still refuses a name taken meanwhile.
     public static func nextDefaultPath(in directory: String) -> String {
-        var n = 1
-        while FileManager.default.fileExists(atPath: "\(directory)/miiskeys-\(n).bin") { n += 1 }
-        return "\(directory)/miiskeys-\(n).bin"
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        let highest = names.compactMap(backupNumber).max() ?? 0
+        return "\(directory)/miiskeys-\(highest + 1).bin"
+    }
+
+    /// N of a default backup name `miiskeys-N.bin`, or `nil` for any other name.
+    static func backupNumber(_ name: String) -> Int? {
+        guard name.hasPrefix("miiskeys-"), name.hasSuffix(".bin") else { return nil }
+        let digits = name.dropFirst("miiskeys-".count).dropLast(".bin".count)
+        guard !digits.isEmpty, digits.count <= 18, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+        return Int(digits)
     }
 
     /// Opens the installed key set with the service account's `password`, checks that it is the
     /// deployment's current key set (ID and fingerprint), writes it re-protected (new salt and
     /// nonce, `kdf`) to `output` (atomically, 0600, never over an existing file; by default the
-    /// next free `miiskeys-N.bin` in the current directory), re-opening the synced file from disk
+    /// next `miiskeys-N.bin` (highest N + 1) in the current directory), re-opening the synced file from disk
     /// before it is committed: a backup that fails that verification leaves nothing behind.
     public static func backup(installation: ServerInstallation, password: Password, output: String?,
                               kdf: KDFParameters? = nil, policy: KDFParameters.Policy = .standard) async throws -> Outcome {

@@ -12,7 +12,7 @@ struct BackupCommand: AsyncParsableCommand {
             Opens <install>/keys/keyset.bin with the service account's credentials, checks that it is the \
             deployment's current key set (ID and fingerprint), writes it re-protected with a fresh salt and \
             nonce (atomically, mode 0600, never over an existing file) to FILE, by default miiskeys-N.bin \
-            in the current directory with the next free N, and re-opens the written file to verify it.
+            in the current directory with N one more than the highest there (a number freed by a cleanup is never reused: the highest N is the newest), and re-opens the written file to verify it.
             """)
 
     @OptionGroup var installation: InstallationOptions
