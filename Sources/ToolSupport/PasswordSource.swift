@@ -41,6 +41,10 @@ package enum PasswordSource: Sendable {
             guard fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else {
                 throw KeyFileError.io("password-file", path: path, "the password file is not a regular file")
             }
+            // As a group-writable key file is refused, a password others can read is said aloud.
+            if status.st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH) != 0 {
+                printWarning("the password file \(path) is readable or writable by group or others (mode 0\(String(status.st_mode & 0o777, radix: 8))); chmod 600 it")
+            }
             return try Password(utf8: try Self.readLine(from: descriptor, what: path))
         }
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ErrorReporting
 import KeyFile
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -21,6 +22,22 @@ package struct ToolFailure: Error, CustomStringConvertible, Sendable {
 /// never crashes the tool.
 package func printError(_ line: String) {
     StandardStreams.error(TerminalText.escaped(line) + "\n")
+}
+
+/// The name the running tool reports under (`TOOL: message`), set once by its entry point, so
+/// that shared code (the password sources) speaks in the tool's voice.
+package enum ToolIdentity {
+    private static let current = Mutex("miis")
+
+    package static var name: String {
+        get { current.withLock { $0 } }
+        set { current.withLock { $0 = newValue } }
+    }
+}
+
+/// Prints `TOOL: warning: text` on standard error, one line, escaped.
+package func printWarning(_ text: String) {
+    printError("\(ToolIdentity.name): warning: \(text)")
 }
 
 /// What a tool adds to a library's message: the command to run next, in the tool's own syntax
@@ -61,6 +78,7 @@ extension ParsableCommand {
     /// command, sync or async, and reports any failure as one `TOOL: message` line on stderr
     /// with the documented exit status instead of ArgumentParser's generic handling.
     package static func runMain(toolName: String, arguments: [String]? = nil, remedies: Remedies? = nil) async -> Never {
+        ToolIdentity.name = toolName
         StandardStreams.prepare()
         ProcessHardening.apply()
         do {

@@ -24,7 +24,7 @@ struct ActivationOutput {
     func print(_ report: ActivationReport) {
         if json {
             emitJSON(report)
-            for warning in report.warnings { printError("warning: \(warning.commandLineText)") }
+            for warning in report.warnings { printWarning(warning.commandLineText) }
             return
         }
         switch report.outcome {
@@ -40,7 +40,7 @@ struct ActivationOutput {
             printLine("  keys installed    \(report.keysInstalledAt ?? "-")")
             if let reason = report.forcedReason { printLine("  forced            \(reason)") }
         }
-        for warning in report.warnings { printError("warning: \(warning.commandLineText)") }
+        for warning in report.warnings { printWarning(warning.commandLineText) }
     }
 
     /// `failure` as one `miisactivate:` line on stderr and, with `--json`, as the failure report.

@@ -16,6 +16,7 @@ package struct Miisactivate {
     let commandLine: ActivateCommandLine
 
     package static func main() async -> Never {
+        ToolIdentity.name = "miisactivate"
         StandardStreams.prepare()
         ProcessHardening.apply()
         let commandLine: ActivateCommandLine
@@ -69,7 +70,7 @@ package struct Miisactivate {
     /// Without `/q`, the switch happens only after the administrator says yes on the terminal.
     private func confirm(_ plan: ActivationPlan, server: String) -> Bool {
         if commandLine.quiet { return true }
-        for warning in plan.warnings { printError("warning: \(warning.commandLineText)") }
+        for warning in plan.warnings { printWarning(warning.commandLineText) }
         let age = plan.primaryHeartbeatAge.map { "last heartbeat \(Int($0)) s ago, lease \(Int(plan.lease)) s" } ?? "no heartbeat recorded"
         printError("All checks passed. \(server) will replace \(plan.state.activeServer) (\(age)) as the active server; epoch \(plan.state.epoch) -> \(plan.state.epoch + 1).")
         guard TerminalPrompt.standardInputIsTerminal else {
@@ -93,7 +94,7 @@ package struct Miisactivate {
         switch commandLine.password {
         case .literal(let text):
             if !commandLine.quiet {
-                printError("warning: a password on the command line is visible to other local users in the process list; use * instead")
+                printWarning("a password on the command line is visible to other local users in the process list; use * instead")
             }
             return try Password(text)
         case .file(let path):

@@ -51,10 +51,6 @@ struct InstallationOptions: ParsableArguments {
     }
 }
 
-func printWarning(_ text: String) {
-    printError("miisserver: warning: \(text)")
-}
-
 func printWarning(_ warning: DeploymentWarning) {
     printWarning(warning.commandLineText)
 }

@@ -26,3 +26,29 @@ import Testing
         }
     }
 }
+
+/// A password file others can read is warned about, in the tool's own voice, as a group-writable
+/// key file is refused (issue 18).
+@Suite struct PasswordFileModeTests {
+    @Test func aReadablePasswordFileIsWarnedAboutOnce() throws {
+        let directory = try TemporaryDirectory("pw-mode")
+        let passwordFile = directory.file("pw")
+        try "Mode-Passw0rd\n".write(toFile: passwordFile, atomically: true, encoding: .utf8)
+        let file = directory.file("k.key")
+        chmod(passwordFile, 0o600)
+        let quiet = try ToolRunner.run("keytool", ["create", "-o", file, "--account", "CORP\\svc", "--password-file", passwordFile,
+                                                   "--scrypt-log-n", "10", "--allow-weak-kdf"])
+        #expect(quiet.status == 0 && quiet.stderr.isEmpty, "\(quiet.stderr)")
+        chmod(passwordFile, 0o644)
+        let warned = try ToolRunner.run("keytool", ["list", file, "--account", "CORP\\svc", "--password-file", passwordFile, "--allow-weak-kdf"])
+        #expect(warned.status == 0)
+        #expect(warned.stderr == "keytool: warning: the password file \(passwordFile) is readable or writable by group or others (mode 0644); chmod 600 it\n")
+        let deployment = try DeploymentFixture()
+        chmod(deployment.passwordFile, 0o640)
+        let activate = try ToolRunner.run("miisactivate", [deployment.backup, DeploymentFixture.account, "--password-file", deployment.passwordFile,
+                                                           "/q", "--dry-run", "--allow-weak-kdf", "--install-dir", deployment.installDirectory("sync2")])
+        #expect(activate.status == 0, "\(activate.stderr)")
+        #expect(activate.stderr.contains("miisactivate: warning: the password file \(deployment.passwordFile) is readable or writable by group or others (mode 0640)"),
+                "\(activate.stderr)")
+    }
+}

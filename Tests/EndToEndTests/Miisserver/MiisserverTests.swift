@@ -14,6 +14,8 @@ final class DeploymentSandbox: @unchecked Sendable {  // immutable after init
     init() throws {
         root = try TemporaryDirectory("miisserver-e2e")
         try (Self.password + "\n").write(toFile: passwordFile, atomically: true, encoding: .utf8)
+        // As the runbook keeps it: a readable password file is warned about.
+        chmod(passwordFile, 0o600)
     }
 
     func install(_ name: String) -> String { root.file(name) }
@@ -153,6 +155,7 @@ struct MiisserverEndToEndTests {
         // Wrong password, a standby without keys, a bad name: clear failures.
         let wrong = root(sandbox, "wrong-password")
         try "nope\n".write(toFile: wrong, atomically: true, encoding: .utf8)
+        chmod(wrong, 0o600)
         let wrongResult = try sandbox.miis(["secret", "set", "x", "--install-dir", sandbox.install("alpha"), "--password-file", wrong, "--allow-weak-kdf"], stdin: value)
         expectFailure(wrongResult, 11, "wrong password or account")
         let standby = try sandbox.miis(["secret", "set", "x", "--install-dir", sandbox.install("beta"), "--password-file", sandbox.passwordFile], stdin: value)

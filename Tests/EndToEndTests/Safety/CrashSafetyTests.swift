@@ -23,6 +23,7 @@ struct CrashSafetyTests {
             passwordFile = root.file("pw")
             newPasswordFile = root.file("pw-new")
             try (CrashSafetyTests.password + "\n").write(toFile: passwordFile, atomically: true, encoding: .utf8)
+            chmod(passwordFile, 0o600)
             try (CrashSafetyTests.newPassword + "\n").write(toFile: newPasswordFile, atomically: true, encoding: .utf8)
             try FileManager.default.createDirectory(atPath: root.file("keys"), withIntermediateDirectories: true)
         }
