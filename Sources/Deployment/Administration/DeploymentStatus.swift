@@ -95,21 +95,14 @@ extension DeploymentAdministration {
             let deployment = try await store.deployment()
             let servers = try await store.servers()
             let now = try await store.now()
-            let header = try? installation.installedKeyFileHeader()
             let configuration = installation.configuration
             let needed = SchemaCatalog.schema(forSoftwareVersion: configuration.softwareVersion)
             let matches = StoreRules.schemaMismatch(softwareVersion: configuration.softwareVersion, databaseSchema: schema) == nil
             let activeAge = try await store.activeServerHeartbeatAge()
             let lastActiveEpochs = try await lastActiveEpochs(store.activationLog(), current: deployment)
             return DeploymentStatusReport(
-                installation: .init(
-                    directory: installation.directory, server: configuration.serverName, softwareVersion: configuration.softwareVersion,
-                    database: configuration.database, adminGroup: configuration.adminGroup,
-                    adminGroupScope: AdminGroupScope.resolve(configuration.adminGroup, groupFile: groupFile),
-                    serviceAccount: configuration.serviceAccount.canonical,
-                    state: installation.state(deployment: deployment, servers: servers),
-                    activatedEpoch: installation.activeEpoch, keysInstalled: installation.hasInstalledKeySet,
-                    installedKeySetID: header.flatMap { $0 }?.keySetID),
+                installation: localStatus(installation, state: installation.state(deployment: deployment, servers: servers),
+                                          groupFile: groupFile),
                 database: .init(schemaVersion: schema, softwareSchemaVersion: needed, schemaMatches: matches),
                 deployment: deployment.map {
                     .init(activeServer: $0.activeServer, epoch: $0.epoch, keySetID: $0.keySetID, keySetFingerprint: $0.keySetFingerprint,
@@ -149,15 +142,16 @@ extension DeploymentAdministration {
         return epochs
     }
 
-    /// What this installation knows without its database: for `status` when the database cannot
-    /// be reached.
-    public static func localStatus(_ installation: ServerInstallation, groupFile: String = "/etc/group") -> DeploymentStatusReport.Installation {
+    /// What this installation knows from its own files, in `state` (judged from the database by
+    /// ``status(_:groupFile:)``; `unknown` when the database cannot be reached).
+    public static func localStatus(_ installation: ServerInstallation, state: InstallationState = .unknown,
+                                   groupFile: String = "/etc/group") -> DeploymentStatusReport.Installation {
         let configuration = installation.configuration
         return .init(
             directory: installation.directory, server: configuration.serverName, softwareVersion: configuration.softwareVersion,
             database: configuration.database, adminGroup: configuration.adminGroup,
             adminGroupScope: AdminGroupScope.resolve(configuration.adminGroup, groupFile: groupFile),
-            serviceAccount: configuration.serviceAccount.canonical, state: .unknown,
+            serviceAccount: configuration.serviceAccount.canonical, state: state,
             activatedEpoch: installation.activeEpoch, keysInstalled: installation.hasInstalledKeySet,
             installedKeySetID: (try? installation.installedKeyFileHeader()).flatMap { $0 }?.keySetID)
     }
