@@ -74,6 +74,7 @@ man: release
 	for tool in keytool miisserver; do \
 		.build/release/generate-manual .build/release/$$tool --section 1 --date "$$(date +%Y-%m-%d)" \
 			--authors "MIIS key-file toolkit maintainers" --output-directory docs/man; \
+		scripts/man-fixup.py docs/man/$$tool.1; \
 	done
 
 # libFuzzer on the key-file parser (docs/security.md).

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 import KeyFile
 import ToolSupport
 
@@ -32,7 +33,10 @@ struct AuditCommand: ParsableCommand {
         if let maxAge, maxAge < 0 { throw ValidationError("--max-age must not be negative") }
     }
 
+    @OptionGroup var logging: VerboseOption
+
     func run() throws {
+        keytoolLog.debug("keytool \(Self.configuration.commandName ?? "")")
         try CryptoInitialization.hashOnly()
         let collected = try selection.collect(verb: "audit")
         let auditor = KeyFileAuditor(maxAgeDays: maxAge)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -45,7 +46,10 @@ struct CreateCommand: ParsableCommand {
         guard (1...KeySet.maximumKeyCount).contains(keys) else { throw ValidationError("--keys must be between 1 and \(KeySet.maximumKeyCount)") }
     }
 
+    @OptionGroup var logging: VerboseOption
+
     func run() throws {
+        keytoolLog.debug("keytool \(Self.configuration.commandName ?? "")")
         let serviceAccount = try account.serviceAccount()
         let parameters = kdf.parameters()
         try parameters.check(kdf.policy)

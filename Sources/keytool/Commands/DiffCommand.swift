@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 import KeyFile
 import ToolSupport
 
@@ -43,7 +44,10 @@ struct DiffCommand: ParsableCommand {
         }
     }
 
+    @OptionGroup var logging: VerboseOption
+
     func run() throws {
+        keytoolLog.debug("keytool \(Self.configuration.commandName ?? "")")
         if account == nil { try CryptoInitialization.hashOnly() }
         let sealedA = try KeyFileInput.sealed(a)
         let sealedB = try KeyFileInput.sealed(b)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 import KeyFile
 import ToolSupport
 
@@ -20,7 +21,10 @@ struct InspectCommand: ParsableCommand {
     @Flag(name: .long, help: "Print a JSON report (schemaVersion 1) instead of text.")
     var json = false
 
+    @OptionGroup var logging: VerboseOption
+
     func run() throws {
+        keytoolLog.debug("keytool \(Self.configuration.commandName ?? "")")
         try CryptoInitialization.hashOnly()
         let bytes = try SecureFile.read(file)
         let (sealed, checksumHolds) = try SealedKeyFile.inspect(bytes: bytes)

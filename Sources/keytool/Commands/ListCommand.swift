@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 import KeyFile
 import ToolSupport
 
@@ -20,7 +21,10 @@ struct ListCommand: ParsableCommand {
     @Flag(name: .long, help: "Print a JSON report (schemaVersion 1) instead of text.")
     var json = false
 
+    @OptionGroup var logging: VerboseOption
+
     func run() throws {
+        keytoolLog.debug("keytool \(Self.configuration.commandName ?? "")")
         let serviceAccount = try account.serviceAccount()
         let sealed = try KeyFileInput.sealed(file)
         let credentials = Credentials(account: serviceAccount, password: try password.source.read(prompt: "Password for \(serviceAccount): "))

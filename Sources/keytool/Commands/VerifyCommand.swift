@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 import KeyFile
 import ToolSupport
 
@@ -57,7 +58,10 @@ struct VerifyCommand: ParsableCommand {
         }
     }
 
+    @OptionGroup var logging: VerboseOption
+
     func run() throws {
+        keytoolLog.debug("keytool \(Self.configuration.commandName ?? "")")
         // Without credentials verify only hashes: libcrypto may skip the system configuration.
         if account == nil { try CryptoInitialization.hashOnly() }
         let policy = weak.policy

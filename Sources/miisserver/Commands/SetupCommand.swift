@@ -43,6 +43,8 @@ struct SetupCommand: AsyncParsableCommand {
 
     @OptionGroup var kdf: KDFOptions
 
+    @OptionGroup var logging: VerboseOption
+
     @Option(name: .customLong("lease"), help: ArgumentHelp(
         "A primary's deployment lease: how recent a heartbeat keeps the active server alive (default 30; change it later with miisserver lease).",
         valueName: "seconds"))

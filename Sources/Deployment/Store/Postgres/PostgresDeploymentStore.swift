@@ -186,6 +186,7 @@ public final class PostgresDeploymentStore: DeploymentStore {
         try StoreRules.checkServerName(server.name)
         try await transaction { connection in
             let version = try await self.requireSchema(connection)
+            try StoreRules.checkNoCaseTwin(server.name, among: try await self.fetchServers(connection).map(\.name))
             let previous = try await self.fetchServers(connection, name: server.name, lock: "FOR UPDATE").first
             try await Self.run(connection, """
                 INSERT INTO servers (name, software_version, role, registered_at, last_heartbeat)
@@ -199,9 +200,13 @@ public final class PostgresDeploymentStore: DeploymentStore {
     /// Removes a server's registration (a decommissioned server, or the cleanup of a failed
     /// setup). Throws `.invalidRequest` for the deployment's active server and `.notRegistered`
     /// for an unknown one. (The deployment branch adds this to `DeploymentStore`.)
-    public func unregister(_ name: String, origin: WriteOrigin) async throws {
+    public func unregister(_ typed: String, origin: WriteOrigin) async throws {
         try await transaction { connection in
             let version = try await self.requireSchema(connection)
+            let names = try await self.fetchServers(connection).map(\.name)
+            guard let name = StoreRules.registeredName(typed, among: names) else {
+                throw DeploymentError(.notRegistered, "server '\(typed)' is not registered in this deployment" + StoreRules.registeredList(names))
+            }
             if let state = try await self.fetchDeployment(connection, version: version, lock: "FOR SHARE"), state.activeServer == name {
                 throw DeploymentError(.invalidRequest, "server '\(name)' is the deployment's active server; it cannot be unregistered")
             }
@@ -393,9 +398,12 @@ public final class PostgresDeploymentStore: DeploymentStore {
             guard let previous = try await self.fetchDeployment(connection, version: version, lock: "FOR UPDATE") else {
                 throw DeploymentError(.notRegistered, "there is no deployment in the database yet")
             }
-            if let target {
-                guard try await self.isRegistered(connection, target) else {
-                    throw DeploymentError(.invalidRequest, "password-sync target '\(target)' is not a registered server")
+            var target = target
+            if let typed = target {
+                let names = try await self.fetchServers(connection).map(\.name)
+                target = StoreRules.registeredName(typed, among: names)
+                guard target != nil else {
+                    throw DeploymentError(.invalidRequest, "password-sync target '\(typed)' is not a registered server" + StoreRules.registeredList(names))
                 }
             }
             try await Self.run(connection, """

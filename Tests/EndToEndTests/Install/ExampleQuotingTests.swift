@@ -1,0 +1,65 @@
+import Foundation
+import Testing
+
+/// Every example command line in the help texts, the man pages and the README survives being
+/// pasted into a shell (issue 18): `'*'` and `'CORP\svc-sync'` quoted, so that bash passes the
+/// words the example shows (an unquoted `*` would expand to the files of the current directory,
+/// an unquoted `CORP\svc-sync` would lose its backslash).
+@Suite struct ExampleQuotingTests {
+    static let repository = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// Lines that run one of the tools: from the first tool name on, trailing `# comment` dropped.
+    static func examples(in text: String) -> [String] {
+        text.split(separator: "\n").compactMap { line in
+            guard let start = line.firstRange(of: /(?:^|\s|`|\$ )(?:sudo )?(miisactivate|miisserver|keytool) [^\s|]/) else { return nil }
+            var command = String(line[start.lowerBound...]).trimmingCharacters(in: CharacterSet(charactersIn: " `$"))
+            if let comment = command.range(of: " #") { command = String(command[..<comment.lowerBound]) }
+            if let tick = command.firstIndex(of: "`") { command = String(command[..<tick]) }
+            command = command.trimmingCharacters(in: .whitespaces)
+            // Synopses ([FileName] {Password | *}) are grammar, not commands.
+            guard !command.contains("[") || command.contains("'"), !command.contains("{"), !command.contains("<"), !command.contains("$("), !command.contains("…"), !command.contains("...") else { return nil }
+            return command
+        }
+    }
+
+    static func check(_ line: String, source: String) throws {
+        let words = try ShellWords.parse(line)
+        #expect(!words.isEmpty, "\(source): \(line)")
+        if line.contains("svc-sync") {
+            #expect(words.contains { $0.hasSuffix("\\svc-sync") || $0 == "svc-sync" }, "\(source): \(line) -> \(words)")
+        }
+        if line.firstMatch(of: /(^|\s)'?\*'?(\s|$)/) != nil {
+            #expect(words.contains("*"), "\(source): \(line) -> \(words)")
+        }
+    }
+
+    @Test func helpTextsQuoteTheirExamples() throws {
+        var checked = 0
+        for (tool, arguments) in [("miisactivate", ["/?"]), ("keytool", ["--help"]), ("miisserver", ["--help"]),
+                                  ("miisserver", ["backup", "--help"]), ("keytool", ["passwd", "--help"])] {
+            let help = try ToolRunner.run(tool, arguments)
+            for line in Self.examples(in: help.stdout) {
+                try Self.check(line, source: "\(tool) \(arguments)")
+                checked += 1
+            }
+        }
+        #expect(checked >= 1)
+    }
+
+    @Test(arguments: ["keytool", "miisserver", "miisactivate"])
+    func manPagesQuoteTheirExamples(tool: String) throws {
+        let page = Self.repository.appendingPathComponent("docs/man/\(tool).1").path
+        let man = try ToolRunner.run("/usr/bin/man", ["-l", page], environment: ["MANWIDTH": "200", "MANPAGER": "cat", "PAGER": "cat"])
+        #expect(man.status == 0)
+        for line in Self.examples(in: man.stdout) { try Self.check(line, source: "\(tool).1") }
+    }
+
+    @Test(arguments: ["README.md", "docs/miisserver.md", "docs/postgresql.md", "docs/keytool.md", "docs/security.md"])
+    func documentsQuoteTheirExamples(document: String) throws {
+        let text = try String(contentsOf: Self.repository.appendingPathComponent(document), encoding: .utf8)
+        let examples = Self.examples(in: text)
+        #expect(!examples.isEmpty)
+        for line in examples { try Self.check(line, source: document) }
+    }
+}
