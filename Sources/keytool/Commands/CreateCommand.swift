@@ -42,6 +42,9 @@ struct CreateCommand: ParsableCommand {
     @Flag(name: .long, help: "Replace an existing file.")
     var force = false
 
+    @Flag(name: .long, help: "Print a JSON report (schemaVersion 1) instead of text.")
+    var json = false
+
     func validate() throws {
         guard (1...KeySet.maximumKeyCount).contains(keys) else { throw ValidationError("--keys must be between 1 and \(KeySet.maximumKeyCount)") }
     }
@@ -60,7 +63,11 @@ struct CreateCommand: ParsableCommand {
         let sourceServer = server ?? ProcessInfo.processInfo.hostName
         let file = try KeyFile(keySet: keySet, account: serviceAccount, sourceServer: sourceServer,
                                kdf: parameters, policy: kdf.policy, comment: comment)
+        keytoolLog.debug("writing \(output) atomically (\(parameters)) and re-opening it to verify")
         let written = try VerifiedKeyFileWriter.write(file, credentials: credentials, to: output, replace: force, policy: kdf.policy)
+        if json {
+            return try JSONOutput.print(WrittenKeyFileReport(operation: "created", path: output, keySet: written.keySet, account: serviceAccount, kdf: parameters))
+        }
         Console.line("created \(output): key set \(written.keySet.id.lowercasedString), \(keys) key\(keys == 1 ? "" : "s"), account \(serviceAccount), \(parameters)")
         Console.line("verified: re-opened from disk with the new credentials (fingerprint \(written.keySet.fingerprint))")
     }

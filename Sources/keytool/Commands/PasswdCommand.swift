@@ -28,6 +28,9 @@ struct PasswdCommand: ParsableCommand {
     @OptionGroup var newPassword: NewPasswordOptions
     @OptionGroup var kdf: KDFOptions
 
+    @Flag(name: .long, help: "Print a JSON report (schemaVersion 1) instead of text.")
+    var json = false
+
     @Flag(name: .customLong("keep-kdf"), help: "Keep the file's current KDF parameters instead of --kdf and its options.")
     var keepKDF = false
 
@@ -55,6 +58,9 @@ struct PasswdCommand: ParsableCommand {
         let reprotected = try opened.reprotected(account: targetAccount, kdf: parameters, policy: kdf.policy)
         keytoolLog.debug("sealing the key set for \(targetAccount) with \(parameters), writing \(file) atomically and verifying it")
         let written = try VerifiedKeyFileWriter.write(reprotected, credentials: newCredentials, to: file, replace: true, policy: kdf.policy)
+        if json {
+            return try JSONOutput.print(WrittenKeyFileReport(operation: "re-protected", path: file, keySet: written.keySet, account: targetAccount, kdf: parameters))
+        }
         Console.line("re-protected \(file): account \(targetAccount), \(parameters); keys unchanged (fingerprint \(written.keySet.fingerprint))")
     }
 }

@@ -36,6 +36,16 @@ import Testing
         return result.stdout.split(separator: "\n").map { String($0).trimmingCharacters(in: .whitespaces) }
     }
 
+    /// The long options a help text defines: those in the first column of its option lines
+    /// (not the ones its prose mentions).
+    static func options(inHelp text: String) -> Set<String> {
+        var options: Set<String> = []
+        for line in text.split(separator: "\n") where line.hasPrefix("  ") && line.drop(while: { $0 == " " }).hasPrefix("-") {
+            for match in line.prefix(24).matches(of: /--[a-z][a-z0-9-]+/) { options.insert(String(match.output)) }
+        }
+        return options
+    }
+
     @Test func miisactivateCompletesPathsThatStartWithASlash() throws {
         let directory = try TemporaryDirectory("completion")
         try FileManager.default.createDirectory(atPath: directory.file("vault"), withIntermediateDirectories: true)
@@ -60,7 +70,7 @@ import Testing
         for command in commands {
             let help = try ToolRunner.run(tool, command + ["--help"])
             #expect(help.status == 0, "\(help.stderr)")
-            let options = Set(help.stdout.matches(of: /(?<![\w-])--[a-z][a-z0-9-]+/).map { String($0.output) })
+            let options = Self.options(inHelp: help.stdout)
             #expect(!options.isEmpty)
             let offered = Set(try Self.complete([tool] + command + ["--"], in: directory))
             #expect(options.subtracting(offered).isEmpty, "\(tool) \(command): not offered \(options.subtracting(offered).sorted())")

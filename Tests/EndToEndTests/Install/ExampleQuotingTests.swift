@@ -9,16 +9,21 @@ import Testing
     static let repository = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// Lines that run one of the tools: from the first tool name on, trailing `# comment` dropped.
-    static func examples(in text: String) -> [String] {
-        text.split(separator: "\n").compactMap { line in
-            guard let start = line.firstRange(of: /(?:^|\s|`|\$ )(?:sudo )?(miisactivate|miisserver|keytool) [^\s|]/) else { return nil }
-            var command = String(line[start.lowerBound...]).trimmingCharacters(in: CharacterSet(charactersIn: " `$"))
+    /// Lines that run one of the tools: lines that start (after indentation, a `$ ` prompt or
+    /// `sudo `) with a tool's name and an argument; a trailing `# comment` dropped. In Markdown,
+    /// only lines of fenced code blocks.
+    static func examples(in text: String, markdown: Bool = false) -> [String] {
+        var inCode = false
+        return text.split(separator: "\n", omittingEmptySubsequences: false).compactMap { line in
+            if markdown, line.hasPrefix("```") { inCode.toggle(); return nil }
+            if markdown, !inCode { return nil }
+            guard let match = line.wholeMatch(of: /\s*(?:\$ )?(?:sudo )?((?:miisactivate|miisserver|keytool) [^|]*)/) else { return nil }
+            var command = String(match.output.1)
             if let comment = command.range(of: " #") { command = String(command[..<comment.lowerBound]) }
-            if let tick = command.firstIndex(of: "`") { command = String(command[..<tick]) }
             command = command.trimmingCharacters(in: .whitespaces)
-            // Synopses ([FileName] {Password | *}) are grammar, not commands.
-            guard !command.contains("[") || command.contains("'"), !command.contains("{"), !command.contains("<"), !command.contains("$("), !command.contains("…"), !command.contains("...") else { return nil }
+            // Synopses ([FileName] {Password | *}, NAME, primary|standby) are grammar, not commands.
+            guard !command.contains("{"), !command.contains("<"), !command.contains("…"), !command.contains("..."),
+                  command.replacing(/'[^']*'/, with: "''").firstMatch(of: /\[[A-Za-z]|\b[A-Z]{2,}\b/) == nil else { return nil }
             return command
         }
     }
@@ -58,7 +63,7 @@ import Testing
     @Test(arguments: ["README.md", "docs/miisserver.md", "docs/postgresql.md", "docs/keytool.md", "docs/security.md"])
     func documentsQuoteTheirExamples(document: String) throws {
         let text = try String(contentsOf: Self.repository.appendingPathComponent(document), encoding: .utf8)
-        let examples = Self.examples(in: text)
+        let examples = Self.examples(in: text, markdown: true)
         #expect(!examples.isEmpty)
         for line in examples { try Self.check(line, source: document) }
     }
