@@ -14,19 +14,32 @@ import Testing
     /// only lines of fenced code blocks.
     static func examples(in text: String, markdown: Bool = false) -> [String] {
         var inCode = false
-        return text.split(separator: "\n", omittingEmptySubsequences: false).compactMap { line in
-            if markdown, line.hasPrefix("```") { inCode.toggle(); return nil }
-            if markdown, !inCode { return nil }
-            guard let match = line.wholeMatch(of: /\s*(?:\$ )?(?:sudo )?((?:miisactivate|miisserver|keytool) [^|]*)/) else { return nil }
-            var command = String(match.output.1)
-            if let comment = command.range(of: " #") { command = String(command[..<comment.lowerBound]) }
-            command = command.trimmingCharacters(in: .whitespaces)
-            // Synopses ([FileName] {Password | *}, NAME, primary|standby) are grammar, not commands.
-            guard !command.contains("{"), !command.contains("<"), !command.contains("…"), !command.contains("..."),
-                  command.replacing(/'[^']*'/, with: "''").firstMatch(of: /\[[A-Za-z]|\b[A-Z]{2,}\b/) == nil else { return nil }
-            return command
+        return text.split(separator: "\n", omittingEmptySubsequences: false).flatMap { line -> [String] in
+            if markdown, line.hasPrefix("```") { inCode.toggle(); return [] }
+            if markdown, !inCode { return [] }
+            var line = String(line)
+            if let comment = line.range(of: " #") { line = String(line[..<comment.lowerBound]) }
+            // `a && b`, `a | b`: each command on its own.
+            return line.split(separator: /\s(?:&&|\|\||\||;)\s/).compactMap { part in
+                guard let match = part.wholeMatch(of: /\s*(?:\$ )?(?:sudo )?((?:miisactivate|miisserver|keytool) (\S+).*)/) else { return nil }
+                var command = String(match.output.1)
+                // A redirection (`--json > audit.json`) is the shell's, not the tool's words.
+                if let redirection = command.firstRange(of: /\s(?:\d?>>?|<)\s?\S/) { command = String(command[..<redirection.lowerBound]) }
+                command = command.trimmingCharacters(in: .whitespaces)
+                // The second word is a command, an option, a switch or a file: not prose ("miisactivate promotes ...").
+                let second = match.output.2
+                guard second.first == "-" || second.first == "/" || second.contains(".") || second.contains("'") || subcommands.contains(String(second)) else { return nil }
+                // Synopses ([FileName] {Password | *}, NAME, primary|standby) are grammar, not commands.
+                let unquoted = command.replacing(/'[^']*'/, with: "''")
+                guard !unquoted.contains("{"), !unquoted.contains("<"), !unquoted.contains("["), !unquoted.contains("…"), !unquoted.contains("..."),
+                      unquoted.firstMatch(of: /\b[A-Z]{2,}\b|\w\|\w/) == nil else { return nil }
+                return command
+            }
         }
     }
+
+    static let subcommands: Set<String> = ["inspect", "verify", "list", "create", "passwd", "export-keys", "audit", "diff", "setup", "repair",
+                                           "status", "backup", "password-sync", "secret", "lease", "heartbeat", "check", "history", "unregister"]
 
     static func check(_ line: String, source: String) throws {
         let words = try ShellWords.parse(line)
@@ -63,8 +76,14 @@ import Testing
     @Test(arguments: ["README.md", "docs/miisserver.md", "docs/postgresql.md", "docs/keytool.md", "docs/security.md"])
     func documentsQuoteTheirExamples(document: String) throws {
         let text = try String(contentsOf: Self.repository.appendingPathComponent(document), encoding: .utf8)
+        for line in Self.examples(in: text, markdown: true) { try Self.check(line, source: document) }
+    }
+
+    /// The README's runbook is full of examples: the extraction finds them.
+    @Test func theReadmeHasExamplesToCheck() throws {
+        let text = try String(contentsOf: Self.repository.appendingPathComponent("README.md"), encoding: .utf8)
         let examples = Self.examples(in: text, markdown: true)
-        #expect(!examples.isEmpty)
-        for line in examples { try Self.check(line, source: document) }
+        #expect(examples.count >= 12, "\(examples)")
+        #expect(examples.contains { $0.contains("'CORP\\svc-sync' '*'") })
     }
 }
