@@ -39,6 +39,7 @@ struct AuditCommand: ParsableCommand {
         keytoolLog.debug("keytool \(Self.configuration.commandName ?? "")")
         try CryptoInitialization.hashOnly()
         let collected = try selection.collect(verb: "audit")
+        keytoolLog.debug("auditing \(collected.count) file(s), failing on \(failOn) and above")
         let auditor = KeyFileAuditor(maxAgeDays: maxAge)
         var files: [FileAuditReport] = []
         files.reserveCapacity(collected.count)

@@ -51,6 +51,7 @@ struct DiffCommand: ParsableCommand {
         if account == nil { try CryptoInitialization.hashOnly() }
         let sealedA = try KeyFileInput.sealed(a)
         let sealedB = try KeyFileInput.sealed(b)
+        keytoolLog.debug("comparing \(a) and \(b) \(account == nil ? "by header (no password)" : "by key ID and check value")")
         let comparison: KeySetComparison
         if let account {
             let policy = weak.policy

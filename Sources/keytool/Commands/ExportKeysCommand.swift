@@ -60,6 +60,7 @@ struct ExportKeysCommand: ParsableCommand {
         let serviceAccount = try account.serviceAccount()
         let sealed = try KeyFileInput.sealed(file)
         let credentials = Credentials(account: serviceAccount, password: try password.source.read(prompt: "Password for \(serviceAccount): "))
+        keytoolLog.debug("opening \(file) for \(serviceAccount); exporting as \(format.rawValue)")
         let opened = try sealed.open(with: credentials, policy: weak.policy)
         let exported = KeyMaterialExport.export(opened.keySet, format: format)
         if let output {

@@ -26,6 +26,7 @@ struct InspectCommand: ParsableCommand {
     func run() throws {
         keytoolLog.debug("keytool \(Self.configuration.commandName ?? "")")
         try CryptoInitialization.hashOnly()
+        keytoolLog.debug("reading \(file) (header and whole-file checksum; no password)")
         let bytes = try SecureFile.read(file)
         let (sealed, checksumHolds) = try SealedKeyFile.inspect(bytes: bytes)
         let report = InspectReport(path: file, fileSize: bytes.count, checksumValid: checksumHolds, header: sealed.header)

@@ -28,6 +28,7 @@ struct ListCommand: ParsableCommand {
         let serviceAccount = try account.serviceAccount()
         let sealed = try KeyFileInput.sealed(file)
         let credentials = Credentials(account: serviceAccount, password: try password.source.read(prompt: "Password for \(serviceAccount): "))
+        keytoolLog.debug("opening \(file) for \(serviceAccount) (\(sealed.header.kdf)): header MAC, payload, check values")
         let opened = try sealed.open(with: credentials, policy: weak.policy)
         let report = KeyListReport(path: file, file: opened)
         if json { return try JSONOutput.print(report) }

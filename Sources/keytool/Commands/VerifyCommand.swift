@@ -74,6 +74,7 @@ struct VerifyCommand: ParsableCommand {
             mode = .integrity(policy: policy)
         }
         let collected = try selection.collect(verb: "verify")
+        keytoolLog.debug("verifying \(collected.count) file(s), \(mode.isAuthenticated ? "authenticated" : "integrity only")")
         let verifier = KeyFileVerifier(mode: mode, jobs: jobs, kdfBudget: KDFMemoryBudget(totalBytes: kdfMemoryBudget.bytes))
         let progress = ProgressBar(total: collected.count)
         let encoder = JSONOutput.encoder(pretty: false)

@@ -88,6 +88,20 @@ import Testing
         #expect(keySetID == keySetID.lowercased() && backup["keyCount"] as? Int ?? 0 >= 1)
     }
 
+    @Test func administrativeCommandsReportInJSON() throws {
+        let deployment = try DeploymentFixture(standbys: ["sync2", "sync3"])
+        let sync = try Self.document(deployment.miisserver("sync1", ["password-sync", "--enable", "--target", "SYNC2", "--json"]))
+        #expect(sync["schemaVersion"] as? Int == 1 && sync["enabled"] as? Bool == true && sync["target"] as? String == "sync2")
+        let secret = try Self.document(deployment.miisserver("sync1", ["secret", "set", "crm/bind", "--password-file", deployment.passwordFile,
+                                                                       "--allow-weak-kdf", "--json"], stdin: "s3cret-value\n"))
+        #expect(secret["name"] as? String == "crm/bind" && secret["keyID"] as? Int == 1)
+        let retired = try Self.document(deployment.miisserver("sync1", ["unregister", "sync3", "--json"]))
+        #expect(retired["unregistered"] as? String == "sync3" && (retired["warnings"] as? [String])?.isEmpty == true)
+        let repair = try Self.document(deployment.miisserver("sync2", ["repair", "--admin-group", "root", "--json"]))
+        #expect(repair["server"] as? String == "sync2" && repair["adminGroup"] as? String == "root" && repair["database"] as? String == deployment.database)
+        #expect(!secret.description.contains("s3cret-value"))
+    }
+
     @Test func keytoolCreateAndPasswdReportInJSON() throws {
         let directory = try TemporaryDirectory("json")
         let file = directory.file("k.key"), passwordFile = directory.file("pw")
