@@ -186,6 +186,9 @@ public final class PostgresDeploymentStore: DeploymentStore {
         try StoreRules.checkServerName(server.name)
         try await transaction { connection in
             let version = try await self.requireSchema(connection)
+            // Two setups of SYNC1 and sync1 at once: the second waits for the first's commit and
+            // then sees its name (the rows are distinct, so no row lock would order them).
+            try await Self.run(connection, "LOCK TABLE servers IN SHARE ROW EXCLUSIVE MODE", logger: Self.logger)
             try StoreRules.checkNoCaseTwin(server.name, among: try await self.fetchServers(connection).map(\.name))
             let previous = try await self.fetchServers(connection, name: server.name, lock: "FOR UPDATE").first
             try await Self.run(connection, """
