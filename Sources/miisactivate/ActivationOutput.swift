@@ -109,8 +109,8 @@ struct ActivationOutput {
         }
         for line in TextTable.lines(rows, indent: "  ") { Swift.print(line) }
         if let plan = report.plan {
-            let age = plan.primaryHeartbeatAge.map { "last heartbeat \(Int($0)) s ago" } ?? "no heartbeat recorded"
-            printLine("Dry run: every check passed. Plan: \(report.server) replaces \(plan.replaces) (\(age), lease \(DeploymentState.formatSeconds(plan.lease)) s); epoch \(plan.fromEpoch) -> \(plan.toEpoch); installs \(plan.keyFile) as \(plan.installedAs). Nothing was changed.")
+            let age = plan.primaryHeartbeatAgeSeconds.map { "last heartbeat \(Int($0)) s ago" } ?? "no heartbeat recorded"
+            printLine("Dry run: every check passed. Plan: \(report.server) replaces \(plan.replaces) (\(age), lease \(DeploymentState.formatSeconds(plan.leaseSeconds)) s); epoch \(plan.fromEpoch) -> \(plan.toEpoch); installs \(plan.keyFile) as \(plan.installedAs). Nothing was changed.")
         } else {
             let failed = (report.checks ?? []).filter { $0.status == .failed }.count
             printLine("Dry run: \(failed) check\(failed == 1 ? "" : "s") failed; \(report.server) cannot be activated as it is. Nothing was changed.")

@@ -78,8 +78,8 @@ public struct PlannedSwitch: Codable, Sendable, Equatable {
     public var keyFile: String
     public var installedAs: String
     /// Seconds since the replaced server's last heartbeat, if it ever sent one.
-    public var primaryHeartbeatAge: Double?
-    public var lease: Double
+    public var primaryHeartbeatAgeSeconds: Double?
+    public var leaseSeconds: Double
 }
 
 /// One check of an activation (the help's "Checks" list), as a dry run reports it.
@@ -128,12 +128,17 @@ public struct ActivationCheck: Sendable, Equatable, Encodable {
     }
 }
 
-/// Runs the checks one after another and keeps each outcome.
+/// Runs the checks one after another, keeps each outcome and logs it (`check N/6 passed: ...`).
 struct ActivationChecks {
-    let stopAtFirstFailure: Bool
-    private(set) var list: [ActivationCheck] = []
+    let logger: Logger
+    private(set) var list: [ActivationCheck] = [] {
+        didSet {
+            guard let check = list.last, list.count > oldValue.count else { return }
+            logger.debug("check \(check.number)/\(ActivationCheck.titles.count) \(check.status.rawValue): \(check.detail)")
+        }
+    }
 
-    init(stopAtFirstFailure: Bool) { self.stopAtFirstFailure = stopAtFirstFailure }
+    init(logger: Logger) { self.logger = logger }
 
     var allPassed: Bool { list.count == ActivationCheck.titles.count && list.allSatisfy { $0.status == .passed || $0.status == .overridden } }
 
@@ -161,7 +166,10 @@ struct ActivationChecks {
     }
 
     mutating func markOverridden(_ number: Int) {
-        if let index = list.firstIndex(where: { $0.number == number && $0.status == .passed }) { list[index].status = .overridden }
+        if let index = list.firstIndex(where: { $0.number == number && $0.status == .passed }) {
+            list[index].status = .overridden
+            logger.debug("check \(number)/\(ActivationCheck.titles.count) overridden (forced)")
+        }
     }
 }
 
@@ -203,7 +211,7 @@ public struct ActivationPlan: Sendable {
 
     func summary(installedAs path: String) -> PlannedSwitch {
         PlannedSwitch(replaces: state.activeServer, fromEpoch: state.epoch, toEpoch: state.epoch + 1, keyFile: keyFilePath,
-                      installedAs: path, primaryHeartbeatAge: primaryHeartbeatAge, lease: lease)
+                      installedAs: path, primaryHeartbeatAgeSeconds: primaryHeartbeatAge, leaseSeconds: lease)
     }
 }
 
@@ -239,10 +247,9 @@ public struct StandbyActivation: Sendable {
     /// failure is recorded and the following checks still run (those that need what failed are
     /// `notRun`); without it the first failure ends the run (and is logged as a refusal).
     public func inspect(_ options: ActivationRequestOptions, everyCheck: Bool) async throws -> ActivationInspection {
-        var checks = ActivationChecks(stopAtFirstFailure: !everyCheck)
+        var checks = ActivationChecks(logger: logger)
         var warnings: [DeploymentWarning] = []
         var inspection = ActivationInspection()
-        defer { logger.debug("checks: \(checks.list.map { "\($0.number) \($0.status.rawValue)" }.joined(separator: ", "))") }
 
         // 1. Root.
         // Nothing is read before it passes, not even in a dry run.

@@ -173,7 +173,7 @@ import Testing
         #expect(result.status == 24, "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
         let checks = lines.filter { $0.hasPrefix("  ") && $0.dropFirst(2).first?.isNumber == true }
-        #expect(checks.count == 6, "\(result.stdout)")
+        try #require(checks.count == 6, "\(result.stdout)")
         let statuses = checks.map { $0.split(separator: " ", omittingEmptySubsequences: true).prefix(2).joined(separator: " ") }
         #expect(statuses == ["1 pass", "2 pass", "3 pass", "4 FAIL", "5 FAIL", "6 FAIL"], "\(result.stdout)")
         #expect(checks[3].contains("directed to sync1, not to this server; redirect it first: miisserver password-sync --enable --target sync2"))
