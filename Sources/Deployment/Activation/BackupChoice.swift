@@ -105,11 +105,14 @@ public struct BackupChoice: Sendable, Equatable, Encodable {
     /// writes are skipped) against the deployment's `state`, newest first. Only files newer than
     /// the first usable one are opened with `credentials` (one KDF run each); older ones of the
     /// current key set are `older`, unopened.
+    ///
+    /// The files of `database` (``DeploymentStoreFactory/localFiles(for:)``) are never opened.
     public static func choose(in directory: String, state: DeploymentState, credentials: Credentials,
-                              account: ServiceAccount, policy: KDFParameters.Policy) throws -> BackupChoice {
+                              account: ServiceAccount, policy: KDFParameters.Policy, database: String) throws -> BackupChoice {
         let paths = KeyFilePathCollector.collect([directory], recursive: false)
         if paths.count == 1, let problem = paths[0].problem { throw problem }
-        var candidates = paths.map { header(of: $0) }.sorted(by: BackupCandidate.isNewer)
+        let avoid = FileIdentity.of(DeploymentStoreFactory.localFiles(for: database))
+        var candidates = paths.map { header(of: $0, avoiding: avoid) }.sorted(by: BackupCandidate.isNewer)
         var found = false
         for index in candidates.indices where candidates[index].verdict == .chosen {
             if let header = candidates[index].header, let stale = staleness(of: header, in: state) {
@@ -136,11 +139,13 @@ public struct BackupChoice: Sendable, Equatable, Encodable {
     /// changed since), so the installed copy must be re-protected before the next
     /// `backup`; a newer one that opens means a newer backup was passed over.
     public static func warnings(activatingWith path: String, state: DeploymentState, credentials: Credentials,
-                                account: ServiceAccount, policy: KDFParameters.Policy, installedKeyFile: String) -> [DeploymentWarning] {
+                                account: ServiceAccount, policy: KDFParameters.Policy, installedKeyFile: String,
+                                database: String) -> [DeploymentWarning] {
         let directory = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
         let paths = KeyFilePathCollector.collect([directory], recursive: false)
-        let all = paths.map { header(of: $0) }
-        guard let this = all.first(where: { sameFile($0.path, path) }) ?? Optional(header(of: CollectedPath(path: path))) else { return [] }
+        let avoid = FileIdentity.of(DeploymentStoreFactory.localFiles(for: database))
+        let all = paths.map { header(of: $0, avoiding: avoid) }
+        guard let this = all.first(where: { sameFile($0.path, path) }) ?? Optional(header(of: CollectedPath(path: path), avoiding: avoid)) else { return [] }
         var warnings: [DeploymentWarning] = []
         var newer = all.filter { !sameFile($0.path, path) && $0.verdict == .chosen && BackupCandidate.isNewer($0, than: this) }
         newer.sort(by: BackupCandidate.isNewer)
@@ -167,12 +172,15 @@ public struct BackupChoice: Sendable, Equatable, Encodable {
 
     /// The checks that need no password: readable, intact, of the current key-set ID. A file that
     /// passes them keeps the provisional verdict `chosen` until ``open`` decides.
-    static func header(of collected: CollectedPath) -> BackupCandidate {
+    static func header(of collected: CollectedPath, avoiding avoid: Set<FileIdentity>) -> BackupCandidate {
         func candidate(_ verdict: BackupCandidate.Verdict, _ error: any ReportableError, header: KeyFileHeader? = nil) -> BackupCandidate {
             BackupCandidate(path: collected.path, createdAt: header?.createdAt, keySetID: header?.keySetID,
                             verdict: verdict, reason: error.message, failureBox: .init(error: error))
         }
         if let problem = collected.problem { return candidate(.unreadable, problem) }
+        if let identity = FileIdentity(collected.path), avoid.contains(identity) {
+            return candidate(.notAKeyFile, KeyFileError(.corrupted, code: "magic", "a file of the deployment's own database, not a key file (not opened)"))
+        }
         let sealed: SealedKeyFile
         do {
             sealed = try SealedKeyFile(bytes: SecureFile.read(collected.path))
@@ -246,6 +254,21 @@ public struct BackupChoice: Sendable, Equatable, Encodable {
             return x > y
         }
         return a > b
+    }
+
+    /// Device and inode: the same file under any name, found without opening it.
+    struct FileIdentity: Hashable {
+        let device: UInt64
+        let inode: UInt64
+
+        init?(_ path: String) {
+            var status = stat()
+            guard FileSystemPath.withCString(path, { stat($0, &status) }) == 0 else { return nil }
+            device = UInt64(status.st_dev)
+            inode = UInt64(status.st_ino)
+        }
+
+        static func of(_ paths: [String]) -> Set<FileIdentity> { Set(paths.compactMap(FileIdentity.init)) }
     }
 
     static func sameFile(_ a: String, _ b: String) -> Bool {

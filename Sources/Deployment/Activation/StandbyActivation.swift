@@ -304,7 +304,8 @@ public struct StandbyActivation: Sendable {
             var path = options.keyFilePath
             if Self.isDirectory(path) {
                 let choice = try BackupChoice.choose(in: path, state: state, credentials: options.credentials,
-                                                     account: installation.configuration.serviceAccount, policy: options.kdfPolicy)
+                                                     account: installation.configuration.serviceAccount, policy: options.kdfPolicy,
+                                                     database: installation.configuration.database)
                 inspection.backupChoice = choice
                 guard let chosen = choice.chosen else { throw choice.bestFailure ?? DeploymentError(.keySetMismatch, "no usable key file in \(path)") }
                 path = chosen.path
@@ -318,7 +319,8 @@ public struct StandbyActivation: Sendable {
             try await DeploymentKeyCheck.verifyKeySet(keyFile.keySet, against: store)
             warnings += BackupChoice.warnings(activatingWith: path, state: state, credentials: options.credentials,
                                               account: installation.configuration.serviceAccount, policy: options.kdfPolicy,
-                                              installedKeyFile: installation.installedKeyFilePath)
+                                              installedKeyFile: installation.installedKeyFilePath,
+                                              database: installation.configuration.database)
             opened = (keyFile, bytes, path)
             return "\(path) opens, holds the current key set \(keyFile.keySet.id.lowercasedString) and decrypts every secret"
         }

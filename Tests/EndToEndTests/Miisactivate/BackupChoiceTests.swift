@@ -73,6 +73,19 @@ import Testing
         #expect(try folder.deployment.deploymentState().epoch == 1)
     }
 
+    /// The deployment's SQLite files are never opened by the chooser: closing a descriptor of
+    /// them would drop SQLite's POSIX locks of this process (seen as a SIGBUS of concurrent activations).
+    @Test func folderHoldingTheDatabaseNeverOpensIt() throws {
+        let deployment = try DeploymentFixture()
+        let result = try deployment.activate("sync2", keyFile: deployment.root.path, extra: ["--dry-run"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(row(result.stdout, "miis_keys.bin").hasPrefix("  chosen "), "\(result.stdout)")
+        for name in ["shared.db ", "shared.db-wal ", "shared.db-shm "] where FileManager.default.fileExists(atPath: deployment.root.file(name.trimmingCharacters(in: .whitespaces))) {
+            #expect(row(result.stdout, name).hasPrefix("  notAKeyFile "), "\(result.stdout)")
+            #expect(row(result.stdout, name).hasSuffix("a file of the deployment's own database, not a key file (not opened)"), "\(result.stdout)")
+        }
+    }
+
     @Test func folderWithTheOlderPasswordChoosesTheOlderFileAndWarns() throws {
         let folder = try makeFolder()
         let result = try folder.deployment.activate("sync2", keyFile: folder.path, extra: ["--dry-run"])
