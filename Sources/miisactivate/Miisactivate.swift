@@ -79,7 +79,7 @@ package struct Miisactivate {
         if commandLine.quiet { return true }
         for warning in plan.warnings { printWarning(warning.commandLineText) }
         let age = plan.primaryHeartbeatAge.map { "last heartbeat \(Int($0)) s ago, lease \(Int(plan.lease)) s" } ?? "no heartbeat recorded"
-        printError("All checks passed. \(server) will replace \(plan.state.activeServer) (\(age)) as the active server; epoch \(plan.state.epoch) -> \(plan.state.epoch + 1).")
+        printError("All checks passed. \(server) will replace \(plan.state.activeServer) (\(age)) as the active server; epoch \(plan.state.epoch) -> \(plan.state.epoch + 1); key file \(plan.keyFilePath).")
         guard TerminalPrompt.standardInputIsTerminal else {
             printError("miisactivate: no terminal to confirm on; run with /q to activate without confirmation")
             return false
