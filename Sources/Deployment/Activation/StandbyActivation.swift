@@ -255,7 +255,7 @@ public struct StandbyActivation: Sendable {
         // Nothing is read before it passes, not even in a dry run.
         guard await checks.run(1, {
             try Self.requireAdministrator(effectiveUserID: options.effectiveUserID)
-            return "running as root"
+            return "effective user ID 0"
         }) else { return inspection.with(checks) }
 
         // 2. Registered in this deployment, and not already active.
