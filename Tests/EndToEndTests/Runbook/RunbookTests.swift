@@ -149,8 +149,10 @@ import Testing
         #expect(status.stdout.contains("miis_rt_") == (backend == .postgres), "\(status.stdout)")
         #expect(try sync2.run(["miisserver", "password-sync", "--enable", "--target", "sync2"]).status == 0)
         let newSecret = "a new service password ✓\n"
-        let dryRun = try sync2.run(["miisactivate", latest, Self.account, "*", "--dry-run", "/q", "--allow-weak-kdf"], stdin: newSecret)
+        // "Which backup?": the folder; the newest file, sealed with the new password, is chosen.
+        let dryRun = try sync2.run(["miisactivate", copies, Self.account, "*", "--dry-run", "/q", "--allow-weak-kdf"], stdin: newSecret)
         #expect(dryRun.status == 0, "\(dryRun.stderr)")
+        #expect(dryRun.stdout.split(separator: "\n").contains { $0.hasPrefix("  chosen ") && $0.contains(latest) }, "\(dryRun.stdout)")
         let failover = try sync2.run(["miisactivate", latest, Self.account, "*", "/q", "--allow-weak-kdf"], stdin: newSecret)
         #expect(failover.status == 0, "\(failover.stderr)")
         #expect(try sync2.run(["miisserver", "check"]).status == 0)
