@@ -219,10 +219,8 @@ public struct StandbyActivation: Sendable {
 
     /// Check 3: the schema this server's software needs is the one the database holds.
     func checkSchema() async throws {
-        let databaseSchema = try await store.schemaVersion()
-        if let mismatch = StoreRules.schemaMismatch(softwareVersion: installation.configuration.softwareVersion, databaseSchema: databaseSchema) {
-            throw DeploymentError(.schemaMismatch, mismatch)
-        }
+        try StoreRules.requireMatchingSchema(softwareVersion: installation.configuration.softwareVersion,
+                                             databaseSchema: try await store.schemaVersion())
     }
 
     /// A standby that lost a race learns that another server became active, not merely that a

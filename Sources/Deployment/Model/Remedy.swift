@@ -29,4 +29,11 @@ public enum Remedy: Sendable, Equatable {
     case rerunSetup
     /// The installation was not found: say where it is.
     case locateInstallation
+    /// This server's software is older than the deployment's (the reference's 0x80230443): install
+    /// the primary's release here, then upgrade this server's registration.
+    case upgradeThisServer
+    /// Only the active primary migrates the schema: upgrade `server` (the active one) first.
+    case upgradeActiveServerFirst(String)
+    /// The database role may not alter the schema: upgrade through the owner role's location.
+    case upgradeWithOwnerRole
 }
