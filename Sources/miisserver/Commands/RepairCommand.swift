@@ -30,6 +30,10 @@ struct RepairCommand: AsyncParsableCommand {
     @Option(name: .customLong("database"), help: ArgumentHelp("The same deployment's database at another location: a SQLite file path or a postgres:// URL.", valueName: "location"))
     var database: String?
 
+    /// Release 1.2's free version string, gone: refused rather than taken for the tool's own `--version`.
+    @Option(name: .customLong("version"), help: .hidden)
+    var version: String?
+
     @OptionGroup var password: PasswordOptions
 
     @Option(name: .customLong("new-password-file"), help: ArgumentHelp("The new service account's password, first line of FILE.", valueName: "file"))
@@ -38,6 +42,9 @@ struct RepairCommand: AsyncParsableCommand {
     @OptionGroup var kdf: KDFOptions
 
     func validate() throws {
+        if version != nil {
+            throw ValidationError("--version is gone: \(Self.configuration.commandName ?? "") records this binary's software version (\(SchemaCatalog.currentSoftwareVersion)); after installing a new release run miisserver upgrade")
+        }
         guard adminGroup != nil || account != nil || database != nil else {
             throw ValidationError("repair needs --admin-group NAME, --account A or --database LOCATION")
         }

@@ -37,6 +37,10 @@ struct SetupCommand: AsyncParsableCommand {
     @Option(name: .customLong("admin-group"), help: "The administrators' group (a directory group is recommended).")
     var adminGroup: String?
 
+    /// Release 1.2's free version string, gone: refused rather than taken for the tool's own `--version`.
+    @Option(name: .customLong("version"), help: .hidden)
+    var version: String?
+
     @OptionGroup var password: PasswordOptions
 
     @OptionGroup var kdf: KDFOptions
@@ -47,6 +51,9 @@ struct SetupCommand: AsyncParsableCommand {
     var lease: Double?
 
     func validate() throws {
+        if version != nil {
+            throw ValidationError("--version is gone: \(Self.configuration.commandName ?? "") records this binary's software version (\(SchemaCatalog.currentSoftwareVersion)); after installing a new release run miisserver upgrade")
+        }
         if repair {
             throw ValidationError("repairing is its own command now: miisserver repair (same options as setup --repair had)")
         }

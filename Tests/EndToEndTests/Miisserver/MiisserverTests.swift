@@ -258,7 +258,11 @@ struct MiisserverEndToEndTests {
         // One `TOOL: message` line, like every other error.
         let nothing = try sandbox.miis(["repair", "--install-dir", sandbox.install("alpha")])
         #expect(nothing.status == 64)
-        #expect(nothing.stderr == "miisserver: repair needs --admin-group NAME, --account A, --version V or --database LOCATION\n", "\(nothing.stderr)")
+        #expect(nothing.stderr == "miisserver: repair needs --admin-group NAME, --account A or --database LOCATION\n", "\(nothing.stderr)")
+        // The software version is the binary's: the old free string is refused, not taken for the tool's --version.
+        let version = try sandbox.miis(["repair", "--install-dir", sandbox.install("alpha"), "--version", "1.0.0"])
+        #expect(version.status == 64)
+        #expect(version.stderr == "miisserver: --version is gone: repair records this binary's software version (\(SchemaCatalog.currentSoftwareVersion)); after installing a new release run miisserver upgrade\n", "\(version.stderr)")
     }
 
     @Test func concurrentWritersNeverCorruptTheDatabase() async throws {
@@ -296,7 +300,8 @@ struct MiisserverEndToEndTests {
         // Setting up the same installation twice.
         expectFailure(try sandbox.setupStandby("beta"), 21, "already set up")
         // The software version is the binary's: setup has no option for it (issue 18).
-        expectFailure(try sandbox.setupStandby("eps", extra: ["--version", "9.9.9"]), 64, "Unknown option '--version'")
+        expectFailure(try sandbox.setupStandby("eps", extra: ["--version", "9.9.9"]), 64,
+                      "--version is gone: setup records this binary's software version (\(SchemaCatalog.currentSoftwareVersion)); after installing a new release run miisserver upgrade")
         // Unknown server: registered nowhere any more.
         try await sandbox.store().executeRawSQL("DELETE FROM servers WHERE name = 'beta'")
         expectFailure(try sandbox.miis(["heartbeat", "--install-dir", sandbox.install("beta")]), 22, "not registered")

@@ -1,32 +1,34 @@
+import Deployment
 import Foundation
 import Testing
 
 /// The service pack on the built binaries (issue 13): a deployment installed by an older release
-/// (the debug binaries told to be release 1.1.0, schema 2, by `MIIS_TEST_SOFTWARE_VERSION`), the
+/// (the debug binaries told to be release 1.1.0, schema 2, by `MIIS_TEST_SOFTWARE_VERSION`; the
+/// new release is this build's, so a later schema step changes no text here), the
 /// primary upgraded with `miisserver upgrade`, the un-updated standby refused with the reference's
 /// `Exception: 0x80230443`, the standby upgraded, and a failover; on SQLite and PostgreSQL.
 @Suite(.serialized) struct UpgradeTests {
     static let old = "1.1.0"
-    static let new = "1.2.0"
+    static let new = SchemaCatalog.currentSoftwareVersion
+    static let current = SchemaCatalog.current
 
-    static let mismatch = "Exception: 0x80230443: schema mismatch: software version 1.1.0 needs database schema 2 but the database holds schema 3. This happens when the primary was updated and this warm standby was not. Update this standby to the primary's version, then try again; install the primary's release on this server, then run miisserver upgrade on it"
+    static let mismatch = "Exception: 0x80230443: schema mismatch: software version 1.1.0 needs database schema 2 but the database holds schema \(current). This happens when the primary was updated and this warm standby was not. Update this standby to the primary's version, then try again; install the primary's release on this server, then run miisserver upgrade on it"
 
-    static let dryRunPlan = """
-        Upgrade plan for 'sync1' (active at epoch 1):
-          database schema 2 -> 3
-            schema 3 (release 1.2): the deployment lease, activation times and liveness in the log, logged administrative changes
-          software version 1.1.0 -> 1.2.0, in server.json and the database
-        Refused with Exception: 0x80230443 until upgraded to 1.2.0: sync2 (1.1.0); run miisserver upgrade on each after installing this release.
-        Dry run: nothing was changed.
-
-        """
+    /// The dry run's text, with its step lines (one per schema step, as `--json` lists them).
+    static func dryRunPlan(steps: [String]) -> String {
+        (["Upgrade plan for 'sync1' (active at epoch 1):", "  database schema 2 -> \(current)"] + steps.map { "    " + $0 } + [
+            "  software version 1.1.0 -> \(new), in server.json and the database",
+            "Refused with Exception: 0x80230443 until upgraded to \(new): sync2 (1.1.0); run miisserver upgrade on each after installing this release.",
+            "Dry run: nothing was changed.",
+        ]).joined(separator: "\n") + "\n"
+    }
 
     /// The refusal of a binary older than the schema: exit 23, the exception, "writes nothing".
     static func expectNewerSchemaRefusal(_ result: ToolRunner.Result, tool: String = "miisserver", _ what: String = "",
                                          sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(result.status == 23, "\(what): \(result.stderr)", sourceLocation: sourceLocation)
         #expect(result.stderr.hasPrefix("\(tool): "), "\(what): \(result.stderr)", sourceLocation: sourceLocation)
-        #expect(result.stderr.contains(": Exception: 0x80230443: schema mismatch: software version 1.1.0 needs database schema 2 but the database holds schema 3. "),
+        #expect(result.stderr.contains(": Exception: 0x80230443: schema mismatch: software version 1.1.0 needs database schema 2 but the database holds schema \(current). "),
                 "\(what): \(result.stderr)", sourceLocation: sourceLocation)
         #expect(result.stderr.hasSuffix("; this software writes nothing into a newer schema; install the primary's release on this server, then run miisserver upgrade on it\n"),
                 "\(what): \(result.stderr)", sourceLocation: sourceLocation)
@@ -47,16 +49,21 @@ import Testing
         #expect(try recordedVersion(deployment, "sync1") == Self.old)
 
         // The plan, and nothing changes.
-        let plan = try deployment.miisserver("sync1", ["upgrade", "--dry-run"])
-        #expect(plan.status == 0, "\(plan.stderr)")
-        #expect(plan.stdout == Self.dryRunPlan, "\(plan.stdout)")
         let json = try deployment.miisserver("sync1", ["upgrade", "--dry-run", "--json"])
         let report = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let steps = try #require(report["steps"] as? [[String: Any]])
+        #expect(steps.map { $0["schema"] as? Int } == Array(3...Self.current))
+        #expect(steps.first?["release"] as? String == "1.2")
+        #expect(steps.first?["summary"] as? String == "the deployment lease, activation times and liveness in the log, logged administrative changes")
+        let plan = try deployment.miisserver("sync1", ["upgrade", "--dry-run"])
+        #expect(plan.status == 0, "\(plan.stderr)")
+        #expect(plan.stdout == Self.dryRunPlan(steps: steps.map { "schema \($0["schema"] ?? "") (release \($0["release"] ?? "")): \($0["summary"] ?? "")" }),
+                "\(plan.stdout)")
         #expect(report["schemaVersion"] as? Int == 1)
         #expect(report["dryRun"] as? Bool == true)
         #expect(report["changed"] as? Bool == false)
         #expect(report["fromSchema"] as? Int == 2)
-        #expect(report["toSchema"] as? Int == 3)
+        #expect(report["toSchema"] as? Int == Self.current)
         #expect(report["previousSoftwareVersion"] as? String == Self.old)
         #expect(report["softwareVersion"] as? String == Self.new)
         #expect((report["outdatedServers"] as? [[String: Any]])?.map { $0["name"] as? String } == ["sync2"])
@@ -66,7 +73,7 @@ import Testing
         // A standby with the new binaries may not migrate before the primary: nothing changes.
         let early = try deployment.miisserver("sync2", ["upgrade"])
         #expect(early.status == 28)
-        #expect(early.stderr == "miisserver: server 'sync2' is not the active server ('sync1' is, at epoch 1): only the active primary migrates the database schema (2 -> 3); run miisserver upgrade on the active server sync1 first, then on this server\n", "\(early.stderr)")
+        #expect(early.stderr == "miisserver: server 'sync2' is not the active server ('sync1' is, at epoch 1): only the active primary migrates the database schema (2 -> \(Self.current)); run miisserver upgrade on the active server sync1 first, then on this server\n", "\(early.stderr)")
         #expect(try schema(deployment) == 2)
         #expect(try recordedVersion(deployment, "sync2") == Self.old)
 
@@ -74,17 +81,18 @@ import Testing
         let upgrade = try deployment.miisserver("sync1", ["upgrade"])
         #expect(upgrade.status == 0, "\(upgrade.stderr)")
         #expect(upgrade.stdout == """
-            Upgraded 'sync1': database schema 2 -> 3, software version 1.1.0 -> 1.2.0.
-            Refused with Exception: 0x80230443 until upgraded to 1.2.0: sync2 (1.1.0); run miisserver upgrade on each after installing this release.
+            Upgraded 'sync1': database schema 2 -> \(Self.current), software version 1.1.0 -> \(Self.new).
+            Refused with Exception: 0x80230443 until upgraded to \(Self.new): sync2 (1.1.0); run miisserver upgrade on each after installing this release.
 
             """, "\(upgrade.stdout)")
-        #expect(try schema(deployment) == 3)
+        #expect(try schema(deployment) == Self.current)
         #expect(try recordedVersion(deployment, "sync1") == Self.new)
         let again = try deployment.miisserver("sync1", ["upgrade"])
         #expect(again.status == 0)
-        #expect(again.stdout.hasPrefix("'sync1' is already upgraded: software version 1.2.0, database schema 3; nothing was changed.\n"), "\(again.stdout)")
+        #expect(again.stdout.hasPrefix("'sync1' is already upgraded: software version \(Self.new), database schema \(Self.current); nothing was changed.\n"), "\(again.stdout)")
         let changes = try deployment.history(from: "sync1").filter { ($0["outcome"] as? String) == "changed" }.map { $0["detail"] as? String }
-        #expect(changes == ["migrated the database schema 2 -> 3 (software version 1.2.0)", "re-registered server 'sync1': version 1.1.0 -> 1.2.0"])
+        #expect(changes == ["migrated the database schema 2 -> \(Self.current) (software version \(Self.new))",
+                            "re-registered server 'sync1': version 1.1.0 -> \(Self.new)"])
 
         // The un-updated standby: the reference's exception from miisactivate and from check,
         // with its old binaries and with new binaries not yet upgraded; nothing changes.
@@ -101,7 +109,7 @@ import Testing
         // The standby gets the service pack: re-registered, no schema change; then failover works.
         let standby = try deployment.miisserver("sync2", ["upgrade"])
         #expect(standby.status == 0, "\(standby.stderr)")
-        #expect(standby.stdout == "Upgraded 'sync2': database schema 3 (unchanged), software version 1.1.0 -> 1.2.0.\n", "\(standby.stdout)")
+        #expect(standby.stdout == "Upgraded 'sync2': database schema \(Self.current) (unchanged), software version 1.1.0 -> \(Self.new).\n", "\(standby.stdout)")
         #expect(try recordedVersion(deployment, "sync2") == Self.new)
         #expect(try deployment.miisserver("sync1", ["lease", "1"]).status == 0)
         Thread.sleep(forTimeInterval: 1.5)
@@ -178,14 +186,14 @@ import Testing
         #expect(results[1].status == 0, "\(results[1].stderr)")
         #expect([0, 28].contains(results[2].status), "\(results[2].stderr)")
         if results[2].status == 28 {
-            #expect(results[2].stderr.contains("only the active primary migrates the database schema (2 -> 3)"))
+            #expect(results[2].stderr.contains("only the active primary migrates the database schema (2 -> \(Self.current))"))
             #expect(try deployment.miisserver("sync2", ["upgrade"]).status == 0)
         }
-        #expect(try schema(deployment) == 3)
+        #expect(try schema(deployment) == Self.current)
         let log = try deployment.history(from: "sync1").compactMap { $0["detail"] as? String }
         #expect(log.filter { $0.hasPrefix("migrated the database schema") }.count == 1, "\(log)")
-        #expect(log.filter { $0 == "re-registered server 'sync1': version 1.1.0 -> 1.2.0" }.count == 1, "\(log)")
-        #expect(log.filter { $0 == "re-registered server 'sync2': version 1.1.0 -> 1.2.0" }.count == 1, "\(log)")
+        #expect(log.filter { $0 == "re-registered server 'sync1': version 1.1.0 -> \(Self.new)" }.count == 1, "\(log)")
+        #expect(log.filter { $0 == "re-registered server 'sync2': version 1.1.0 -> \(Self.new)" }.count == 1, "\(log)")
         #expect(try recordedVersion(deployment, "sync1") == Self.new)
         #expect(try recordedVersion(deployment, "sync2") == Self.new)
     }
