@@ -90,6 +90,7 @@ extension DeploymentAdministration {
             let result = try await store.upgrade(SchemaUpgradeRequest(
                 server: name, softwareVersion: plan.softwareVersion, schema: plan.toSchema,
                 epoch: installation.activeEpoch, origin: writeOrigin(name)))
+            try FaultInjection.point("upgrade.after-commit")
             // As carried out: a concurrent upgrade may have migrated or re-registered first.
             plan.fromSchema = result.fromSchema
             plan.registeredSoftwareVersion = result.previousSoftwareVersion

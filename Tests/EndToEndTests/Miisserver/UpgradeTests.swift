@@ -174,8 +174,7 @@ import Testing
     /// The primary upgraded twice at once and a standby at the same moment: the schema is
     /// migrated exactly once; the other primary run finds it done; the standby either waits and
     /// re-registers or is refused cleanly (it may not migrate) and succeeds when run again.
-    @Test func concurrentUpgradesMigrateOnce() throws {
-        let deployment = try DeploymentFixture(standbys: ["sync2"], release: Self.old)
+    func concurrentUpgradesMigrateOnce(_ deployment: DeploymentFixture) throws {
         let jobs: [@Sendable () throws -> ToolRunner.Result] = [
             { try deployment.miisserver("sync1", ["upgrade"]) },
             { try deployment.miisserver("sync1", ["upgrade"]) },
@@ -196,5 +195,35 @@ import Testing
         #expect(log.filter { $0 == "re-registered server 'sync2': version 1.1.0 -> \(Self.new)" }.count == 1, "\(log)")
         #expect(try recordedVersion(deployment, "sync1") == Self.new)
         #expect(try recordedVersion(deployment, "sync2") == Self.new)
+    }
+
+    @Test func concurrentUpgradesMigrateOnceOnSQLite() throws {
+        try concurrentUpgradesMigrateOnce(try DeploymentFixture(release: Self.old))
+    }
+
+    @Test func concurrentUpgradesMigrateOnceOnPostgreSQL() throws {
+        guard let database = try PostgresDeploymentTests.freshDatabase() else { return }
+        try concurrentUpgradesMigrateOnce(try DeploymentFixture(database: database.url, release: Self.old, environment: database.environment))
+    }
+
+    /// Killed inside the migration's transaction, the upgrade changed nothing; killed after its
+    /// commit, before server.json, a re-run finishes server.json and migrates nothing twice.
+    @Test func aKilledUpgradeChangesNothingOrIsFinishedByARerun() throws {
+        let deployment = try DeploymentFixture(release: Self.old)
+        let arguments = ["upgrade", "--install-dir", deployment.installDirectory("sync1")]
+        let inside = try CrashHarness.run("miisserver", arguments, faultPoint: "sqlite.before-commit")
+        #expect(inside.killed)
+        #expect(try schema(deployment) == 2)
+        #expect(try recordedVersion(deployment, "sync1") == Self.old)
+        let after = try CrashHarness.run("miisserver", arguments, faultPoint: "upgrade.after-commit")
+        #expect(after.killed)
+        #expect(try schema(deployment) == Self.current)
+        #expect(try recordedVersion(deployment, "sync1") == Self.old)
+        let rerun = try deployment.miisserver("sync1", ["upgrade"])
+        #expect(rerun.status == 0, "\(rerun.stderr)")
+        #expect(rerun.stdout.hasPrefix("Upgraded 'sync1': database schema \(Self.current) (unchanged), software version 1.1.0 -> \(Self.new).\n"), "\(rerun.stdout)")
+        #expect(try recordedVersion(deployment, "sync1") == Self.new)
+        let log = try deployment.history(from: "sync1").compactMap { $0["detail"] as? String }
+        #expect(log.filter { $0.hasPrefix("migrated the database schema") }.count == 1, "\(log)")
     }
 }
