@@ -116,7 +116,7 @@ public struct StandbyActivation: Sendable {
         // From here on, refusals are logged (best effort) so the audit trail shows every attempt.
         do {
             // 3. Schema.
-            try await checkSchema()
+            try await checkSchema(activeServer: state.activeServer)
             logger.debug("check 3/6 passed: software version \(installation.configuration.softwareVersion) matches the database schema")
             // 4. Password synchronization.
             if state.passwordSyncEnabled, state.passwordSyncTarget != serverName {
@@ -218,9 +218,9 @@ public struct StandbyActivation: Sendable {
     }
 
     /// Check 3: the schema this server's software needs is the one the database holds.
-    func checkSchema() async throws {
+    func checkSchema(activeServer: String) async throws {
         try StoreRules.requireMatchingSchema(softwareVersion: installation.configuration.softwareVersion,
-                                             databaseSchema: try await store.schemaVersion())
+                                             databaseSchema: try await store.schemaVersion(), activeServer: activeServer)
     }
 
     /// A standby that lost a race learns that another server became active, not merely that a

@@ -177,7 +177,7 @@ public enum DeploymentAdministration {
             case .standby:
                 let existing = try StoreRules.requireSchema(try await store.schemaVersion(), location: request.database)
                 schema = existing
-                guard try await store.deployment() != nil else {
+                guard let deployment = try await store.deployment() else {
                     throw DeploymentError(.notRegistered, "the database holds no deployment yet; set up the primary server first")
                 }
                 if try await store.servers().contains(where: { $0.name == request.serverName }) {
@@ -186,7 +186,8 @@ public enum DeploymentAdministration {
                     throw DeploymentError(.invalidRequest, "a server named '\(request.serverName)' is already registered in this deployment")
                 }
                 if let mismatch = StoreRules.schemaMismatch(softwareVersion: request.softwareVersion, databaseSchema: existing) {
-                    warnings.append(DeploymentWarning(mismatch))
+                    warnings.append(DeploymentWarning(mismatch, remedy: StoreRules.schemaMismatchRemedy(
+                        softwareVersion: request.softwareVersion, databaseSchema: existing, activeServer: deployment.activeServer)))
                 }
                 let installation = try resuming
                     ?? ServerInstallation.create(directory: request.installDirectory, configuration: configuration(for: request), replace: false)
@@ -257,9 +258,11 @@ public enum DeploymentAdministration {
         return ExplainedFailure(underlying, explanation: explanation, remedy: remedy)
     }
 
-    /// The reference's `Exception: 0x80230443` text with its remedy.
-    public static func schemaMismatchAdvice(softwareVersion: String, needed: Int, database: Int) -> String {
-        StoreRules.schemaMismatchText(softwareVersion: softwareVersion, needed: needed, database: database)
+    /// The reference's `Exception: 0x80230443` text, with what resolves it (`activeServer`: the
+    /// deployment's, which migrates the schema when this server is the newer one).
+    public static func schemaMismatchAdvice(softwareVersion: String, needed: Int, database: Int, activeServer: String?) -> DeploymentWarning {
+        DeploymentWarning(StoreRules.schemaMismatchText(softwareVersion: softwareVersion, needed: needed, database: database),
+                          remedy: StoreRules.schemaMismatchRemedy(softwareVersion: softwareVersion, databaseSchema: database, activeServer: activeServer))
     }
 
     static func adminGroupWarnings(_ group: String, groupFile: String) -> [DeploymentWarning] {
@@ -456,12 +459,12 @@ public enum DeploymentAdministration {
     public static func check(_ installation: ServerInstallation) async throws -> DeploymentState {
         try await withStore(installation) { store in
             let name = installation.configuration.serverName
-            try StoreRules.requireMatchingSchema(softwareVersion: installation.configuration.softwareVersion,
-                                                 databaseSchema: try await store.schemaVersion())
             let servers = try await store.servers()
             guard let deployment = try await store.deployment(), servers.contains(where: { $0.name == name }) else {
                 throw DeploymentError(.notRegistered, "server '\(name)' is not registered in this deployment")
             }
+            try StoreRules.requireMatchingSchema(softwareVersion: installation.configuration.softwareVersion,
+                                                 databaseSchema: try await store.schemaVersion(), activeServer: deployment.activeServer)
             switch installation.state(deployment: deployment, servers: servers) {
             case .active: break
             case .fenced:

@@ -63,10 +63,21 @@ enum StoreRules {
 
     /// The same rule as a refusal: `.schemaMismatch` with the remedy, for the activation's check 3
     /// and `check`, so that an un-updated standby hears the reference's exception from both.
-    static func requireMatchingSchema(softwareVersion: String, databaseSchema: Int?) throws {
+    static func requireMatchingSchema(softwareVersion: String, databaseSchema: Int?, activeServer: String?) throws {
         if let mismatch = schemaMismatch(softwareVersion: softwareVersion, databaseSchema: databaseSchema) {
-            throw DeploymentError(.schemaMismatch, mismatch, remedy: .upgradeThisServer)
+            throw DeploymentError(.schemaMismatch, mismatch,
+                                  remedy: schemaMismatchRemedy(softwareVersion: softwareVersion, databaseSchema: databaseSchema, activeServer: activeServer))
         }
+    }
+
+    /// What resolves a mismatch: a server older than the database gets the primary's release and
+    /// upgrades; one newer than the database waits for the active primary's upgrade (which
+    /// migrates the schema), then upgrades too.
+    static func schemaMismatchRemedy(softwareVersion: String, databaseSchema: Int?, activeServer: String?) -> Remedy {
+        if let activeServer, let needed = SchemaCatalog.schema(forSoftwareVersion: softwareVersion), let databaseSchema, needed > databaseSchema {
+            return .upgradeActiveServerFirst(activeServer)
+        }
+        return .upgradeThisServer
     }
 
     static func schemaMismatchText(softwareVersion: String, needed: Int?, database: Int?) -> String {

@@ -377,6 +377,10 @@ struct MiisserverEndToEndTests {
         let standby = try sandbox.setupStandby("new")
         #expect(standby.status == 0)
         #expect(standby.stderr.contains("0x80230443"))
+        // Newer than the database: the primary's upgrade comes first.
+        #expect(standby.stderr.hasSuffix("; run miisserver upgrade on the active server alpha first, then on this server\n"), "\(standby.stderr)")
+        let status = try sandbox.miis(["status", "--install-dir", sandbox.install("new")])
+        #expect(status.stderr.hasSuffix("; run miisserver upgrade on the active server alpha first, then on this server\n"), "\(status.stderr)")
     }
 }
 
