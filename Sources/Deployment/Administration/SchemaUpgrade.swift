@@ -23,6 +23,7 @@ extension DeploymentAdministration {
         public var server: String
         /// How this server stands in the deployment (only an active one may migrate).
         public var state: InstallationState
+        /// The deployment's epoch when the plan was made.
         public var epoch: Int64
         /// The schema the database holds, and the one it holds after the upgrade.
         public var fromSchema: Int

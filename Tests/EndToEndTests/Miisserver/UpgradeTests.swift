@@ -226,4 +226,23 @@ import Testing
         let log = try deployment.history(from: "sync1").compactMap { $0["detail"] as? String }
         #expect(log.filter { $0.hasPrefix("migrated the database schema") }.count == 1, "\(log)")
     }
+
+    /// A fenced old primary may not migrate (its epoch is not the deployment's); the server that
+    /// took over does. Nothing changes on the refusal.
+    @Test func aFencedPrimaryMayNotMigrate() throws {
+        let deployment = try DeploymentFixture(release: Self.old)
+        // A failover on release 1.1 (sync1 never sent a heartbeat: it is not alive).
+        let failover = try deployment.activate("sync2", release: Self.old)
+        #expect(failover.status == 0, "\(failover.stderr)")
+        let fenced = try deployment.miisserver("sync1", ["upgrade"])
+        #expect(fenced.status == 28)
+        #expect(fenced.stderr == "miisserver: server 'sync1' is not the active server ('sync2' is, at epoch 2); it may not write on the deployment's behalf: only the active primary migrates the database schema (2 -> \(Self.current)); run miisserver upgrade on the active server sync2 first, then on this server\n", "\(fenced.stderr)")
+        #expect(try schema(deployment, from: "sync2") == 2)
+        #expect(try recordedVersion(deployment, "sync1") == Self.old)
+        let upgrade = try deployment.miisserver("sync2", ["upgrade"])
+        #expect(upgrade.status == 0, "\(upgrade.stderr)")
+        #expect(try schema(deployment, from: "sync2") == Self.current)
+        // The fenced server then re-registers (by design any registered server may), without a migration.
+        #expect(try deployment.miisserver("sync1", ["upgrade"]).stdout.hasPrefix("Upgraded 'sync1': database schema \(Self.current) (unchanged)"))
+    }
 }
