@@ -36,4 +36,9 @@ public enum Remedy: Sendable, Equatable {
     case upgradeActiveServerFirst(String)
     /// The database role may not alter the schema: upgrade through the owner role's location.
     case upgradeWithOwnerRole
+    /// The installed key file (`path`) opens only with an older password than the newest backup's:
+    /// re-protect it with the current password so the next backup can open it.
+    case reprotectInstalledKeySet(path: String, account: String)
+    /// A newer usable backup exists in `directory`: let the backup chooser name it.
+    case activateWithNewestBackup(directory: String)
 }
