@@ -72,7 +72,8 @@ import Testing
     @Test func passwordsNormalizeAsFoundationDidForEveryAssignedScalar() {
         var unexplained: [String] = []
         var deviations = 0
-        for scalar in Self.assignedScalars {
+        // CR and LF are refused in a password (format section 5.1), whatever Foundation made of them.
+        for scalar in Self.assignedScalars where scalar != "\n" && scalar != "\r" {
             let text = String(scalar)
             for candidate in [text, text + "\u{301}", "x" + text + "\u{323}\u{301}"] where Self.passwordBytes(candidate) != Self.foundationPassword(candidate) {
                 if Self.knownFoundationDeviation(candidate) { deviations += 1 } else { unexplained.append(Self.describe(candidate)) }
