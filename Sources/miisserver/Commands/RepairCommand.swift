@@ -36,7 +36,7 @@ struct RepairCommand: AsyncParsableCommand {
 
     @OptionGroup var password: PasswordOptions
 
-    @Option(name: .customLong("new-password-file"), help: ArgumentHelp("The new service account's password, first line of FILE.", valueName: "file"))
+    @Option(name: .customLong("new-password-file"), help: ArgumentHelp("The new service account's password, from FILE: \(PasswordSource.lineRule).", valueName: "file"))
     var newPasswordFile: String?
 
     @OptionGroup var kdf: KDFOptions
