@@ -27,7 +27,7 @@ struct CreateCommand: ParsableCommand {
     @Option(name: .customLong("server"), help: ArgumentHelp("The source server recorded in the header (default: this host's name).", valueName: "name"))
     var server: String?
 
-    @Option(name: .customLong("keys"), help: "Number of keys (default 1); key 1 is the primary.")
+    @Option(name: .customLong("keys"), help: "Number of keys, 1 to 65535 (default 1; else exit 16); key 1 is the primary.")
     var keys: Int = 1
 
     @Option(name: .customLong("algorithm"), help: "Key algorithm: aes-256-gcm or hmac-sha-256.")
@@ -45,14 +45,13 @@ struct CreateCommand: ParsableCommand {
     @Flag(name: .long, help: "Print a JSON report (schemaVersion 1) instead of text.")
     var json = false
 
-    func validate() throws {
-        guard (1...KeySet.maximumKeyCount).contains(keys) else { throw ValidationError("--keys must be between 1 and \(KeySet.maximumKeyCount)") }
-    }
-
     @OptionGroup var logging: VerboseOption
 
     func run() throws {
         keytoolLog.debug("keytool \(Self.configuration.commandName ?? "")")
+        // The writer's codes (format section 8), before the password is asked for: a key count
+        // is invalidInput.key-count (16), KDF parameters parametersOutOfBounds.* (14).
+        try KeySet.checkKeyCount(keys)
         let serviceAccount = try account.serviceAccount()
         let parameters = kdf.parameters()
         try parameters.check(kdf.policy)
