@@ -98,8 +98,7 @@ struct PostgresLocationTests {
         "postgres://miis@,h2/miis",
         "postgres://miis@h1:5432,h2:x/miis",    // one bad port
         "postgres://miis@/miis?host=h1,h2,h3&port=1,2",   // neither one port nor one per host
-        "postgres://miis@h1,h2/miis?port=5433", // ports in the authority and as a parameter
-        "postgres://miis@h1,h2:5432/miis?port=5433",
+        "postgres://miis@h1,h2:5432/miis?port=5433",  // ports in the authority and as a parameter
         "postgres://miis@h1,h2/miis?target_session_attrs=writable",
         "postgres://miis@h1,h2/miis?target_session_attrs=read-write&target_session_attrs=any",
         "postgres://miis@h1,h2/miis?host=h3",   // hosts given twice
@@ -141,6 +140,7 @@ struct PostgresLocationTests {
     @Test func hostAndPortListsAsParameters() throws {
         let onePort = try PostgresLocation(url: "postgres://miis@/miis?host=h1,h2&port=6543")
         #expect(onePort.endpoints == [.tcp(host: "h1", port: 6543), .tcp(host: "h2", port: 6543)])
+        #expect(try PostgresLocation(url: "postgres://miis@h1,h2/miis?port=6543") == onePort)
         let perHost = try PostgresLocation(url: "postgres://miis@/miis?host=h1,/run/postgresql&port=6543,")
         #expect(perHost.endpoints == [.tcp(host: "h1", port: 6543), .unixSocket(directory: "/run/postgresql", port: 5432)])
         // A socket directory cannot go in the authority: every host is then in the parameter.

@@ -79,6 +79,40 @@ import Testing
         #expect(try deployment.history(from: "sync2").filter { ($0["outcome"] as? String) == "activated" }.count == 1)
     }
 
+    /// A real lost COMMIT: with synchronous replication and the standby down, the activation's
+    /// COMMIT waits on the primary for a standby that never confirms; the primary then crashes.
+    /// The client cannot know whether it committed: exit 29, "outcome unknown: run it again".
+    /// The standby, back and promoted, never saw it, and the re-run activates once.
+    @Test func commitLostWithTheDatabasePrimaryIsOutcomeUnknown() throws {
+        guard let pair = try ReplicatedPostgres.start(synchronous: true) else { return }
+        let deployment = try DeploymentFixture(database: pair.url(), lease: 1, environment: pair.environment)
+        try pair.stop(.second)
+        Thread.sleep(forTimeInterval: 1.5)
+        let box = StatusBox()
+        let group = DispatchGroup()
+        DispatchQueue.global().async(group: group) {
+            let result = try? deployment.activate("sync2")
+            box.append(result?.status ?? -1, result?.stderr ?? "")
+        }
+        // Bounded wait for the COMMIT to be waiting for the standby's confirmation.
+        var waiting = false
+        for _ in 0..<100 where !waiting {
+            waiting = (try? pair.sql(.first, "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'SyncRep'")) == "1"
+            if !waiting { Thread.sleep(forTimeInterval: 0.1) }
+        }
+        #expect(waiting, "the activation's COMMIT never waited for the standby")
+        try pair.kill(.first)
+        #expect(group.wait(timeout: .now() + 90) == .success)
+        #expect(box.values == [29], "\(box.messages)")
+        #expect(box.messages.hasSuffix("during COMMIT: outcome unknown: run it again\n"), "\(box.messages)")
+        try pair.startAgain(.second)
+        try pair.promote(.second)
+        let rerun = try deployment.activate("sync2")
+        #expect(rerun.status == 0, "\(rerun.stderr)")
+        #expect(try deployment.deploymentState() == (2, "sync2"))
+        #expect(try deployment.history(from: "sync2").filter { ($0["outcome"] as? String) == "activated" }.count == 1)
+    }
+
     /// Synchronous replication: miisactivate's exit 0 means the standby database holds the
     /// activation, so a crash of the database primary right after it loses nothing.
     @Test func synchronousReplicationKeepsAnAcknowledgedActivation() throws {

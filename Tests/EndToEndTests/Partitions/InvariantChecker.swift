@@ -56,7 +56,7 @@ enum InvariantChecker {
         observation.activations = activations.count
 
         // 1. One active server; check passes on at most one, the active one.
-        let activeInstallations = statuses.filter { (($0.value["installation"] as? [String: Any])?["state"] as? String) == "active" }.map(\.key)
+        let activeInstallations = statuses.filter { (($0.value["installation"] as? [String: Any])?["state"] as? String) == "active" }.map { $0.key }
         if activeInstallations.count > 1 { violation("several installations consider themselves active: \(activeInstallations.sorted())") }
         var passing: [String] = []
         for server in deployment.servers {

@@ -10,7 +10,7 @@ final class NetnsCluster: @unchecked Sendable {
     private static let counter = Counter()
 
     /// The run's name: this test process's id and a sequence number (what the sweep looks at).
-    let run: String
+    let runID: String
     let hosts: [String]
 
     /// A cluster of `hosts`, or nil (with a note, or a recorded issue in CI) where namespaces
@@ -30,27 +30,27 @@ final class NetnsCluster: @unchecked Sendable {
     }
 
     private init(hosts: [String], sourceLocation: SourceLocation) throws {
-        run = "\(getpid())-\(Self.counter.next())"
+        runID = "\(getpid())-\(Self.counter.next())"
         self.hosts = hosts
-        _ = try ToolRunner.run("/bin/bash", [Self.script, "sweep"], timeout: 60)
-        try script(["up", run] + hosts, sourceLocation: sourceLocation)
+        _ = try HarnessCommand.run([Self.script, "sweep"], timeout: 60)
+        try script(["up", runID] + hosts, sourceLocation: sourceLocation)
     }
 
     deinit {
-        _ = try? ToolRunner.run("/bin/bash", [Self.script, "down", run], timeout: 60)
+        _ = try? HarnessCommand.run([Self.script, "down", runID], timeout: 60)
     }
 
     /// The host's address: 10.231.0.(10 + its index).
     func address(_ host: String) -> String { "10.231.0.\(10 + (hosts.firstIndex(of: host) ?? 0))" }
 
     /// The command prefix that runs a program on `host`.
-    func launcher(_ host: String) -> [String] { ["/bin/bash", Self.script, "exec", run, host] }
+    func launcher(_ host: String) -> [String] { ["/bin/bash", Self.script, "exec", runID, host] }
 
     /// Runs a built tool (or an absolute path) on `host`.
     func run(_ tool: String, on host: String, _ arguments: [String], stdin: String? = nil, environment: [String: String] = [:],
              timeout: TimeInterval = 120) throws -> ToolRunner.Result {
         let executable = tool.hasPrefix("/") ? tool : ToolRunner.path(of: tool)
-        return try ToolRunner.run("/bin/bash", [Self.script, "exec", run, host, executable] + arguments, stdin: stdin,
+        return try ToolRunner.run("/bin/bash", [Self.script, "exec", runID, host, executable] + arguments, stdin: stdin,
                                   environment: environment, timeout: timeout)
     }
 
@@ -58,7 +58,7 @@ final class NetnsCluster: @unchecked Sendable {
     /// Returns false only for a `delay` the kernel cannot inject (no netem).
     @discardableResult
     func fault(_ fault: String, _ host: String, _ arguments: [String] = [], sourceLocation: SourceLocation = #_sourceLocation) throws -> Bool {
-        let result = try ToolRunner.run("/bin/bash", [Self.script, fault, run, host] + arguments, timeout: 60)
+        let result = try HarnessCommand.run([Self.script, fault, runID, host] + arguments, timeout: 60)
         if fault == "delay", result.status == 3 { return false }
         guard result.status == 0 else {
             Issue.record("netns-cluster.sh \(fault) \(host): \(result.stderr)", sourceLocation: sourceLocation)
@@ -73,7 +73,7 @@ final class NetnsCluster: @unchecked Sendable {
     }
 
     private func script(_ arguments: [String], sourceLocation: SourceLocation) throws {
-        let result = try ToolRunner.run("/bin/bash", [Self.script] + arguments, timeout: 60)
+        let result = try HarnessCommand.run([Self.script] + arguments, timeout: 60)
         guard result.status == 0 else {
             Issue.record("netns-cluster.sh \(arguments.first ?? ""): \(result.stderr)", sourceLocation: sourceLocation)
             throw ReplicatedPostgres.PairError.failed(result.stderr)

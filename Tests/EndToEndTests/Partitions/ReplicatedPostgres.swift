@@ -48,7 +48,7 @@ final class ReplicatedPostgres: @unchecked Sendable {
         password = UUID().uuidString.replacingOccurrences(of: "-", with: "")
         self.addresses = addresses
         self.launcher = launcher
-        let base = 41000 + Int.random(in: 0..<9000) * 2
+        let base = Self.freePortPair()
         ports = [.first: base, .second: base + 1]
         let first = addresses[.first] ?? "127.0.0.1"
         try run(.first, ["primary", directory(.first), first, String(base)], sourceLocation: sourceLocation)
@@ -59,8 +59,30 @@ final class ReplicatedPostgres: @unchecked Sendable {
 
     deinit {
         for node in [Node.first, .second] {
-            _ = try? ToolRunner.run("/bin/bash", [Self.script, "remove", directory(node)], environment: environment, timeout: 60)
+            _ = try? HarnessCommand.run([Self.script, "remove", directory(node)], environment: environment, timeout: 60)
         }
+    }
+
+    /// Two consecutive free loopback ports (other PostgreSQL clusters of the machine's test runs
+    /// pick random ports too); in a namespace every port is free anyway.
+    static func freePortPair() -> Int {
+        func free(_ port: Int) -> Bool {
+            let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard socket >= 0 else { return false }
+            defer { close(socket) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            return withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+            }
+        }
+        for _ in 0..<50 {
+            let base = 41000 + Int.random(in: 0..<9000) * 2
+            if free(base), free(base + 1) { return base }
+        }
+        return 41000 + Int.random(in: 0..<9000) * 2
     }
 
     /// The other node of the pair.
@@ -109,8 +131,9 @@ final class ReplicatedPostgres: @unchecked Sendable {
     }
 
     private func run(_ node: Node, _ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let command = (launcher[node] ?? []) + ["/bin/bash", Self.script] + arguments
-        let result = try ToolRunner.run(command[0], Array(command.dropFirst()), environment: environment, timeout: 120)
+        // The launcher is `/bin/bash netns-cluster.sh exec RUN HOST` or nothing: bash runs either way.
+        let command = (launcher[node].map { Array($0.dropFirst()) + ["/bin/bash"] } ?? []) + [Self.script] + arguments
+        let result = try HarnessCommand.run(command, environment: environment, timeout: 120)
         guard result.status == 0 else {
             Issue.record("pg-node.sh \(arguments.first ?? ""): \(result.stderr)", sourceLocation: sourceLocation)
             throw PairError.failed(result.stderr)

@@ -349,7 +349,7 @@ public struct PostgresLocation: Sendable, Equatable {
         if authorityHasPorts, parameters["port"] != nil { throw failure("the port is given twice") }
         var ports: [Int]
         if authorityHasPorts {
-            ports = try authorityPorts.map { try $0.map(portNumber) ?? Self.defaultPort }
+            ports = try authorityPorts.map { entry in try entry.map { try portNumber($0) } ?? Self.defaultPort }
         } else if let text = parameters["port"] {
             // libpq: one port for every host, or one per host (an empty entry is the default port).
             let entries = text.split(separator: ",", omittingEmptySubsequences: false)
