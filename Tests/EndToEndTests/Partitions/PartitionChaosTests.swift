@@ -37,7 +37,7 @@ import Testing
             // Faults for this round.
             var faulty: [String] = []
             for server in servers {
-                guard Int.random(in: 0..<100, using: &random) < 30 else { continue }
+                guard Int.random(in: 0..<100, using: &random) < 40 else { continue }
                 switch Int.random(in: 0..<3, using: &random) {
                 case 0: try deployment.cluster.partition(server, from: PartitionedDeployment.databaseHosts)
                 case 1: try deployment.cluster.fault("drop", server, [PartitionedDeployment.databaseHosts[Int.random(in: 0..<2, using: &random)],
