@@ -18,10 +18,22 @@ extension Remedy {
         case .repairInstallation: return "re-run miisserver repair"
         case .restoreKeySetAndRepair: return "restore it from a backup (miisserver backup) and run miisserver repair"
         case .rerunSetup: return "fix the cause and run the same miisserver setup again to finish it"
+        case .reprotectInstalledKeySet(let path, let account):
+            return "re-protect it with the current password, or the next miisserver backup fails (exit \(ExitCodes.status(forClass: "wrongCredentials") ?? 11)): "
+                + "keytool passwd \(shellWord(path)) --account \(shellWord(account)) --password-file OLD.pw --new-password-file CURRENT.pw"
+        case .activateWithNewestBackup(let directory):
+            return "miisactivate --dry-run \(shellWord(directory)) names the newest usable backup"
         case .locateInstallation:
             return "run the tool from <install>/Bin, or pass --install-dir DIR, or set \(ServerInstallation.environmentVariable)"
         }
     }
+}
+
+/// `text` as one shell word, to paste: single-quoted unless it is made of safe characters only.
+private func shellWord(_ text: String) -> String {
+    let safe = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:@%+,")
+    if !text.isEmpty, text.allSatisfy(safe.contains) { return text }
+    return "'" + text.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
 }
 
 /// The remedies of the deployment tools' entry points (``ParsableCommand/runMain(toolName:arguments:remedies:)``).

@@ -29,4 +29,9 @@ public enum Remedy: Sendable, Equatable {
     case rerunSetup
     /// The installation was not found: say where it is.
     case locateInstallation
+    /// The installed key file (`path`) opens only with an older password than the newest backup's:
+    /// re-protect it with the current password so the next backup can open it.
+    case reprotectInstalledKeySet(path: String, account: String)
+    /// A newer usable backup exists in `directory`: let the backup chooser name it.
+    case activateWithNewestBackup(directory: String)
 }

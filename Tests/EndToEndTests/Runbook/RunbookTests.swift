@@ -53,8 +53,10 @@ import Testing
         // Failover: status, redirect password sync, dry run, activate, check, history.
         #expect(try deployment.miisserver("sync2", ["status"]).status == 0)
         #expect(try deployment.miisserver("sync2", ["password-sync", "--enable", "--target", "sync2"]).status == 0)
-        let dryRun = try deployment.activate("sync2", keyFile: latest, password: "a new service password ✓", extra: ["--dry-run"])
+        // "Which backup?": the folder; the newest file, sealed with the new password, is chosen.
+        let dryRun = try deployment.activate("sync2", keyFile: backups, password: "a new service password ✓", extra: ["--dry-run"])
         #expect(dryRun.status == 0, "\(dryRun.stderr)")
+        #expect(dryRun.stdout.split(separator: "\n").contains { $0.hasPrefix("  chosen ") && $0.contains(latest) }, "\(dryRun.stdout)")
         let failover = try deployment.activate("sync2", keyFile: latest, password: "a new service password ✓")
         #expect(failover.status == 0, "\(failover.stderr)")
         #expect(try deployment.miisserver("sync2", ["check"]).status == 0)
