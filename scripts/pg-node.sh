@@ -20,6 +20,11 @@
 # Every wait is bounded.
 set -euo pipefail
 export PATH="/usr/sbin:/usr/bin:/sbin:/bin:$PATH"
+# Descriptors inherited from the caller (a test process holds hundreds) would pass on to the
+# postmaster and count against its limit: closed here (255 is bash's own script descriptor).
+for fd in $(ls /proc/$$/fd); do
+    if [ "$fd" -gt 2 ] && [ "$fd" -ne 255 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+done
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 [ -x "$pg_bin/initdb" ] || { echo "pg-node: PostgreSQL server binaries not found (apt-get install postgresql)" >&2; exit 1; }
 run_as=postgres
@@ -32,6 +37,8 @@ command=${1:-}; node=${2:-}
 data="$node/data"
 
 pg_ctl_start() {
+    # A low soft descriptor limit is raised: a postmaster needs more than a shell, and root may.
+    ulimit -n 4096 2>/dev/null || ulimit -S -n "$(ulimit -H -n)" 2>/dev/null || true
     as_user "$pg_bin/pg_ctl" -D "$data" -w -t 60 -l "$node/server.log" -o "$(cat "$node/options")" start >/dev/null \
         || { tail -n 20 "$node/server.log" >&2; exit 1; }
 }
