@@ -18,6 +18,9 @@ extension Remedy {
         case .repairInstallation: return "re-run miisserver repair"
         case .restoreKeySetAndRepair: return "restore it from a backup (miisserver backup) and run miisserver repair"
         case .rerunSetup: return "fix the cause and run the same miisserver setup again to finish it"
+        case .upgradeThisServer: return "install the primary's release on this server, then run miisserver upgrade on it"
+        case .upgradeActiveServerFirst(let server): return "run miisserver upgrade on the active server \(server) first, then on this server"
+        case .upgradeWithOwnerRole: return "run miisserver upgrade --database URL with the owner role's URL for this once"
         case .reprotectInstalledKeySet(let path, let account):
             return "re-protect it with the current password, or the next miisserver backup fails (exit \(ExitCodes.status(forClass: "wrongCredentials") ?? 11)): "
                 + "keytool passwd \(shellWord(path)) --account \(shellWord(account)) --password-file OLD.pw --new-password-file CURRENT.pw"

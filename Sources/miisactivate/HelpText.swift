@@ -21,7 +21,8 @@ enum HelpText {
                   Names are compared case-insensitively; \\UserName and UserName are the same
                   local account.
       Password    Password for the service account. Specify * to be prompted for the password
-                  (with echo off; when standard input is not a terminal, * reads one line from it).
+                  (with echo off; when standard input is not a terminal, * reads it to its end:
+                  \(PasswordSource.lineRule)).
                   A password typed on the command line works, but other local users can see it
                   in the process list: prefer * or --password-file.
       /q          Runs in quiet mode, with no prompts and no confirmation (also -q, --quiet).
@@ -31,7 +32,8 @@ enum HelpText {
     Linux options
       --install-dir DIR     The server installation, when miisactivate is not installed in its
                             Bin folder (that one comes first), else $MIIS_INSTALL_DIR.
-      --password-file F     Read the password from the first line of F.
+      --password-file F     Read the password from F: one line, a final newline is removed;
+                            more than one line is refused (exit 16).
       --dry-run             Run every check, change nothing: print each check as pass or
                             FAIL, then the plan (who is replaced, epoch N -> N+1, which key
                             file is installed). Exits with the status of the first failed

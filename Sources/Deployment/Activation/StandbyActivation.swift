@@ -281,8 +281,9 @@ public struct StandbyActivation: Sendable {
         inspection.state = state
 
         // 3. Schema.
+        let activeServer = state?.activeServer
         let schemaPassed = await checks.run(3) {
-            try await checkSchema()
+            try await checkSchema(activeServer: activeServer)
             return "software version \(installation.configuration.softwareVersion) matches the database schema"
         }
         if !schemaPassed, !everyCheck { return await refused(inspection.with(checks), options) }
@@ -468,11 +469,9 @@ public struct StandbyActivation: Sendable {
     }
 
     /// Check 3: the schema this server's software needs is the one the database holds.
-    func checkSchema() async throws {
-        let databaseSchema = try await store.schemaVersion()
-        if let mismatch = StoreRules.schemaMismatch(softwareVersion: installation.configuration.softwareVersion, databaseSchema: databaseSchema) {
-            throw DeploymentError(.schemaMismatch, mismatch)
-        }
+    func checkSchema(activeServer: String?) async throws {
+        try StoreRules.requireMatchingSchema(softwareVersion: installation.configuration.softwareVersion,
+                                             databaseSchema: try await store.schemaVersion(), activeServer: activeServer)
     }
 
     /// A standby that lost a race learns that another server became active, not merely that a

@@ -26,6 +26,31 @@ struct ReleaseBuildTests {
         #expect(binary.range(of: Data("MIIS_FAULT_POINT".utf8)) == nil)
     }
 
+    static let releaseMiisserver = ToolRunner.productsDirectory.deletingLastPathComponent()
+        .appendingPathComponent("release").appendingPathComponent("miisserver").path
+
+    /// The software version a server records is the binary's: a release build has no test
+    /// switch to be another release (`MIIS_TEST_SOFTWARE_VERSION` is compiled out, its name is
+    /// not in the binary), so a primary it sets up records 1.2.0 and creates schema 3 whatever
+    /// the environment says.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: releaseMiisserver)))
+    func releaseBinaryIgnoresTheTestSoftwareVersion() throws {
+        let directory = try TemporaryDirectory("miis-release-version")
+        try "release-Pässword\n".write(toFile: directory.file("pw"), atomically: true, encoding: .utf8)
+        chmod(directory.file("pw"), 0o600)
+        let environment = ["MIIS_TEST_SOFTWARE_VERSION": "1.1.0"]
+        let setup = try ToolRunner.run(Self.releaseMiisserver, ["setup", "--install-dir", directory.file("p"), "--name", "p",
+                                                               "--database", directory.file("db"), "--role", "primary", "--account", "svc",
+                                                               "--admin-group", "root", "--password-file", directory.file("pw")] + CrashSafetyTests.weak,
+                                       environment: environment)
+        #expect(setup.status == 0, "\(setup.stderr)")
+        #expect(setup.stdout.contains("(database schema 3)"), "\(setup.stdout)")
+        let configuration = try Data(contentsOf: URL(fileURLWithPath: directory.file("p") + "/server.json"))
+        #expect(String(decoding: configuration, as: UTF8.self).contains("\"1.2.0\""))
+        let binary = try Data(contentsOf: URL(fileURLWithPath: Self.releaseMiisserver))
+        #expect(binary.range(of: Data("MIIS_TEST_SOFTWARE_VERSION".utf8)) == nil)
+    }
+
     /// `make release` links with lld, packed relative relocations and without the toolchain's
     /// `--export-dynamic` (BENCHMARKS.md, "Release link flags"): fewer relocations and no dynamic
     /// symbol table of every public Swift symbol, so a faster start-up and a smaller binary.
