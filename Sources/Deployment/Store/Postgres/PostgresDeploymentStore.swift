@@ -57,27 +57,34 @@ public final class PostgresDeploymentStore: DeploymentStore {
                 timeouts: Timeouts = Timeouts()) throws {
         self.location = location
         self.timeouts = timeouts
-        let lookup = PostgresPasswordLookup(environment: environment).password(for: location)
-        var configuration: PostgresConnection.Configuration
-        switch location.endpoint {
-        case .tcp(let host, let port):
-            configuration = PostgresConnection.Configuration(
-                host: host, port: port, username: location.username, password: lookup.password,
-                database: location.database, tls: try Self.tls(for: location, environment: environment))
-        case .unixSocket:
-            configuration = PostgresConnection.Configuration(
-                unixSocketPath: location.unixSocketPath ?? "", username: location.username, password: lookup.password,
-                database: location.database)
+        // One connection configuration per server of the host list, each with its own password
+        // lookup (a .pgpass line names a host) and TLS context (verify-full checks that host's name).
+        var candidates: [PostgresSession.Candidate] = []
+        for endpoint in location.endpoints {
+            let single = location.narrowed(to: endpoint)
+            let lookup = PostgresPasswordLookup(environment: environment).password(for: single)
+            var configuration: PostgresConnection.Configuration
+            switch endpoint {
+            case .tcp(let host, let port):
+                configuration = PostgresConnection.Configuration(
+                    host: host, port: port, username: location.username, password: lookup.password,
+                    database: location.database, tls: try Self.tls(for: location, environment: environment))
+            case .unixSocket:
+                configuration = PostgresConnection.Configuration(
+                    unixSocketPath: single.unixSocketPath ?? "", username: location.username, password: lookup.password,
+                    database: location.database)
+            }
+            configuration.options.connectTimeout = .seconds(Int64(location.connectTimeout))
+            configuration.options.additionalStartupParameters = [
+                ("application_name", location.applicationName),
+                // Never hang: a lock held by another session or a runaway statement ends in a clear error.
+                ("lock_timeout", "\(Int(timeouts.lock * 1000))ms"),
+                ("statement_timeout", "\(Int(timeouts.statement * 1000))ms"),
+            ]
+            candidates.append(PostgresSession.Candidate(location: single, configuration: configuration,
+                                                        passwordSource: lookup.source, passwordWarnings: lookup.warnings))
         }
-        configuration.options.connectTimeout = .seconds(Int64(location.connectTimeout))
-        configuration.options.additionalStartupParameters = [
-            ("application_name", location.applicationName),
-            // Never hang: a lock held by another session or a runaway statement ends in a clear error.
-            ("lock_timeout", "\(Int(timeouts.lock * 1000))ms"),
-            ("statement_timeout", "\(Int(timeouts.statement * 1000))ms"),
-        ]
-        session = PostgresSession(configuration: configuration, location: location, timeouts: timeouts,
-                                  passwordSource: lookup.source, passwordWarnings: lookup.warnings)
+        session = PostgresSession(candidates: candidates, location: location, timeouts: timeouts)
     }
 
     /// PostgresNIO's TLS setting for libpq's `sslmode`.
@@ -686,12 +693,21 @@ public final class PostgresDeploymentStore: DeploymentStore {
                     return result
                 }
             } catch let error as PostgresTransactionError {
+                // A connection lost while COMMIT was on its way: the server may have committed
+                // or not, and no one can tell from here. Said so, never reported as a failure.
+                if error.closureError == nil, let commitError = error.commitError, PostgresErrorMapping.breaksConnection(commitError) {
+                    throw PostgresErrorMapping.commitOutcomeUnknown(location: location)
+                }
                 // The error of the step that failed, as it was thrown (ours pass through, the
                 // server's are mapped by `withConnection`); a failed ROLLBACK adds nothing to it.
                 throw error.closureError ?? error.commitError ?? error.beginError ?? error
             }
             // Thrown here, the error stands for a COMMIT whose outcome the client never heard.
-            try FaultInjection.point("postgres.after-commit")
+            do {
+                try FaultInjection.point("postgres.after-commit")
+            } catch {
+                throw PostgresErrorMapping.commitOutcomeUnknown(location: location)
+            }
             return result
         }
     }
