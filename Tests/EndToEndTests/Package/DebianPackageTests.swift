@@ -86,8 +86,10 @@ struct DebianPackageTests {
                                         "usr/share/bash-completion/completions/\($0)", "usr/share/zsh/vendor-completions/_\($0)",
                                         "usr/share/fish/vendor_completions.d/\($0).fish"] }
         expected += ["miis-heartbeat.service", "miis-heartbeat.timer", "miis-sync.service"].map { "lib/systemd/system/\($0)" }
-        expected += ["README.md", "changelog.gz", "copyright", "key-file-format.md", "key-file-reference-reader.py", "keytool.md",
-                     "miisserver.md", "postgresql.md", "security.md"].map { "usr/share/doc/\(Self.packageName)/\($0)" }
+        let documents = try FileManager.default.contentsOfDirectory(atPath: ToolRunner.repository.appendingPathComponent("docs").path)
+            .filter { $0.hasSuffix(".md") }
+        expected += (["README.md", "changelog.gz", "copyright", "key-file-reference-reader.py"] + documents)
+            .map { "usr/share/doc/\(Self.packageName)/\($0)" }
         expected.append("usr/share/lintian/overrides/\(Self.packageName)")
         #expect(paths == expected.sorted())
         #expect(listing.stdout.contains("./usr/bin/keytool -> /opt/miis/Bin/keytool"))
