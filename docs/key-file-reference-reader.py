@@ -36,7 +36,7 @@ def open_file(b, account, password, allow_weak, verbose=False):
     if hlen > 2 << 20 or 18 + hlen > len(b): raise E("corrupted.structure")
     h = b[18:18+hlen]; prefix = b[:18+hlen]
     fields = {}; prev = 0; o = 0
-    known = {1:(True,16),2:(True,8),3:(False,255),4:(True,256),5:(True,42),6:(True,13),7:(True,2+65535*15),8:(False,1024)}
+    known = {1:(True,16),2:(True,8),3:(False,255),4:(True,256),5:(True,42),6:(True,13),7:(True,2+65535*15),8:(False,1024),9:(False,4)}
     while o < len(h):
         if o + 6 > len(h): raise E("corrupted.structure")
         t, l = struct.unpack(">HI", h[o:o+6]); n = t & 0x7fff; crit = bool(t & 0x8000)
@@ -79,6 +79,12 @@ def open_file(b, account, password, allow_weak, verbose=False):
     prim = [k for k in index if k[3] == 1]
     if len(prim) != 1 or prim[0][2] != 1: raise E("corrupted.structure")
     if 8 in fields: text(fields[8], 0)
+    # Section 4.5: generation 1 is the field's absence; present, exactly a u32 of at least 2.
+    generation = 1
+    if 9 in fields:
+        if len(fields[9]) != 4: raise E("corrupted.structure")
+        generation = struct.unpack(">I", fields[9])[0]
+        if generation < 2: raise E("corrupted.structure")
     o = 18 + hlen; mac = b[o:o+32]; plen = struct.unpack(">I", b[o+32:o+36])[0]
     if plen != 2 + 46*count + 16: raise E("corrupted.structure")
     payload = b[o+36:o+36+plen]
@@ -113,7 +119,10 @@ def open_file(b, account, password, allow_weak, verbose=False):
         keys.append(dict(id=kid, checkValue=cv.hex(), primary=fl == 1, algorithm={1:"AES-256-GCM",2:"HMAC-SHA-256"}[alg],
                          status={1:"active",2:"retired",3:"disabled"}[st], createdAt=created))
     fp = hashlib.sha256(b"miis-keyfile v1 key-set fingerprint" + fields[1] + b"".join(struct.pack(">I", k["id"]) + bytes.fromhex(k["checkValue"]) for k in keys)).hexdigest()
-    return dict(outcome="success", keySetID=str(uuid.UUID(bytes=fields[1])), fingerprint=fp, keys=keys)
+    result = dict(outcome="success", keySetID=str(uuid.UUID(bytes=fields[1])), fingerprint=fp, keys=keys)
+    # The manifest names the generation only where it is not 1.
+    if generation != 1: result["generation"] = generation
+    return result
 
 if __name__ == "__main__":
     d = sys.argv[1]; m = json.load(open(d + "/manifest.json")); bad = 0

@@ -172,7 +172,8 @@ public struct StandbyActivation: Sendable {
             if let reason = options.forceReason { detail += " (forced: \(reason))" }
             newState = try await store.activate(ActivationRequest(
                 server: serverName, expectedEpoch: plan.state.epoch, keySetID: plan.keyFile.keySet.id,
-                osUser: options.osUser, detail: detail, requestedLease: options.requestedLease, forceReason: options.forceReason))
+                osUser: options.osUser, detail: detail, requestedLease: options.requestedLease, forceReason: options.forceReason,
+                keySetGeneration: Int64(plan.keyFile.keySet.generation)))
         } catch let error as DeploymentError where error.kind == .conflict || error.kind == .primaryAlive {
             let refusal = error.kind == .primaryAlive ? error.with(.stopPrimaryOrForce) : error
             await logRefusal(refusal, state: plan.state, options: options)

@@ -5,15 +5,16 @@ import KeyFile
 /// was updated (a "service pack") and the other was not.
 public enum SchemaCatalog {
     /// The schema version this build creates and expects.
-    public static let current = 3
+    public static let current = 4
 
-    /// Software versions are `MAJOR.MINOR.PATCH`; the schema follows `MAJOR.MINOR`. Release 1.2
-    /// (schema 3) is this build; 1.0 and 1.1 are kept so that mixed-version deployments, the
+    /// Software versions are `MAJOR.MINOR.PATCH`; the schema follows `MAJOR.MINOR`. Release 1.3
+    /// (schema 4: the key set's life) is this build; 1.0 to 1.2 are kept so that mixed-version deployments, the
     /// reference's un-updated standby, can be set up and detected.
     public static let schemaForRelease: [String: Int] = [
         "1.0": 1,
         "1.1": 2,
         "1.2": 3,
+        "1.3": 4,
     ]
 
     /// The software version this build installs by default: the toolkit's release.

@@ -34,6 +34,14 @@ enum StoreRules {
     /// same keys, not merely a file claiming the ID). Throws `.keySetMismatch` naming both IDs.
     static func requireCurrentKeySet(_ keySet: KeySet, of state: DeploymentState, _ what: String = "the installed key set",
                                      detail: String? = nil, remedy: Remedy? = nil) throws {
+        // The same key set at an older generation is a backup from before a rotation (or another
+        // key-set change): said as such, naming both generations.
+        if keySet.id == state.keySetID, Int64(keySet.generation) != state.keySetGeneration {
+            throw DeploymentError(.keySetMismatch,
+                "\(what) \(keySet.id.lowercasedString) is generation \(keySet.generation) but the deployment needs generation \(state.keySetGeneration)"
+                + (Int64(keySet.generation) < state.keySetGeneration ? ": it is from before the key set last changed (a stale backup)" : ""),
+                remedy: remedy)
+        }
         guard keySet.id == state.keySetID, keySet.fingerprint == state.keySetFingerprint else {
             let same = keySet.id == state.keySetID ? " (same ID, other keys: fingerprint \(keySet.fingerprint), the deployment records \(state.keySetFingerprint))" : ""
             throw DeploymentError(.keySetMismatch,
@@ -59,8 +67,45 @@ enum StoreRules {
             throw DeploymentError(.keySetMismatch,
                 "key set \(request.keySetID.lowercasedString) is not the deployment's current key set \(state.keySetID.lowercasedString)")
         }
+        guard state.keySetGeneration == request.keySetGeneration else {
+            throw DeploymentError(.conflict,
+                "the key set changed while activating: it is at generation \(state.keySetGeneration), the key file holds generation \(request.keySetGeneration); nothing was changed")
+        }
         return state
     }
+
+    /// The checks before a key-set change's compare-and-set, identical in both stores, on the row
+    /// the store locked: the writer is the active server at the epoch read (or, for an abandon's
+    /// takeover, the epoch is still the one read and the active server is not alive, judged as an
+    /// activation judges it), and the generation is still the one read.
+    static func checkKeySetChange(_ change: KeySetChange, state row: DeploymentState?, origin: WriteOrigin,
+                                  isRegistered: Bool, heartbeatAge: TimeInterval?) throws -> DeploymentState {
+        guard change.generation == change.expectedGeneration + 1, !change.keys.isEmpty,
+              change.keys.filter(\.isPrimary).count == 1 else {
+            throw DeploymentError(.invalidRequest, "a key-set change must advance the generation by one and name exactly one primary key")
+        }
+        let state: DeploymentState
+        if change.takeover {
+            // An abandon moves the deployment to this server like an activation does: the same
+            // epoch and generation compare-and-set and the same liveness rule, never forced.
+            guard let read = row else { throw DeploymentError(.notRegistered, "there is no deployment in the database yet") }
+            let request = ActivationRequest(server: origin.server, expectedEpoch: change.expectedEpoch, keySetID: read.keySetID,
+                                            osUser: origin.osUser, detail: change.detail, keySetGeneration: change.expectedGeneration)
+            state = try checkActivation(request, state: row, isRegistered: isRegistered)
+            _ = try checkLiveness(request, state: state, heartbeatAge: heartbeatAge)
+        } else {
+            state = try checkFence(row, server: origin.server, epoch: change.expectedEpoch)
+            guard state.keySetGeneration == change.expectedGeneration else {
+                throw DeploymentError(.conflict,
+                    "the key set changed meanwhile: it is at generation \(state.keySetGeneration), not \(change.expectedGeneration) as read; nothing was changed")
+            }
+            guard change.keySetID == state.keySetID else {
+                throw DeploymentError(.invalidRequest, "only an abandon replaces the key set's ID")
+            }
+        }
+        return state
+    }
+
 
     /// A write on behalf of the active server: `server` must be the deployment's active server and
     /// `epoch` its current epoch, else the writer is fenced (an old primary after a failover, or a
@@ -130,6 +175,11 @@ enum StoreRules {
 
 
     /// A deployment lease other than the default needs schema 3 (release 1.2).
+    static func keyLifecycleNeedsSchema4(version: Int) -> DeploymentError {
+        DeploymentError(.schemaMismatch,
+            "the database holds schema \(version), which has no key-set generations (schema 4, release 1.3, adds them); upgrade the database first")
+    }
+
     static func leaseNeedsSchema3(version: Int) -> DeploymentError {
         DeploymentError(.schemaMismatch,
             "the database holds schema \(version), which has no lease setting (schema 3, release 1.2, adds it); upgrade the database first")
@@ -166,6 +216,16 @@ enum StoreRules {
 
         static func lease(_ seconds: TimeInterval, previous: DeploymentState) -> String {
             "lease set to \(DeploymentState.formatSeconds(seconds)) s (was \(DeploymentState.formatSeconds(previous.leaseSeconds)) s)"
+        }
+
+        static func keySet(_ change: KeySetChange) -> String {
+            "key set \(change.reason.rawValue): generation \(change.expectedGeneration) -> \(change.generation), key set \(change.keySetID.lowercasedString): \(change.detail)"
+                + (change.reencrypted.isEmpty ? "" : "; \(change.reencrypted.count) secret(s) re-encrypted")
+                + (change.needsReentry.isEmpty ? "" : "; \(change.needsReentry.count) secret(s) need re-entry: \(change.needsReentry.joined(separator: ", "))")
+        }
+
+        static func keySetCreated(_ state: DeploymentState) -> String {
+            "key set \(state.keySetID.lowercasedString) created at setup (generation \(state.keySetGeneration))"
         }
 
         static func secret(_ name: String, keyID: KeyID, replaced: Bool) -> String {

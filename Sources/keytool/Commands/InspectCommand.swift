@@ -34,6 +34,7 @@ struct InspectCommand: ParsableCommand {
                 ["checksum", checksumHolds ? "ok (whole-file SHA-256)" : "MISMATCH: the file is corrupted"],
                 ["format version", report.header.formatVersion],
                 ["key set", report.header.keySetID],
+                ["generation", "\(report.header.generation)"],
                 ["created", report.header.createdAt],
                 ["source server", header.sourceServer],
                 ["account", header.account.canonical],

@@ -49,7 +49,7 @@ struct StatusCommand: AsyncParsableCommand {
         if let d = report.deployment {
             let verdict = d.activeServerAlive ? "alive" : "STALE, older than the lease: a standby may take over"
             printLine("Active server:   \(d.activeServer) at epoch \(d.epoch), last heartbeat \(formatAge(d.activeHeartbeatAgeSeconds)) (lease \(formatSeconds(d.leaseSeconds))): \(verdict)")
-            printLine("Key set:         \(d.keySetID.lowercasedString) fingerprint \(d.keySetFingerprint)")
+            printLine("Key set:         \(d.keySetID.lowercasedString) generation \(d.keySetGeneration) fingerprint \(d.keySetFingerprint)")
             printLine("Password sync:   \(d.passwordSync.enabled ? "enabled, target \(d.passwordSync.target ?? "-")" : "disabled")")
         } else {
             printLine("Deployment:      none (no primary set up)")
@@ -78,7 +78,7 @@ struct StatusCommand: AsyncParsableCommand {
         printLine("This server:     \(i.server) (\(i.softwareVersion)) \(i.state.rawValue.uppercased())")
         printLine("Installation:    \(i.directory)")
         printLine("Activated epoch: \(i.activatedEpoch.map(String.init) ?? "never")")
-        printLine("Keys installed:  \(i.keysInstalled ? "yes" : "no")\(i.installedKeySetID.map { " (key set \($0.lowercasedString))" } ?? "")")
+        printLine("Keys installed:  \(i.keysInstalled ? "yes" : "no")\(i.installedKeySetID.map { " (key set \($0.lowercasedString) generation \(i.installedKeySetGeneration ?? 1))" } ?? "")")
         printLine("Admin group:     \(i.adminGroup) (\(i.adminGroupScope.rawValue))")
         printLine("Service account: \(i.serviceAccount)")
     }

@@ -11,7 +11,7 @@ struct PostgresPrivilegeTests {
     static func documentedGrants(_ role: String) -> [String] {
         [
             "GRANT USAGE ON SCHEMA public TO \(role)",
-            "GRANT SELECT ON meta, key_check_values TO \(role)",
+            "GRANT SELECT ON meta, key_check_values, key_set_history TO \(role)",
             "GRANT SELECT, INSERT, UPDATE ON servers, secrets TO \(role)",
             "GRANT DELETE ON servers TO \(role)",
             "GRANT SELECT, UPDATE ON deployment TO \(role)",

@@ -103,5 +103,49 @@ enum PostgresSchema {
             "ALTER TABLE activation_log DROP CONSTRAINT activation_log_outcome_check",
             "ALTER TABLE activation_log ADD CONSTRAINT activation_log_outcome_check CHECK (outcome IN ('activated', 'refused', 'failed', 'changed'))",
         ],
+        // Release 1.3: the key set's life, as in the SQLite store: the key set's generation, each
+        // key's status and primary mark, the secrets' needs-re-entry mark, and the key set's
+        // append-only history, whose first row stands for the set up of generation 1.
+        4: [
+            "ALTER TABLE deployment ADD COLUMN key_set_generation bigint NOT NULL DEFAULT 1 CHECK (key_set_generation >= 1)",
+            "ALTER TABLE key_check_values ADD COLUMN status text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'retired', 'disabled'))",
+            "ALTER TABLE key_check_values ADD COLUMN is_primary boolean NOT NULL DEFAULT false",
+            "UPDATE key_check_values SET is_primary = true WHERE key_id = (SELECT min(key_id) FROM key_check_values)",
+            "ALTER TABLE secrets ADD COLUMN needs_reentry boolean NOT NULL DEFAULT false",
+            """
+            CREATE TABLE key_set_history (
+                id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                time timestamptz NOT NULL DEFAULT now(),
+                generation bigint NOT NULL,
+                key_set_id uuid NOT NULL,
+                fingerprint text NOT NULL,
+                server text NOT NULL,
+                os_user text NOT NULL,
+                reason text NOT NULL CHECK (reason IN ('setup', 'rotate', 'retire', 'disable', 'purge', 'abandon')),
+                detail text NOT NULL
+            )
+            """,
+            """
+            CREATE FUNCTION key_set_history_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                RAISE EXCEPTION 'the key-set history is append-only';
+            END
+            $$
+            """,
+            """
+            CREATE TRIGGER key_set_history_no_update_delete BEFORE UPDATE OR DELETE ON key_set_history
+                FOR EACH ROW EXECUTE FUNCTION key_set_history_append_only()
+            """,
+            """
+            CREATE TRIGGER key_set_history_no_truncate BEFORE TRUNCATE ON key_set_history
+                FOR EACH STATEMENT EXECUTE FUNCTION key_set_history_append_only()
+            """,
+            """
+            INSERT INTO key_set_history (time, generation, key_set_id, fingerprint, server, os_user, reason, detail)
+                SELECT coalesce((SELECT min(time) FROM activation_log), updated_at), 1, key_set_id, key_set_fingerprint, active_server, '-',
+                       'setup', 'set up before the key set had a history (recorded by the schema 4 migration)'
+                FROM deployment
+            """,
+        ],
     ]
 }
