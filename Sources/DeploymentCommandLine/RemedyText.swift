@@ -18,6 +18,9 @@ extension Remedy {
         case .repairInstallation: return "re-run miisserver repair"
         case .restoreKeySetAndRepair: return "restore it from a backup (miisserver backup) and run miisserver repair"
         case .rerunSetup: return "fix the cause and run the same miisserver setup again to finish it"
+        case .finishKeySetChange: return "run the same miisserver keys command again: it installs the staged key set"
+        case .rotateKeySet: return "rotate the key set first: miisserver keys rotate"
+        case .stopPrimaryAndWait: return "stop it first and wait out the lease (an abandon cannot be forced past a live primary)"
         case .locateInstallation:
             return "run the tool from <install>/Bin, or pass --install-dir DIR, or set \(ServerInstallation.environmentVariable)"
         }

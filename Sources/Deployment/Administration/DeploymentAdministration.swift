@@ -476,7 +476,8 @@ public enum DeploymentAdministration {
             // until the same command (any `keys` change) runs again and installs the staged file.
             guard Int64(header.generation) == deployment.keySetGeneration else {
                 throw DeploymentError(.keySetMismatch,
-                    "the installed key set is generation \(header.generation) but the deployment is at generation \(deployment.keySetGeneration); run the interrupted miisserver keys command again")
+                    "the installed key set is generation \(header.generation) but the deployment is at generation \(deployment.keySetGeneration)",
+                    remedy: Int64(header.generation) < deployment.keySetGeneration ? .finishKeySetChange : nil)
             }
             return deployment
         }

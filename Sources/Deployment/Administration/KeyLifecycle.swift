@@ -78,7 +78,8 @@ public enum KeyLifecycle {
             let users = secrets.filter { $0.keyID == keyID && !$0.needsReentry }.map(\.name)
             guard users.isEmpty else {
                 throw DeploymentError(.invalidRequest,
-                    "key \(keyID) still decrypts \(users.count) secret(s) (\(users.joined(separator: ", "))); rotate to re-encrypt them first")
+                    "key \(keyID) still decrypts \(users.count) secret(s) (\(users.joined(separator: ", "))); re-encrypt them under another key first",
+                    remedy: .rotateKeySet)
             }
             return (try keySet.settingStatus(.disabled, of: keyID), [], "key \(keyID) disabled")
         }
@@ -108,7 +109,7 @@ public enum KeyLifecycle {
             throw DeploymentError(.invalidRequest, "the key set holds no key \(id)")
         }
         guard !key.descriptor.isPrimary else {
-            throw DeploymentError(.invalidRequest, "key \(id) is the primary key; rotate first to give the key set another primary")
+            throw DeploymentError(.invalidRequest, "key \(id) is the primary key; the key set needs another primary first", remedy: .rotateKeySet)
         }
         guard key.descriptor.status != status, key.descriptor.status != .disabled else {
             throw DeploymentError(.invalidRequest, "key \(id) is already \(key.descriptor.status)")
@@ -155,7 +156,7 @@ public enum KeyLifecycle {
     public static func abandon(_ installation: ServerInstallation, reason: String, password: Password,
                                kdf: KDFParameters = .recommended, policy: KDFParameters.Policy = .standard) async throws -> Outcome {
         let trimmed = reason.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !trimmed.isEmpty else { throw DeploymentError(.invalidRequest, "abandoning the key set needs a reason (--reason TEXT); it is logged") }
+        guard !trimmed.isEmpty else { throw DeploymentError(.invalidRequest, "abandoning the key set needs a reason; it is logged") }
         try kdf.check(policy)
         let origin = DeploymentAdministration.writeOrigin(installation.configuration.serverName)
         return try await DeploymentAdministration.withStore(installation) { store in
@@ -166,7 +167,8 @@ public enum KeyLifecycle {
             if let header = try? installation.installedKeyFileHeader(), header.keySetID == state.keySetID,
                Int64(header.generation) == state.keySetGeneration {
                 throw DeploymentError(.invalidRequest,
-                    "this server holds the deployment's current key set \(state.keySetID.lowercasedString) (generation \(state.keySetGeneration)); it is not lost: rotate instead")
+                    "this server holds the deployment's current key set \(state.keySetID.lowercasedString) (generation \(state.keySetGeneration)); it is not lost",
+                    remedy: .rotateKeySet)
             }
             let secrets = try await store.secrets()
             let usedIDs = try await store.checkValues().map(\.keyID) + secrets.map(\.keyID)
@@ -199,7 +201,7 @@ public enum KeyLifecycle {
         } catch let error as DeploymentError where [.conflict, .fenced, .primaryAlive, .invalidRequest, .notRegistered].contains(error.kind) {
             // Refused inside the transaction: nothing was committed, so the staged file goes.
             try? installation.discardStagedKeyFile()
-            throw error
+            throw error.kind == .primaryAlive ? error.with(.stopPrimaryAndWait) : error
         }
         logger.info("key set \(change.reason.rawValue): generation \(change.expectedGeneration) -> \(change.generation) on \(origin.server)")
         try FaultInjection.point("keys.after-commit")

@@ -29,4 +29,10 @@ public enum Remedy: Sendable, Equatable {
     case rerunSetup
     /// The installation was not found: say where it is.
     case locateInstallation
+    /// A key-set change committed but its key file is not installed yet: run the same change again.
+    case finishKeySetChange
+    /// The key set must get a new primary first (or re-encrypt its secrets): rotate it.
+    case rotateKeySet
+    /// The primary is alive and nothing may override it (an abandon): stop it and wait out the lease.
+    case stopPrimaryAndWait
 }

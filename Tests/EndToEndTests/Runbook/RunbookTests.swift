@@ -61,6 +61,20 @@ import Testing
         #expect(try deployment.miisserver("sync2", ["history"]).stdout.contains("activated"))
         #expect(try deployment.miisserver("sync1", ["check"]).status == 28)
 
+        // After a suspected key compromise: rotate, then back up; disable and purge the old key;
+        // the key set's history. (Abandoning a lost key set is exercised by KeyLifecycleTests.)
+        let keyArguments = ["--password-file", newPassword, "--allow-weak-kdf"]
+        let rotate = try deployment.miisserver("sync2", ["keys", "rotate"] + keyArguments)
+        #expect(rotate.status == 0, "\(rotate.stderr)")
+        #expect(rotate.stderr.contains("take a new backup now"))
+        let afterRotation = try ToolRunner.run("miisserver", ["backup", "--install-dir", deployment.installDirectory("sync2"),
+                                                           "--password-file", newPassword] + weak, currentDirectory: backups)
+        #expect(afterRotation.status == 0, "\(afterRotation.stderr)")
+        #expect(try deployment.miisserver("sync2", ["keys", "list"]).stdout.contains("2   active   yes"))
+        #expect(try deployment.miisserver("sync2", ["keys", "disable", "1"] + keyArguments).status == 0)
+        #expect(try deployment.miisserver("sync2", ["keys", "purge"] + keyArguments).status == 0)
+        #expect(try deployment.miisserver("sync2", ["history", "--keys"]).stdout.contains("generation 4  purge"))
+
         // Fail back: a backup on sync2, then miisactivate on sync1 (sync2 just became active, so
         // this planned fail back is forced, with its reason logged).
         let failbackKeys = deployment.root.file("failback.bin")
@@ -68,6 +82,10 @@ import Testing
                                                            "--password-file", newPassword] + weak)
         #expect(backupOnSync2.status == 0, "\(backupOnSync2.stderr)")
         #expect(try deployment.miisserver("sync1", ["password-sync", "--enable", "--target", "sync1"]).status == 0)
+        // The pre-rotation backup is stale now (miisactivate names both generations).
+        let stale = try deployment.activate("sync1", keyFile: latest, password: "a new service password ✓", extra: ["--dry-run"])
+        #expect(stale.status == 25, "\(stale.stderr)")
+        #expect(stale.stderr.contains("is generation 1 but the deployment needs generation 4"), "\(stale.stderr)")
         let failback = try deployment.activate("sync1", keyFile: failbackKeys, password: "a new service password ✓",
                                                extra: ["--force", "--reason", "planned fail back after repair"])
         #expect(failback.status == 0, "\(failback.stderr)")
