@@ -181,8 +181,11 @@ public enum KeyLifecycle {
             let change = KeySetChange(expectedEpoch: state.epoch, expectedGeneration: state.keySetGeneration, keySet: next,
                                       keys: DeploymentKeyCheck.checkValues(of: next), needsReentry: secrets.map(\.name),
                                       reason: .abandon, detail: "key set \(state.keySetID.lowercasedString) abandoned: \(trimmed)")
-            state = try await commit(change, file: newFile, password: password, installation: installation, store: store, origin: origin)
-            try installation.recordActivation(epoch: state.epoch, keySetID: state.keySetID)
+            // The activation record is written before the staged copy goes: until then a re-run finds
+            // the staged file and finishes both.
+            state = try await commit(change, file: newFile, password: password, installation: installation, store: store, origin: origin) {
+                try installation.recordActivation(epoch: $0.epoch, keySetID: $0.keySetID)
+            }
             return try await outcome(change, previous: change.expectedGeneration, state: state, store: store)
         }
     }
@@ -190,8 +193,10 @@ public enum KeyLifecycle {
     // MARK: - The crash-safe sequence
 
     /// Stages the new key file, switches the database, then installs the file.
+    /// `installed` runs once the new file is installed, before the staged copy is removed.
     private static func commit(_ change: KeySetChange, file: KeyFile, password: Password, installation: ServerInstallation,
-                               store: any DeploymentStore, origin: WriteOrigin) async throws -> DeploymentState {
+                               store: any DeploymentStore, origin: WriteOrigin,
+                               installed: (DeploymentState) throws -> Void = { _ in }) async throws -> DeploymentState {
         let bytes = try file.serialized(with: Credentials(account: installation.configuration.serviceAccount, password: password))
         try installation.stageKeyFile(bytes)
         try FaultInjection.point("keys.after-staged")
@@ -206,6 +211,7 @@ public enum KeyLifecycle {
         logger.info("key set \(change.reason.rawValue): generation \(change.expectedGeneration) -> \(change.generation) on \(origin.server)")
         try FaultInjection.point("keys.after-commit")
         try installation.installKeyFile(bytes, replace: true)
+        try installed(state)
         try FaultInjection.point("keys.after-installed")
         try installation.discardStagedKeyFile()
         return state

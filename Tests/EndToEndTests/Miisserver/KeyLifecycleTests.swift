@@ -188,4 +188,32 @@ struct KeyLifecycleTests {
         #expect(try deployment.miisserver("sync1", ["check"]).status == 0)
         #expect(try keyHistory(deployment, "sync1") == ["setup", "rotate"])
     }
+
+    /// The same for an abandon on the standby: killed before the switch, nothing changed (sync1
+    /// active, no key set on sync2); after it, a re-run installs the staged key set, records the
+    /// activation and reports the finished change; the secret stays marked for re-entry.
+    @Test(arguments: ["keys.after-staged", "keys.after-commit", "keys.after-installed"])
+    func abandonKilledAtEachStepConverges(_ point: String) async throws {
+        let deployment = try DeploymentFixture()
+        #expect(try deployment.miisserver("sync1", ["secret", "set", "crm", "--password-file", deployment.passwordFile, "--allow-weak-kdf"],
+                                          stdin: "v\n").status == 0)
+        let install = deployment.installDirectory("sync2")
+        let arguments = ["keys", "abandon", "--force", "--reason", "lost", "--install-dir", install,
+                         "--password-file", deployment.passwordFile] + DeploymentFixture.weakKDF
+        let outcome = try CrashHarness.run("miisserver", arguments, faultPoint: point)
+        #expect(outcome.killed, "\(point): the process was not killed (status \(outcome.status))")
+        let committed = point != "keys.after-staged"
+        #expect(try deployment.deploymentState(from: "sync1") == (committed ? (2, "sync2") : (1, "sync1")), "\(point)")
+        #expect(FileManager.default.fileExists(atPath: install + "/keys/keyset.bin") == (point == "keys.after-installed"), "\(point)")
+
+        let rerun = try keys(deployment, "sync2", ["abandon", "--force", "--reason", "lost"] + DeploymentFixture.weakKDF)
+        #expect(rerun.status == 0, "\(point): \(rerun.stderr)")
+        #expect(rerun.stdout.contains(committed ? "Finished an interrupted key-set change (abandon" : "1 secret(s) need re-entry: crm."),
+                "\(point): \(rerun.stdout)")
+        #expect(try deployment.deploymentState(from: "sync1") == (2, "sync2"))
+        #expect(try deployment.miisserver("sync2", ["check"]).status == 0, "\(point)")
+        #expect(!FileManager.default.fileExists(atPath: install + "/keys/" + ServerInstallation.stagedKeyFileName))
+        #expect(try deployment.miisserver("sync2", ["secret", "list"]).stdout.contains("NEEDS RE-ENTRY"))
+        #expect(try keyHistory(deployment, "sync2") == ["setup", "abandon"])
+    }
 }
