@@ -61,6 +61,16 @@ struct PostgresPrivilegeTests {
                     #expect(checkValues?.kind == .database)
                     let forge = await deploymentError { try await runtime.executeRawSQL("UPDATE activation_log SET detail = 'x'") }
                     #expect(forge?.message.contains("a privilege") == true)
+                    // A key-set change rewrites the check values: the owner's job (docs/postgresql.md).
+                    let next = try KeySet(id: PostgresSamples.keySetID, keys: try KeySet.generate().keys, generation: 2)
+                    let rotation = await deploymentError {
+                        try await runtime.changeKeySet(KeySetChange(expectedEpoch: 2, expectedGeneration: 1, keySet: next,
+                                                                    keys: DeploymentKeyCheck.checkValues(of: next), reason: .rotate, detail: "runtime"),
+                                                       origin: .from("standby-3"))
+                    }
+                    #expect(rotation?.kind == .database, "\(rotation?.message ?? "")")
+                    #expect(try await runtime.deployment()?.keySetGeneration == 1)
+                    #expect(try await runtime.keySetHistory().count == 1)
                     let ddl = await deploymentError { try await runtime.executeRawSQL("CREATE TABLE evil (x int)") }
                     #expect(ddl?.kind == .database)
                     let migrate = await deploymentError { try await runtime.executeRawSQL("ALTER TABLE secrets ADD COLUMN x int") }
