@@ -89,6 +89,8 @@ public struct DeploymentStatusReport: Codable, Sendable {
     public var database: Database
     public var deployment: Deployment?
     public var servers: [Server]
+    /// With `status --backups DIR`: the newest backup of the deployment's key set there.
+    public var newestBackup: KeyLifecycle.BackupStanding?
 }
 
 extension DeploymentAdministration {

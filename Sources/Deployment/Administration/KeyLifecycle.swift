@@ -274,3 +274,37 @@ public enum KeyLifecycle {
         try await DeploymentAdministration.withStore(installation) { try await $0.keySetHistory() }
     }
 }
+
+// MARK: - Backups
+
+extension KeyLifecycle {
+    /// The newest backup of the deployment's key set in a folder, as `status --backups DIR`
+    /// reports it: verified without the password (magic, structure and whole-file checksum).
+    public struct BackupStanding: Codable, Sendable, Equatable {
+        public var directory: String
+        /// The newest intact key file of the deployment's key set (by the time it was written),
+        /// `nil` when the folder holds none.
+        public var path: String?
+        public var generation: UInt32?
+        public var createdAt: Date?
+        public var ageSeconds: Double?
+        /// Whether that backup is of the deployment's current generation (else it is stale).
+        public var current: Bool
+    }
+
+    /// The newest intact backup of key set `keySetID` under `directory` (recursively), judged
+    /// against the deployment's `generation`.
+    public static func newestBackup(in directory: String, keySetID: UUID, generation: Int64, now: Date = Date()) -> BackupStanding {
+        var newest: (path: String, header: KeyFileHeader)?
+        for candidate in KeyFilePathCollector.collect([directory], recursive: true) where candidate.problem == nil {
+            guard let bytes = try? SecureFile.read(candidate.path),
+                  let (file, intact) = try? SealedKeyFile.inspect(bytes: bytes), intact,
+                  file.header.keySetID == keySetID else { continue }
+            if newest.map({ file.header.createdAt > $0.header.createdAt }) ?? true { newest = (candidate.path, file.header) }
+        }
+        guard let newest else { return BackupStanding(directory: directory, current: false) }
+        let created = Date(timeIntervalSince1970: TimeInterval(newest.header.createdAt))
+        return BackupStanding(directory: directory, path: newest.path, generation: newest.header.generation, createdAt: created,
+                              ageSeconds: max(0, now.timeIntervalSince(created)), current: Int64(newest.header.generation) == generation)
+    }
+}

@@ -49,6 +49,17 @@ struct KeyLifecycleTests {
         #expect(try deployment.miisserver("sync2", ["status"]).stdout.contains(" generation 2 fingerprint "))
         #expect(try deployment.miisserver("sync1", ["check"]).status == 0)
 
+        // status --backups: the newest backup in a folder is of generation 1, stale now.
+        let folder = deployment.root.file("backups")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: deployment.backup, toPath: folder + "/miiskeys-1.bin")
+        let staleFolder = try deployment.miisserver("sync2", ["status", "--backups", folder])
+        #expect(staleFolder.stdout.contains("Newest backup:   \(folder)/miiskeys-1.bin, generation 1, "), "\(staleFolder.stdout)")
+        #expect(staleFolder.stdout.contains(": STALE, the key set is at generation 2: take a new backup"), "\(staleFolder.stdout)")
+        let staleJSON = try Self.json(try deployment.miisserver("sync2", ["status", "--backups", folder, "--json"]))
+        #expect((staleJSON["newestBackup"] as? [String: Any])?["current"] as? Bool == false)
+        #expect((staleJSON["newestBackup"] as? [String: Any])?["generation"] as? Int == 1)
+
         let list = try Self.json(try deployment.miisserver("sync1", ["keys", "list", "--json"]))
         let listed = (list["keys"] as? [[String: Any]] ?? []).map {
             "\($0["id"] as? Int ?? 0)/\($0["status"] as? String ?? "")/\(($0["primary"] as? Bool) == true ? "primary" : "-")/\($0["secrets"] as? Int ?? -1)"
@@ -78,11 +89,14 @@ struct KeyLifecycleTests {
         #expect(stale.status == 25, "\(stale.stderr)")
         #expect(stale.stderr.contains("is generation 1 but the deployment needs generation 4: it is from before the key set last changed (a stale backup)"),
                 "\(stale.stderr)")
-        let fresh = deployment.root.file("after-rotation.bin")
+        let fresh = folder + "/miiskeys-2.bin"
         let backup = try ToolRunner.run("miisserver", ["backup", "--install-dir", deployment.installDirectory("sync1"), "-o", fresh,
                                                     "--password-file", deployment.passwordFile] + DeploymentFixture.weakKDF,
                                         environment: deployment.environment)
         #expect(backup.status == 0, "\(backup.stderr)")
+        let currentFolder = try deployment.miisserver("sync2", ["status", "--backups", folder])
+        #expect(currentFolder.stdout.contains("Newest backup:   \(fresh), generation 4, "), "\(currentFolder.stdout)")
+        #expect(currentFolder.stdout.contains(": current"), "\(currentFolder.stdout)")
         let activated = try deployment.activate("sync2", keyFile: fresh)
         #expect(activated.status == 0, "\(activated.stderr)")
         #expect(try deployment.deploymentState(from: "sync2") == (2, "sync2"))
