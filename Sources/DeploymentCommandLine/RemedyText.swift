@@ -21,10 +21,25 @@ extension Remedy {
         case .finishKeySetChange: return "run the same miisserver keys command again: it installs the staged key set"
         case .rotateKeySet: return "rotate the key set first: miisserver keys rotate"
         case .stopPrimaryAndWait: return "stop it first and wait out the lease (an abandon cannot be forced past a live primary)"
+        case .upgradeThisServer: return "install the primary's release on this server, then run miisserver upgrade on it"
+        case .upgradeActiveServerFirst(let server): return "run miisserver upgrade on the active server \(server) first, then on this server"
+        case .upgradeWithOwnerRole: return "run miisserver upgrade --database URL with the owner role's URL for this once"
+        case .reprotectInstalledKeySet(let path, let account):
+            return "re-protect it with the current password, or the next miisserver backup fails (exit \(ExitCodes.status(forClass: "wrongCredentials") ?? 11)): "
+                + "keytool passwd \(shellWord(path)) --account \(shellWord(account)) --password-file OLD.pw --new-password-file CURRENT.pw"
+        case .activateWithNewestBackup(let directory):
+            return "miisactivate --dry-run \(shellWord(directory)) names the newest usable backup"
         case .locateInstallation:
             return "run the tool from <install>/Bin, or pass --install-dir DIR, or set \(ServerInstallation.environmentVariable)"
         }
     }
+}
+
+/// `text` as one shell word, to paste: single-quoted unless it is made of safe characters only.
+private func shellWord(_ text: String) -> String {
+    let safe = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:@%+,")
+    if !text.isEmpty, text.allSatisfy(safe.contains) { return text }
+    return "'" + text.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
 }
 
 /// The remedies of the deployment tools' entry points (``ParsableCommand/runMain(toolName:arguments:remedies:)``).

@@ -3,10 +3,10 @@ import KeyFile
 
 /// `--password-file F` / `--password-stdin`, else a terminal prompt.
 package struct PasswordOptions: ParsableArguments, Sendable {
-    @Option(name: .customLong("password-file"), help: ArgumentHelp("Read the password from the first line of FILE.", valueName: "file"))
+    @Option(name: .customLong("password-file"), help: ArgumentHelp("Read the password from FILE, \(PasswordSource.lineRule).", valueName: "file"))
     package var passwordFile: String?
 
-    @Flag(name: .customLong("password-stdin"), help: "Read the password from the first line of standard input.")
+    @Flag(name: .customLong("password-stdin"), help: "Read the password from standard input, \(PasswordSource.lineRule).")
     package var passwordStdin = false
 
     package init() {}

@@ -14,10 +14,14 @@ import Glibc
 package enum PasswordSource: Sendable {
     /// A terminal prompt with echo off (`/dev/tty`).
     case prompt
-    /// The first line of standard input.
+    /// Standard input to its end (one typed line when it is a terminal).
     case standardInput
-    /// The first line of a file (which should be 0600).
+    /// The whole content of a file (which should be 0600).
     case file(String)
+
+    /// The rule every tool's help and docs state for password files and standard input (format
+    /// section 5.1), so the three tools say it in the same words.
+    package static let lineRule = "one line: a final newline is removed; more than one line is refused (exit 16)"
 
     /// Reads and normalizes the password. `confirm` asks twice on a terminal (for new passwords).
     package func read(prompt text: String = "Password: ", confirm: Bool = false) throws -> Password {
@@ -30,7 +34,11 @@ package enum PasswordSource: Sendable {
             }
             return try Password(utf8: first)
         case .standardInput:
-            return try Password(utf8: try Self.readLine(from: STDIN_FILENO, what: "standard input"))
+            // A person typing at a terminal ends the password with Enter, not with Ctrl-D.
+            if TerminalPrompt.standardInputIsTerminal {
+                return try Password(utf8: try Self.readLine(from: STDIN_FILENO, what: "standard input"))
+            }
+            return try Password(utf8: try Self.readToEnd(from: STDIN_FILENO, what: "standard input"))
         case .file(let path):
             let descriptor = FileSystemPath.withCString(path) { open($0, O_RDONLY | O_CLOEXEC | O_NONBLOCK) }
             guard descriptor >= 0 else {
@@ -45,12 +53,42 @@ package enum PasswordSource: Sendable {
             if status.st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH) != 0 {
                 printWarning("the password file \(path) is readable or writable by group or others (mode 0\(String(status.st_mode & 0o777, radix: 8))); chmod 600 it")
             }
-            return try Password(utf8: try Self.readLine(from: descriptor, what: path))
+            return try Password(utf8: try Self.readToEnd(from: descriptor, what: path))
         }
     }
 
-    /// Reads up to the first newline (inclusive) byte by byte, so that nothing after the line is
-    /// consumed from a shared stdin, into a wiped buffer. `limit` is the longest line accepted;
+    /// Reads a password file or piped standard input to its end, into a wiped buffer. The whole
+    /// input is the password less one final line ending (format section 5.1); ``Password``
+    /// refuses what then still holds a line break, so `pw\n\n` or `line1\nline2` is refused,
+    /// never cut at the first line. More than the longest password plus CR LF is refused
+    /// without reading further.
+    static func readToEnd(from descriptor: Int32, what source: String, limit maximum: Int = Password.maximumLength) throws -> SecureBytes {
+        let limit = maximum + 2
+        var count = 0
+        // One byte more than the limit tells "exactly the limit" from "longer".
+        let input = try SecureBytes(count: limit + 1) { buffer in
+            while count <= limit {
+                let result: Int
+                do {
+                    result = try FileDescriptor(rawValue: descriptor).read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[count...]))
+                } catch let error as Errno {
+                    throw KeyFileError.io("password-read", path: source, "cannot read the password: \(error.description)")
+                }
+                if result == 0 { break }
+                count += result
+            }
+        }
+        guard count > 0 else { throw KeyFileError.invalidInput("password", "no password on \(source)") }
+        guard count <= limit else {
+            throw KeyFileError.invalidInput("password", "the password on \(source) is longer than \(maximum) bytes")
+        }
+        return input.withUnsafeBytes { buffer in
+            SecureBytes(count: count) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: buffer[0..<count])) }
+        }
+    }
+
+    /// Reads one typed line (a terminal, or standard input that is one) up to the first newline
+    /// (inclusive) byte by byte, so that nothing after the line is consumed, into a wiped buffer. `limit` is the longest line accepted;
     /// `what` names the value in messages ("password", "secret value").
     static func readLine(from descriptor: Int32, what source: String, limit maximum: Int = Password.maximumLength,
                          value: String = "password") throws -> SecureBytes {

@@ -12,8 +12,8 @@ struct Keytool: AsyncParsableCommand {
         abstract: "Inspect, verify, create, re-protect, export, audit and compare encryption key files.",
         discussion: """
         Passwords are never taken as argument values: keytool prompts on the terminal with echo \
-        off, or reads the first line of --password-file FILE or of standard input \
-        (--password-stdin). --json prints a versioned report (schemaVersion 1) on stdout; \
+        off, or reads --password-file FILE or standard input (--password-stdin): \
+        \(PasswordSource.lineRule). --json prints a versioned report (schemaVersion 1) on stdout; \
         diagnostics go to stderr. No command prints a password or key material, except \
         export-keys, deliberately and only when asked explicitly.
 

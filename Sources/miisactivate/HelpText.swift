@@ -12,13 +12,17 @@ enum HelpText {
 
     Parameters
       FileName    Specifies the file name, including the path, of the encryption key file.
+                  A folder of backups instead: the newest file in it that holds the
+                  deployment's current key set and opens with the credentials is used, and
+                  the others are listed with the reason why not (see --dry-run).
       UserName    Specifies the service account credentials. miisactivate supports these formats:
                     [Domain\\]UserName
                     [\\]UserName
                   Names are compared case-insensitively; \\UserName and UserName are the same
                   local account.
       Password    Password for the service account. Specify * to be prompted for the password
-                  (with echo off; when standard input is not a terminal, * reads one line from it).
+                  (with echo off; when standard input is not a terminal, * reads it to its end:
+                  \(PasswordSource.lineRule)).
                   A password typed on the command line works, but other local users can see it
                   in the process list: prefer * or --password-file.
       /q          Runs in quiet mode, with no prompts and no confirmation (also -q, --quiet).
@@ -28,8 +32,13 @@ enum HelpText {
     Linux options
       --install-dir DIR     The server installation, when miisactivate is not installed in its
                             Bin folder (that one comes first), else $MIIS_INSTALL_DIR.
-      --password-file F     Read the password from the first line of F.
-      --dry-run             Run every check, change nothing.
+      --password-file F     Read the password from F: one line, a final newline is removed;
+                            more than one line is refused (exit 16).
+      --dry-run             Run every check, change nothing: print each check as pass or
+                            FAIL, then the plan (who is replaced, epoch N -> N+1, which key
+                            file is installed). Exits with the status of the first failed
+                            check. "Which backup do I activate with?":
+                              miisactivate --dry-run /var/backups/miis 'CORP\\svc-sync' '*'
       --force --reason TEXT Take over although the current primary still sends heartbeats;
                             overrides only that check, and the reason is logged.
       --lease SECONDS       Treat the primary as alive for longer than the deployment's lease
@@ -59,6 +68,13 @@ enum HelpText {
       1 root  2 registered standby, not already active  3 schema  4 password-sync target
       5 key file intact, credentials, current key set, keys decrypt every secret
       6 current primary not alive (unless --force --reason)
+
+    After activation
+      The checklist is printed: start miis-sync.service and miis-heartbeat.timer here, stop
+      them on the old primary, take a fresh backup (miisserver backup), copy it off this host.
+      A file sealed with an older password than a newer backup in its folder, or older than a
+      usable newer one, is used with a warning; the warning gives the keytool passwd command
+      that re-protects the installed key set for the next miisserver backup.
 
     Example
       To activate a backup server and make it the primary server, type:

@@ -37,8 +37,10 @@ package struct Miisactivate {
         }
         let output = ActivationOutput(json: commandLine.json, quiet: commandLine.quiet)
         do {
-            output.print(try await Miisactivate(commandLine: commandLine).run())
-            StandardStreams.exit(ExitCodes.success)
+            let report = try await Miisactivate(commandLine: commandLine).run()
+            output.print(report)
+            // A dry run exits with the status of its first failed check, after listing them all.
+            StandardStreams.exit(output.dryRunFailure(report)?.exitCode ?? ExitCodes.success)
         } catch {
             let failure = ReportedFailure(error, remedies: deploymentRemedies)
             output.printFailure(failure, error: error)
@@ -51,6 +53,11 @@ package struct Miisactivate {
         try StandbyActivation.requireAdministrator(effectiveUserID: geteuid())
         let installation = try ServerInstallation.locate(explicit: commandLine.installDirectory)
         let fileName = try commandLine.fileName ?? ask("Key file (including the path): ", missing: "FileName")
+        if commandLine.fileName == nil { try StandbyActivation.requirePrintablePath(fileName) }
+        // Before anyone types a password: a file that is missing or damaged is said now.
+        if commandLine.fileName == nil || commandLine.userName == nil || willPromptForPassword {
+            try StandbyActivation.precheckKeyFile(fileName)
+        }
         let userName = try commandLine.userName ?? ask("Service account ([Domain\\]UserName): ", missing: "UserName")
         let credentials = Credentials(account: try ServiceAccount(userName), password: try readPassword())
 
@@ -72,7 +79,7 @@ package struct Miisactivate {
         if commandLine.quiet { return true }
         for warning in plan.warnings { printWarning(warning.commandLineText) }
         let age = plan.primaryHeartbeatAge.map { "last heartbeat \(Int($0)) s ago, lease \(Int(plan.lease)) s" } ?? "no heartbeat recorded"
-        printError("All checks passed. \(server) will replace \(plan.state.activeServer) (\(age)) as the active server; epoch \(plan.state.epoch) -> \(plan.state.epoch + 1).")
+        printError("All checks passed. \(server) will replace \(plan.state.activeServer) (\(age)) as the active server; epoch \(plan.state.epoch) -> \(plan.state.epoch + 1); key file \(plan.keyFilePath).")
         guard TerminalPrompt.standardInputIsTerminal else {
             printError("miisactivate: no terminal to confirm on; run with /q to activate without confirmation")
             return false
@@ -88,6 +95,15 @@ package struct Miisactivate {
             throw ToolFailure(exitCode: ExitCodes.usage, "\(name) is missing; give it on the command line (see miisactivate /?)")
         }
         return answer
+    }
+
+    /// Whether ``readPassword()`` will ask on the terminal.
+    private var willPromptForPassword: Bool {
+        switch commandLine.password {
+        case .missing: return !commandLine.quiet
+        case .prompt: return TerminalPrompt.standardInputIsTerminal
+        case .literal, .file: return false
+        }
     }
 
     private func readPassword() throws -> Password {

@@ -13,9 +13,9 @@ func temporaryDirectory() throws -> String {
 
 @Suite("Administration")
 struct AdministrationTests {
-    static func request(_ root: String, _ name: String, _ role: ServerRole, version: String = SchemaCatalog.currentSoftwareVersion) throws -> DeploymentAdministration.SetupRequest {
+    static func request(_ root: String, _ name: String, _ role: ServerRole) throws -> DeploymentAdministration.SetupRequest {
         DeploymentAdministration.SetupRequest(installDirectory: "\(root)/\(name)", serverName: name, database: "\(root)/db.sqlite", role: role,
-                                              serviceAccount: try ServiceAccount("CORP\\svc"), softwareVersion: version, kdf: weakKDF, kdfPolicy: .allowWeak)
+                                              serviceAccount: try ServiceAccount("CORP\\svc"), kdf: weakKDF, kdfPolicy: .allowWeak)
     }
 
     @Test func adminGroupScope() throws {
@@ -48,8 +48,6 @@ struct AdministrationTests {
         let standby = try await DeploymentAdministration.setup(try Self.request(root, "beta", .standby), password: nil)
         #expect(standby.warnings.allSatisfy { !$0.message.contains("0x80230443") })
         #expect(!standby.installation.hasInstalledKeySet)
-        let old = try await DeploymentAdministration.setup(try Self.request(root, "gamma", .standby, version: "1.0.0"), password: nil)
-        #expect(old.warnings.contains { $0.message.contains("0x80230443") })
 
         await expectDeploymentError(.invalidRequest) {
             _ = try await DeploymentAdministration.setup(try Self.request(root, "delta", .primary), password: password)
@@ -61,11 +59,9 @@ struct AdministrationTests {
 
         let alphaStatus = try await DeploymentAdministration.status(alpha)
         #expect(alphaStatus.installation.state == .active)
-        #expect(alphaStatus.servers.map(\.name) == ["alpha", "beta", "gamma"])
+        #expect(alphaStatus.servers.map(\.name) == ["alpha", "beta"])
         let betaStatus = try await DeploymentAdministration.status(standby.installation)
         #expect(betaStatus.installation.state == .standby)
-        let gammaStatus = try await DeploymentAdministration.status(old.installation)
-        #expect(!gammaStatus.database.schemaMatches)
 
         // A takeover by beta (what miisactivate does) fences alpha.
         let state = try await DeploymentAdministration.withStore(alpha) { store in
@@ -112,9 +108,13 @@ struct AdministrationTests {
         let file = try repaired.openInstalledKeySet(password: try Password("new"), policy: .allowWeak)
         #expect(file.keySet.id == keySetID)
         #expect(file.header.account == newAccount)
-        let (versioned, _) = try await DeploymentAdministration.repair(repaired, .init(softwareVersion: "1.1.5"), oldPassword: nil, newPassword: nil)
-        #expect(versioned.configuration.softwareVersion == "1.1.5")
-        #expect(try await DeploymentAdministration.status(versioned).servers.first?.softwareVersion == "1.1.5")
+        // Repair records this binary's software version, whatever server.json said (issue 18).
+        var edited = repaired.configuration
+        edited.softwareVersion = "1.2.7"
+        let stale = try repaired.updating(edited)
+        let (versioned, _) = try await DeploymentAdministration.repair(stale, .init(adminGroup: "directory-admins"), oldPassword: nil, newPassword: nil)
+        #expect(versioned.configuration.softwareVersion == SchemaCatalog.currentSoftwareVersion)
+        #expect(try await DeploymentAdministration.status(versioned).servers.first?.softwareVersion == SchemaCatalog.currentSoftwareVersion)
     }
 
     /// "The highest N is the newest" holds after any cleanup: a freed number is never reused.

@@ -231,6 +231,7 @@ import Testing
         for value in UInt32(0)...0x10FFFF {
             guard let scalar = Unicode.Scalar(value) else { continue }
             let expected = scalar.properties.generalCategory == .control || bidi.contains(value) || value == 0x2028 || value == 0x2029
+                || value == 0xFEFF
             if DisplayUnsafeScalars.contains(scalar) != expected { Issue.record("U+\(String(value, radix: 16))"); return }
         }
         // Other text stays allowed: the vectors' non-ASCII comment, and right-to-left letters.

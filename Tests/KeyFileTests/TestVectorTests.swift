@@ -59,22 +59,59 @@ import ToolSupport
     func manifestEntry(_ name: String) throws {
         let entry = try #require(try Self.manifest().entries.first { $0.name == name })
         let bytes = try Self.load(entry.file)
-        let password = try Password(entry.password)
-        #expect(password.bytes.unsafeCopyToArray().hexString == entry.passwordNFCHex)
-        let credentials = Credentials(account: try ServiceAccount(entry.account), password: password)
         let policy: KDFParameters.Policy = entry.policy == "standard" ? .standard : .allowWeak
         do {
+            // Format section 7, step 0: the credentials are normalized and checked before the file.
+            let password = try entry.passwordInputHex.map { try Password(utf8: SecureBytes(hex($0))) } ?? Password(entry.password)
+            #expect(password.bytes.unsafeCopyToArray().hexString == entry.passwordNFCHex)
+            let credentials = Credentials(account: try ServiceAccount(entry.account), password: password)
+            if entry.operation == "inspect" {
+                // What keytool inspect reports: the header, or damage when the checksum fails.
+                let (_, checksumHolds) = try SealedKeyFile.inspect(bytes: bytes)
+                if !checksumHolds { throw KeyFileError.checksumMismatch() }
+                #expect(entry.expected.outcome == "success", "\(name)")
+                return
+            }
             let file = try SealedKeyFile(bytes: bytes).open(with: credentials, policy: policy)
             #expect(entry.expected == .success(file.keySet), "\(name)")
             // read-then-write is byte-identical
             #expect(try file.serialized(with: credentials) == bytes)
         } catch let error as KeyFileError {
             #expect(entry.expected.outcome == "error", "\(name) failed unexpectedly: \(error.code) \(error.message)")
-            #expect(error.category.rawValue == entry.expected.category)
-            #expect(error.code.rawValue == entry.expected.code)
+            #expect(error.category.rawValue == entry.expected.category, "\(name): \(error.code) \(error.message)")
+            #expect(error.code.rawValue == entry.expected.code, "\(name): \(error.code) \(error.message)")
             #expect(ExitCodes.status(for: error) == entry.expected.exitCode)
         }
     }
+
+    /// The stranger's implementation (docs/key-file-reference-reader.py, written from the
+    /// specification) reaches every manifest outcome. Needs python3 with `cryptography`.
+    @Test(.enabled(if: TestVectorTests.pythonReaderAvailable, "python3 with the cryptography module"))
+    func referenceReaderAgrees() throws {
+        let reader = Self.sourceDirectory.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("docs/key-file-reference-reader.py")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", reader.path, Self.bundleDirectory.path]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "the reference reader disagrees:\n\(text.split(separator: "\n").filter { !$0.hasPrefix("OK") }.joined(separator: "\n"))")
+        #expect(text.split(separator: "\n").count == (try Self.manifest().entries.count))
+    }
+
+    static let pythonReaderAvailable: Bool = {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", "import cryptography"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return false }
+        process.waitUntilExit()
+        return process.terminationStatus == 0
+    }()
 
     @Test func ceilingFilesAreRefusedFast() throws {
         for (name, account, password) in [("scrypt-ceiling.bin", "sync", "password"), ("pbkdf2-ceiling.bin", "MÜNCHEN\\Jörg", "x")] {

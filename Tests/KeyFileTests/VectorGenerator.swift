@@ -25,6 +25,13 @@ struct VectorEntry: Codable, Equatable {
     var passwordNFCHex: String
     /// `standard` or `allowWeak`.
     var policy: String
+    /// What the reader does: absent or `open` (open with the credentials), or `inspect` (read the
+    /// header without a password, format section 7; a failing checksum is `corrupted.checksum`).
+    var operation: String? = nil
+    /// When present, the password is these raw bytes (lowercase hex) as read from a password file
+    /// or standard input, to which the line rule of format section 5.1 applies; `password` then
+    /// shows them as text.
+    var passwordInputHex: String? = nil
     var expected: VectorExpectation
 }
 
@@ -155,28 +162,29 @@ enum VectorGenerator {
         var credentials: Credentials
     }
 
-    static func keySet(_ label: String, _ specs: [KeySpec], generation: UInt32 = 1) throws -> KeySet {
+    static func keySet(_ label: String, _ specs: [KeySpec], id fixedID: [UInt8]? = nil, keyCreatedAt: Int64? = nil, generation: UInt32 = 1) throws -> KeySet {
         var id = try bytes("\(label)/key-set-id", 16)
         id[6] = 0x40 | (id[6] & 0x0f)  // shaped like a version-4 UUID
         id[8] = 0x80 | (id[8] & 0x3f)
         let keys = try specs.map { spec in
             try Key(
                 descriptor: KeyDescriptor(id: KeyID(rawValue: spec.id), algorithm: spec.algorithm, status: spec.status,
-                                          createdAt: 1_700_000_000 + Int64(spec.id % 1_000_000), isPrimary: spec.primary),
+                                          createdAt: keyCreatedAt ?? 1_700_000_000 + Int64(spec.id % 1_000_000), isPrimary: spec.primary),
                 material: SecureBytes(try bytes("\(label)/key/\(spec.id)", 32)))
         }
-        return try KeySet(id: UUID(bytes: id)!, keys: keys, generation: generation)
+        return try KeySet(id: UUID(bytes: fixedID ?? id)!, keys: keys, generation: generation)
     }
 
     static func build(
         _ label: String, account: String, password: String, kdf: KDFParameters,
         keys: [KeySpec] = [KeySpec(id: 1, primary: true)], comment: String? = nil,
-        minorVersion: UInt8 = 0, unknownFields: [UnknownHeaderField] = [], generation: UInt32 = 1
+        minorVersion: UInt8 = 0, unknownFields: [UnknownHeaderField] = [],
+        keySetID: [UInt8]? = nil, createdAt fileCreatedAt: Int64 = createdAt, keyCreatedAt: Int64? = nil, generation: UInt32 = 1
     ) throws -> Built {
-        let keySet = try keySet(label, keys, generation: generation)
+        let keySet = try keySet(label, keys, id: keySetID, keyCreatedAt: keyCreatedAt, generation: generation)
         let credentials = Credentials(account: try ServiceAccount(account), password: try Password(password))
         var header = KeyFileHeader(
-            keySetID: keySet.id, createdAt: createdAt, sourceServer: server, account: credentials.account, kdf: kdf,
+            keySetID: keySet.id, createdAt: fileCreatedAt, sourceServer: server, account: credentials.account, kdf: kdf,
             salt: try bytes("\(label)/salt", KeyFileHeader.saltSize), nonce: try bytes("\(label)/nonce", AES256GCM.nonceSize),
             keys: keySet.descriptors, comment: comment)
         header.minorVersion = minorVersion
@@ -188,12 +196,23 @@ enum VectorGenerator {
 
     static func entry(
         _ name: String, file: String, _ description: String, account: String, password: String,
-        policy: KDFParameters.Policy = .allowWeak, _ expected: VectorExpectation
+        policy: KDFParameters.Policy = .allowWeak, operation: String? = nil, _ expected: VectorExpectation
     ) -> VectorEntry {
         VectorEntry(
             name: name, file: file, description: description, account: account, password: password,
-            passwordNFCHex: Array(password.precomposedStringWithCanonicalMapping.utf8).hexString,
-            policy: policy == .standard ? "standard" : "allowWeak", expected: expected)
+            passwordNFCHex: Array(UnicodeNormalization.nfc(password).utf8).hexString,
+            policy: policy == .standard ? "standard" : "allowWeak", operation: operation, expected: expected)
+    }
+
+    /// An entry whose password is read from raw bytes (a password file or standard input).
+    /// `passwordNFCHex` is what the KDF sees, empty when the input is refused.
+    static func passwordInputEntry(
+        _ name: String, file: String, _ description: String, account: String, input: [UInt8], _ expected: VectorExpectation
+    ) -> VectorEntry {
+        let password = (try? Password(utf8: SecureBytes(input)))?.bytes.unsafeCopyToArray().hexString ?? ""
+        return VectorEntry(
+            name: name, file: file, description: description, account: account, password: String(decoding: input, as: UTF8.self),
+            passwordNFCHex: password, policy: "allowWeak", passwordInputHex: input.hexString, expected: expected)
     }
 
     /// All files (name to bytes) and the manifest describing them.
@@ -370,6 +389,185 @@ enum VectorGenerator {
         entries.append(entry("generation-one-explicit", file: "generation-one-explicit.bin",
                              "field 9 holds 1: generation 1 is written as the field's absence, so this is non-canonical",
                              account: "CORP\\Sync", password: "rotated twice", .failure(.corrupted, "structure")))
+        // Section 4.5, the field's checks in order: critical flag and cap while walking, then the exact length.
+        let generationEdits: [(String, String, (inout (type: UInt16, value: [UInt8])) -> Void)] = [
+            ("generation-critical-flag", "field 9 carries the critical flag (0x8009): a registered field's flag must be the registry's", { $0.type = 0x8009 }),
+            ("generation-over-cap", "field 9 is 5 bytes, over its cap of 4", { $0.value = [0, 0, 0, 0, 3] }),
+            ("generation-short", "field 9 is 3 bytes (within its cap, short): refused when its value is decoded", { $0.value = [0, 0, 3] }),
+        ]
+        for (name, description, edit) in generationEdits {
+            raw = RawKeyFile(rotated.bytes)
+            edit(&raw.fields[raw.index(of: 9)])
+            files["\(name).bin"] = try raw.assembled()
+            entries.append(entry(name, file: "\(name).bin", description, account: "CORP\\Sync", password: "rotated twice", .failure(.corrupted, "structure")))
+        }
+
+        // Issue 14: one vector per rule a stranger could get wrong. Section numbers are the format's.
+
+        // Section 7, step 0: the credentials are checked before the file is read.
+        entries.append(entry("invalid-account-before-file", file: "bad-magic.bin",
+                             "an invalid account (two '\\') is reported before the file is read, even a file that is not a key file",
+                             account: "a\\b\\c", password: "password", .failure(.invalidInput, "account")))
+        entries.append(entry("empty-password-before-file", file: "truncated.bin",
+                             "an empty password is reported before the file is read",
+                             account: "sync", password: "", .failure(.invalidInput, "password")))
+
+        // Section 7, step 1: the size is checked before the magic.
+        files["oversized-bad-magic.bin"] = [UInt8](repeating: 0, count: SealedKeyFile.maximumSize + 1)
+        entries.append(entry("oversized-bad-magic", file: "oversized-bad-magic.bin",
+                             "8 MiB + 1 zero bytes: the size is checked before the magic, so this is corrupted.size, not corrupted.magic",
+                             account: "sync", password: "password", .failure(.corrupted, "size")))
+
+        // Section 7, inspect: damage reads as damage even when the damaged bytes parse as something newer.
+        entries.append(entry("inspect-checksum-mismatch", file: "checksum-mismatch.bin",
+                             "inspect (no password): the flipped bit turns field 2's type into unknown critical field 0x8802, but a failing checksum is corrupted.checksum whatever the damaged bytes say",
+                             account: "CORP\\Sync", password: "multi-key password", operation: "inspect", .failure(.corrupted, "checksum")))
+        raw = RawKeyFile(scryptWeak.bytes)
+        raw.major = 2
+        var damagedVersion = try raw.assembled()
+        damagedVersion[damagedVersion.count - 1] ^= 0x01
+        files["version-2-checksum-mismatch.bin"] = damagedVersion
+        entries.append(entry("inspect-version-2-checksum-mismatch", file: "version-2-checksum-mismatch.bin",
+                             "inspect: major version 2 and a failing checksum: damage (corrupted.checksum), not unsupported.version",
+                             account: "sync", password: "password", operation: "inspect", .failure(.corrupted, "checksum")))
+
+        // Section 5.1: a password read from a file or standard input is one line.
+        let lines: [(String, String, [UInt8], VectorExpectation)] = [
+            ("password-input-lf", "one final LF is removed", Array("password\n".utf8), .success(scryptWeak.file.keySet)),
+            ("password-input-crlf", "one final CR LF is removed", Array("password\r\n".utf8), .success(scryptWeak.file.keySet)),
+            ("password-input-no-newline", "input without a final line ending is the password as it is", Array("password".utf8), .success(scryptWeak.file.keySet)),
+            ("password-input-two-newlines", "a second final LF is a second (empty) line: refused, not taken as part of the password nor dropped",
+             Array("password\n\n".utf8), .failure(.invalidInput, "password")),
+            ("password-input-two-lines", "two lines: refused rather than cut at the first", Array("password\nline2\n".utf8), .failure(.invalidInput, "password")),
+            ("password-input-lone-cr", "a lone final CR is a line break too: refused", Array("password\r".utf8), .failure(.invalidInput, "password")),
+            ("password-input-inner-cr", "a CR inside the line: refused", Array("pass\rword\n".utf8), .failure(.invalidInput, "password")),
+        ]
+        for (name, description, input, expected) in lines {
+            entries.append(passwordInputEntry(name, file: "scrypt-weak.bin", description, account: "sync", input: input, expected))
+        }
+        entries.append(entry("password-keeps-spaces", file: "scrypt-weak.bin",
+                             "leading and trailing spaces are part of the password (nothing but one final line ending is removed)",
+                             account: "sync", password: " password ", .failure(.wrongCredentials, "header-mac")))
+
+        // Section 5.2, step 1: exactly TAB and the Zs code points are trimmed.
+        entries.append(entry("account-trimmed-spaces", file: "scrypt-weak.bin",
+                             "TAB, SPACE, U+3000 IDEOGRAPHIC SPACE and U+00A0 NO-BREAK SPACE around the name are trimmed",
+                             account: "\t \u{3000}Sync\u{A0}", password: "password", .success(scryptWeak.file.keySet)))
+        entries.append(entry("account-zero-width-space", file: "scrypt-weak.bin",
+                             "U+200B ZERO WIDTH SPACE is not trimmed (it is not Zs): an invisible character in a name is refused",
+                             account: "\u{200B}sync", password: "password", .failure(.invalidInput, "account")))
+        entries.append(entry("account-byte-order-mark", file: "scrypt-weak.bin",
+                             "U+FEFF (byte-order mark, zero width no-break space) is refused in a name, not trimmed",
+                             account: "\u{FEFF}sync", password: "password", .failure(.invalidInput, "account")))
+        // Section 5.2, step 4: "white space" is the Unicode White_Space property, per code point.
+        entries.append(entry("account-white-space-before-separator", file: "multi-key.bin",
+                             "U+2007 FIGURE SPACE (White_Space) at the end of the domain part is refused",
+                             account: "CORP\u{2007}\\Sync", password: "multi-key password", .failure(.invalidInput, "account")))
+
+        // Section 5.2, step 1: the default full lowercase mapping of each code point, no context.
+        let caseFile = try build("case-mapping", account: "ΣΑΣ\\İpek", password: "case mapping", kdf: weak)
+        files["case-mapping.bin"] = caseFile.bytes
+        entries.append(entry("case-mapping", file: "case-mapping.bin",
+                             "account ΣΑΣ\\İpek is stored as σασ\\i̇pek: each Σ maps to σ (no Final_Sigma context) and İ to i + U+0307 (full mapping)",
+                             account: "ΣΑΣ\\İPEK", password: "case mapping", .success(caseFile.file.keySet)))
+        entries.append(entry("case-mapping-final-sigma", file: "case-mapping.bin",
+                             "σας (final sigma, as context-sensitive lowercasing would give) is another account",
+                             account: "σας\\i̇pek", password: "case mapping", .failure(.wrongCredentials, "account")))
+        entries.append(entry("case-mapping-dotless", file: "case-mapping.bin",
+                             "σασ\\ipek (plain i, as a simple or Turkish mapping would give for İ) is another account",
+                             account: "σασ\\ipek", password: "case mapping", .failure(.wrongCredentials, "account")))
+        raw = RawKeyFile(caseFile.bytes)
+        raw.fields[raw.index(of: 4)].value = Array("σας\\i̇pek".utf8)
+        files["final-sigma-account-field.bin"] = try raw.assembled()
+        entries.append(entry("final-sigma-account-field", file: "final-sigma-account-field.bin",
+                             "field 4 holds σας\\i̇pek, which is canonical (ς is already lowercase): ΣΑΣ\\İpek maps to σασ\\i̇pek, another account, refused before any derivation (a reader applying Final_Sigma would match it and fail the MAC instead)",
+                             account: "ΣΑΣ\\İpek", password: "case mapping", .failure(.wrongCredentials, "account")))
+
+        // Section 4.2: a byte-order mark in header text.
+        raw = RawKeyFile(multi.bytes)
+        raw.fields[raw.index(of: 3)].value = Array("\u{FEFF}sync1.corp.example".utf8)
+        files["bom-source-server.bin"] = try raw.assembled()
+        entries.append(entry("bom-source-server", file: "bom-source-server.bin",
+                             "the source server begins with U+FEFF (a byte-order mark): refused like the other invisible or display-unsafe characters",
+                             account: "CORP\\Sync", password: "multi-key password", .failure(.corrupted, "structure")))
+
+        // Section 4, rule 2: caps of the fixed-length fields, checked while walking the fields.
+        raw = RawKeyFile(scryptWeak.bytes)
+        raw.fields[raw.index(of: 1)].value.append(0)
+        files["key-set-id-over-cap.bin"] = try raw.assembled()
+        entries.append(entry("key-set-id-over-cap", file: "key-set-id-over-cap.bin", "field 1 is 17 bytes, over its cap of 16",
+                             account: "sync", password: "password", .failure(.corrupted, "structure")))
+        raw = RawKeyFile(future.bytes)
+        raw.fields[raw.index(of: 1)].value.removeLast()
+        raw.fields[raw.index(of: 0x42)].type = 0x8042
+        files["key-set-id-short-unknown-critical.bin"] = try raw.assembled()
+        entries.append(entry("key-set-id-short-unknown-critical", file: "key-set-id-short-unknown-critical.bin",
+                             "field 1 is 15 bytes (within its cap, short) and a later field is unknown and critical: the walk over the fields ends at the critical field before any value is decoded",
+                             account: "CORP\\Sync", password: "future", .failure(.unsupported, "critical-field")))
+        raw = RawKeyFile(future.bytes)
+        raw.fields[raw.index(of: 1)].value.append(0)
+        raw.fields[raw.index(of: 0x42)].type = 0x8042
+        files["key-set-id-over-cap-unknown-critical.bin"] = try raw.assembled()
+        entries.append(entry("key-set-id-over-cap-unknown-critical", file: "key-set-id-over-cap-unknown-critical.bin",
+                             "field 1 is 17 bytes (over its cap) and a later field is unknown and critical: the cap is checked first, where field 1 is read",
+                             account: "CORP\\Sync", password: "future", .failure(.corrupted, "structure")))
+
+        // Section 4.3 and 4.1 field 6: algorithm ID, then exact length.
+        let algorithmFields: [(String, UInt16, [UInt8], VectorExpectation, String)] = [
+            ("kdf-unknown-id-short", 5, [3, 0, 0, 0, 0], .failure(.unsupported, "algorithm"), "field 5 holds KDF ID 3 in 5 bytes: the ID is checked before the length"),
+            ("kdf-empty", 5, [], .failure(.corrupted, "structure"), "field 5 is empty: no ID to read"),
+            ("kdf-scrypt-short", 5, [1, 15, 0, 0, 0, 8, 0, 0, 0, 1], .failure(.corrupted, "structure"), "field 5 holds scrypt (ID 1) in 10 bytes instead of 42"),
+            ("cipher-unknown-id-short", 6, [2, 1, 2, 3], .failure(.unsupported, "algorithm"), "field 6 holds cipher ID 2 in 4 bytes: the ID is checked before the length"),
+            ("cipher-empty", 6, [], .failure(.corrupted, "structure"), "field 6 is empty: no ID to read"),
+        ]
+        for (name, field, value, expected, description) in algorithmFields {
+            raw = RawKeyFile(scryptWeak.bytes)
+            raw.fields[raw.index(of: field)].value = value
+            files["\(name).bin"] = try raw.assembled()
+            entries.append(entry(name, file: "\(name).bin", description, account: "sync", password: "password", expected))
+        }
+
+        // Section 4.4: the key index's order of checks.
+        func editedIndex(_ name: String, _ description: String, _ expected: VectorExpectation, _ edit: (inout [UInt8]) -> Void) throws {
+            raw = RawKeyFile(multi.bytes)
+            edit(&raw.fields[raw.index(of: 7)].value)
+            files["\(name).bin"] = try raw.assembled()
+            entries.append(entry(name, file: "\(name).bin", description, account: "CORP\\Sync", password: "multi-key password", expected))
+        }
+        let entrySize = KeyFileHeader.indexEntrySize
+        try editedIndex("key-index-empty", "key count 0 (2 bytes): refused before anything else", .failure(.corrupted, "structure")) { $0 = [0, 0] }
+        try editedIndex("key-index-length-before-entries", "count 5 but one byte short, and the first entry has an unknown algorithm: the length is checked before any entry",
+                        .failure(.corrupted, "structure")) { $0.removeLast(); $0[2 + 4] = 9 }
+        try editedIndex("key-index-zero-id-unknown-algorithm", "the first entry has ID 0 and algorithm 9: the ID is checked before the algorithm",
+                        .failure(.corrupted, "structure")) { $0.replaceSubrange(2..<6, with: [0, 0, 0, 0]); $0[2 + 4] = 9 }
+        try editedIndex("key-index-descending-unknown-algorithm", "the second entry's ID (1) is not above the first's (1) and its algorithm is 9: the ID is checked first",
+                        .failure(.corrupted, "structure")) { $0.replaceSubrange((2 + entrySize)..<(2 + entrySize + 4), with: [0, 0, 0, 1]); $0[2 + entrySize + 4] = 9 }
+        try editedIndex("key-index-unknown-algorithm-and-status", "an entry with algorithm 9 and status 9: the algorithm is checked before the status",
+                        .failure(.unsupported, "algorithm")) { $0[2 + 4] = 9; $0[2 + 5] = 9 }
+        try editedIndex("key-index-unknown-status-and-flags", "an entry with status 9 and reserved flag bits: the status is checked before the flags (both corrupted.structure)",
+                        .failure(.corrupted, "structure")) { $0[2 + 5] = 9; $0[2 + 6] = 0x80 }
+        try editedIndex("key-index-no-primary", "no entry is primary: checked after every entry",
+                        .failure(.corrupted, "structure")) { $0[2 + 2 * entrySize + 6] = 0 }
+        try editedIndex("key-index-retired-primary-unknown-algorithm", "the primary is retired and a later entry has algorithm 9: every entry is checked before the primary",
+                        .failure(.unsupported, "algorithm")) { $0[2 + 2 * entrySize + 5] = 2; $0[2 + 4 * entrySize + 4] = 9 }
+
+        // Section 2: headerLength within the file.
+        raw = RawKeyFile(scryptWeak.bytes)
+        var pastEnd = raw.prefix + raw.mac + [0, 0, 0, UInt8(raw.payload.count)] + raw.payload
+        pastEnd.replaceSubrange(14..<18, with: [0x00, 0x1F, 0xFF, 0xFF])
+        pastEnd += try SHA256.hash(pastEnd)
+        files["header-length-past-end.bin"] = pastEnd
+        entries.append(entry("header-length-past-end", file: "header-length-past-end.bin",
+                             "headerLength 2,097,151 (within the 2 MiB cap) but past the end of the file",
+                             account: "sync", password: "password", .failure(.corrupted, "structure")))
+
+        // Section 4.1: any key-set ID and any time are accepted, the nil UUID and negative times included.
+        let extremes = try build("nil-uuid-negative-times", account: "sync", password: "password", kdf: weak,
+                                 keySetID: [UInt8](repeating: 0, count: 16), createdAt: -1, keyCreatedAt: Int64.min)
+        files["nil-uuid-negative-times.bin"] = extremes.bytes
+        entries.append(entry("nil-uuid-negative-times", file: "nil-uuid-negative-times.bin",
+                             "the nil key-set UUID, a file created at -1 (1969-12-31T23:59:59Z) and a key created at -2^63: no UUID version and no time range is required",
+                             account: "sync", password: "password", .success(extremes.file.keySet)))
 
         return (files, VectorManifest(format: "miis-keyfile test vectors, see docs/key-file-format.md", seed: seed, entries: entries))
     }

@@ -1,3 +1,4 @@
+import ErrorReporting
 import Foundation
 import KeyFile
 import Logging
@@ -50,12 +51,148 @@ public struct ActivationReport: Encodable, Sendable, Equatable {
     public var epoch: Int64
     public var keySetID: UUID
     public var keySetFingerprint: String
+    /// The key set's generation the deployment runs on after the run (1 before any key-set change).
+    public var keySetGeneration: Int64
     public var keysInstalledAt: String?
     public var forcedReason: String?
     public var adminGroup: String
     public var adminGroupScope: AdminGroupScope
     /// Warnings to show (local admin group, readable key file, ...). Never contain secrets.
     public var warnings: [DeploymentWarning]
+    /// A dry run: every check of the help's list, in order, passed or not.
+    public var checks: [ActivationCheck]?
+    /// The switch (made, or that a dry run whose checks all passed would make).
+    public var plan: PlannedSwitch?
+    /// When a folder was given: every file in it and why it is or is not the one.
+    public var backupChoice: BackupChoice?
+    /// What to do after the switch, in the tool's words (set by the tool that prints the report).
+    public var nextSteps: [String]?
+    /// Whether a dry run found every check passed (`nil` otherwise).
+    public var allChecksPassed: Bool?
+}
+
+/// The switch an activation makes: who is replaced, the epoch it moves from and to, and which
+/// key file is installed where.
+public struct PlannedSwitch: Codable, Sendable, Equatable {
+    public var replaces: String
+    public var fromEpoch: Int64
+    public var toEpoch: Int64
+    public var keyFile: String
+    public var installedAs: String
+    /// Seconds since the replaced server's last heartbeat, if it ever sent one.
+    public var primaryHeartbeatAgeSeconds: Double?
+    public var leaseSeconds: Double
+}
+
+/// One check of an activation (the help's "Checks" list), as a dry run reports it.
+public struct ActivationCheck: Sendable, Equatable, Encodable {
+    public enum Status: String, Codable, Sendable {
+        case passed, failed
+        /// The primary is alive but `--force --reason` overrides this check.
+        case overridden
+        /// It needs what an earlier failed check could not provide (the deployment).
+        case notRun
+    }
+
+    /// 1-6, the help's numbering.
+    public let number: Int
+    public var status: Status
+    /// What was found, or why it failed (the failure's one-line message).
+    public var detail: String
+    /// The failure behind `failed` (its class is the exit status).
+    public var failure: (any ReportableError)? { failureBox?.error }
+    let failureBox: BackupCandidate.FailureBox?
+    /// The failure's exit status, in the tool's table (set by the tool that prints the report).
+    public var exitCode: Int32?
+
+    /// The check's name, as the help lists it.
+    public var title: String { Self.titles[number - 1] }
+
+    public static let titles = [
+        "running as root",
+        "registered standby, not already active",
+        "software version matches the database schema",
+        "password-sync target is this server",
+        "key file intact, credentials, current key set, keys decrypt every secret",
+        "current primary not alive",
+    ]
+
+    enum CodingKeys: String, CodingKey { case number, title, status, detail, errorCode, exitCode }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(number, forKey: .number)
+        try container.encode(title, forKey: .title)
+        try container.encode(status, forKey: .status)
+        try container.encode(detail, forKey: .detail)
+        try container.encodeIfPresent(failure?.errorCode, forKey: .errorCode)
+        try container.encodeIfPresent(exitCode, forKey: .exitCode)
+    }
+}
+
+/// Runs the checks one after another, keeps each outcome and logs it (`check N/6 passed: ...`).
+struct ActivationChecks {
+    let logger: Logger
+    private(set) var list: [ActivationCheck] = [] {
+        didSet {
+            guard let check = list.last, list.count > oldValue.count else { return }
+            logger.debug("check \(check.number)/\(ActivationCheck.titles.count) \(check.status.rawValue): \(check.detail)")
+        }
+    }
+
+    init(logger: Logger) { self.logger = logger }
+
+    var allPassed: Bool { list.count == ActivationCheck.titles.count && list.allSatisfy { $0.status == .passed || $0.status == .overridden } }
+
+    /// Runs check `number`; `body` returns what it found or throws the failure.
+    mutating func run(_ number: Int, _ body: () async throws -> String) async -> Bool {
+        do {
+            list.append(ActivationCheck(number: number, status: .passed, detail: try await body(), failureBox: nil))
+            return true
+        } catch let error as any ReportableError {
+            list.append(ActivationCheck(number: number, status: .failed, detail: error.message, failureBox: .init(error: error)))
+        } catch {
+            let wrapped = DeploymentError(.database, "\(error)")
+            list.append(ActivationCheck(number: number, status: .failed, detail: wrapped.message, failureBox: .init(error: wrapped)))
+        }
+        return false
+    }
+
+    /// A check that needs the deployment's state: `notRun` without it.
+    mutating func run(_ number: Int, needs state: DeploymentState?, _ body: (DeploymentState) async throws -> String) async -> Bool {
+        guard let state else {
+            list.append(ActivationCheck(number: number, status: .notRun, detail: "not run: it needs the deployment, which check 2 could not read", failureBox: nil))
+            return false
+        }
+        return await run(number) { try await body(state) }
+    }
+
+    mutating func markOverridden(_ number: Int) {
+        if let index = list.firstIndex(where: { $0.number == number && $0.status == .passed }) {
+            list[index].status = .overridden
+            logger.debug("check \(number)/\(ActivationCheck.titles.count) overridden (forced)")
+        }
+    }
+}
+
+/// What ``StandbyActivation/inspect(_:everyCheck:)`` found.
+public struct ActivationInspection: Sendable {
+    public var checks: [ActivationCheck] = []
+    /// Set when every check passed.
+    public var plan: ActivationPlan?
+    public var alreadyActive = false
+    public var state: DeploymentState?
+    public var warnings: [DeploymentWarning] = []
+    public var backupChoice: BackupChoice?
+
+    /// The failure of the first failed check, in the list's order.
+    public var firstFailure: (any ReportableError)? { checks.first { $0.status == .failed }?.failure }
+
+    func with(_ checks: ActivationChecks) -> ActivationInspection {
+        var copy = self
+        copy.checks = checks.list
+        return copy
+    }
 }
 
 /// The checks of an activation that passed, ready to switch: the plan `commit` executes.
@@ -65,12 +202,19 @@ public struct ActivationPlan: Sendable {
     /// The verified bytes of the key file, installed as they are (they already open with the
     /// service account's credentials; no second KDF run is needed).
     let keyFileBytes: [UInt8]
+    /// The key file used (the chosen one, when a folder was given).
+    public let keyFilePath: String
     public let forcedReason: String?
     public let warnings: [DeploymentWarning]
     /// Seconds since the current primary's last heartbeat, if it ever sent one.
     public let primaryHeartbeatAge: TimeInterval?
     /// The lease the checks applied: the deployment's, or the requested one if longer.
     public let lease: TimeInterval
+
+    func summary(installedAs path: String) -> PlannedSwitch {
+        PlannedSwitch(replaces: state.activeServer, fromEpoch: state.epoch, toEpoch: state.epoch + 1, keyFile: keyFilePath,
+                      installedAs: path, primaryHeartbeatAgeSeconds: primaryHeartbeatAge, leaseSeconds: lease)
+    }
 }
 
 /// Promotes a standby to the deployment's active server: the reference's `miisactivate`.
@@ -93,47 +237,102 @@ public struct StandbyActivation: Sendable {
     var serverName: String { installation.configuration.serverName }
 
     /// Checks 1 (root) must be done by the caller before anything else is touched; see
-    /// ``requireAdministrator(effectiveUserID:)``. This runs checks 2 to 6. Returns `nil` when
-    /// this server is already the active one (after converging its local state).
+    /// ``requireAdministrator(effectiveUserID:)``. This runs checks 2 to 6, stopping at the first
+    /// failure, which it throws. Returns `nil` when this server is already the active one.
     public func prepare(_ options: ActivationRequestOptions) async throws -> ActivationPlan? {
-        try Self.requireAdministrator(effectiveUserID: options.effectiveUserID)
-        logger.debug("check 1/6 passed: running as root")
+        let inspection = try await inspect(options, everyCheck: false)
+        if let failure = inspection.firstFailure { throw failure }
+        return inspection.plan
+    }
+
+    /// Runs the checks of the help's "Checks" list in order. With `everyCheck` (the dry run) a
+    /// failure is recorded and the following checks still run (those that need what failed are
+    /// `notRun`); without it the first failure ends the run (and is logged as a refusal).
+    public func inspect(_ options: ActivationRequestOptions, everyCheck: Bool) async throws -> ActivationInspection {
+        var checks = ActivationChecks(logger: logger)
         var warnings: [DeploymentWarning] = []
-        warnings += try InstallationPermissions.check(installation).map { DeploymentWarning($0) }
+        var inspection = ActivationInspection()
+
+        // 1. Root.
+        // Nothing is read before it passes, not even in a dry run.
+        guard await checks.run(1, {
+            try Self.requireAdministrator(effectiveUserID: options.effectiveUserID)
+            return "effective user ID 0"
+        }) else { return inspection.with(checks) }
 
         // 2. Registered in this deployment, and not already active.
-        guard let state = try await store.deployment() else {
-            throw DeploymentError(.notRegistered, "the database has no deployment yet: set up a primary first", remedy: .setUpPrimary)
+        var state: DeploymentState?
+        let registered = await checks.run(2) {
+            warnings += try InstallationPermissions.check(installation).map { DeploymentWarning($0) }
+            guard let found = try await store.deployment() else {
+                throw DeploymentError(.notRegistered, "the database has no deployment yet: set up a primary first", remedy: .setUpPrimary)
+            }
+            state = found
+            let servers = try await store.servers()
+            guard servers.contains(where: { $0.name == serverName }) else {
+                throw DeploymentError(.notRegistered,
+                    "server '\(serverName)' is not registered in this deployment", remedy: .registerStandby)
+            }
+            return "\(serverName) is a registered standby; the active server is \(found.activeServer) at epoch \(found.epoch)"
         }
-        let servers = try await store.servers()
-        guard servers.contains(where: { $0.name == serverName }) else {
-            throw DeploymentError(.notRegistered,
-                "server '\(serverName)' is not registered in this deployment", remedy: .registerStandby)
+        if registered, let state, state.activeServer == serverName {
+            inspection.alreadyActive = true
+            return inspection.with(checks)
         }
-        if state.activeServer == serverName { return nil }
-        logger.debug("check 2/6 passed: \(serverName) is a registered standby; active server is \(state.activeServer) at epoch \(state.epoch)")
+        guard registered || everyCheck else { return inspection.with(checks) }
+        inspection.state = state
 
-        // From here on, refusals are logged (best effort) so the audit trail shows every attempt.
-        do {
-            // 3. Schema.
-            try await checkSchema()
-            logger.debug("check 3/6 passed: software version \(installation.configuration.softwareVersion) matches the database schema")
-            // 4. Password synchronization.
+        // 3. Schema.
+        let activeServer = state?.activeServer
+        let schemaPassed = await checks.run(3) {
+            try await checkSchema(activeServer: activeServer)
+            return "software version \(installation.configuration.softwareVersion) matches the database schema"
+        }
+        if !schemaPassed, !everyCheck { return await refused(inspection.with(checks), options) }
+
+        // 4. Password synchronization.
+        let syncPassed = await checks.run(4, needs: state) { state in
             if state.passwordSyncEnabled, state.passwordSyncTarget != serverName {
                 let target = state.passwordSyncTarget ?? "no server"
                 throw DeploymentError(.passwordSyncTarget,
                     "password synchronization is enabled and directed to \(target), not to this server", remedy: .redirectPasswordSync(to: serverName))
             }
-            logger.debug("check 4/6 passed: password synchronization \(state.passwordSyncEnabled ? "points at this server" : "is disabled")")
-            // 5. The key file.
-            let (keyFile, bytes, fileWarnings) = try openKeyFile(options)
+            return "password synchronization \(state.passwordSyncEnabled ? "points at this server" : "is disabled")"
+        }
+        if !syncPassed, !everyCheck { return await refused(inspection.with(checks), options) }
+
+        // 5. The key file (a folder: the newest usable backup in it).
+        var opened: (file: KeyFile, bytes: [UInt8], path: String)?
+        let keysPassed = await checks.run(5, needs: state) { state in
+            var path = options.keyFilePath
+            if Self.isDirectory(path) {
+                let choice = try BackupChoice.choose(in: path, state: state, credentials: options.credentials,
+                                                     account: installation.configuration.serviceAccount, policy: options.kdfPolicy,
+                                                     database: installation.configuration.database)
+                inspection.backupChoice = choice
+                guard let chosen = choice.chosen else { throw choice.bestFailure ?? DeploymentError(.keySetMismatch, "no usable key file in \(path)") }
+                path = chosen.path
+            }
+            var fileOptions = options
+            fileOptions.keyFilePath = path
+            let (keyFile, bytes, fileWarnings) = try openKeyFile(fileOptions)
             warnings += fileWarnings
             try StoreRules.requireCurrentKeySet(keyFile.keySet, of: state, "the key file's key set",
                                                 detail: "it is stale or from another deployment", remedy: .useCurrentBackup)
             try await DeploymentKeyCheck.verifyKeySet(keyFile.keySet, against: store)
-            logger.debug("check 5/6 passed: \(options.keyFilePath) opens, holds the current key set and decrypts every secret")
-            // 6. The current primary must not be alive (checked here to refuse before any prompt,
-            // and again inside the activation's transaction, where it decides).
+            warnings += BackupChoice.warnings(activatingWith: path, state: state, credentials: options.credentials,
+                                              account: installation.configuration.serviceAccount, policy: options.kdfPolicy,
+                                              installedKeyFile: installation.installedKeyFilePath,
+                                              database: installation.configuration.database)
+            opened = (keyFile, bytes, path)
+            return "\(path) opens, holds the current key set \(keyFile.keySet.id.lowercasedString) and decrypts every secret"
+        }
+        if !keysPassed, !everyCheck { return await refused(inspection.with(checks), options) }
+
+        // 6. The current primary must not be alive (checked here to refuse before any prompt,
+        // and again inside the activation's transaction, where it decides).
+        var liveness: (age: TimeInterval?, lease: TimeInterval, forced: Bool)?
+        let primaryPassed = await checks.run(6, needs: state) { state in
             let age = try await store.activeServerHeartbeatAge()
             let lease = StoreRules.leaseInForce(state, requested: options.requestedLease)
             let alive = StoreRules.isAlive(heartbeatAge: age, lease: lease)
@@ -148,14 +347,55 @@ public struct StandbyActivation: Sendable {
             if alive, options.forceReason == nil {
                 throw StoreRules.primaryAlive(state: state, heartbeatAge: age ?? 0, lease: lease).with(.stopPrimaryOrForce)
             }
-            logger.debug("check 6/6 \(alive ? "overridden (forced)" : "passed"): last primary heartbeat \(age.map { "\(Int($0)) s ago" } ?? "never"), lease \(DeploymentState.formatSeconds(lease)) s")
-            return ActivationPlan(state: state, keyFile: keyFile, keyFileBytes: bytes,
-                                  forcedReason: alive ? options.forceReason : nil, warnings: warnings, primaryHeartbeatAge: age,
-                                  lease: lease)
-        } catch {
-            if !options.dryRun { await logRefusal(error, state: state, options: options) }
-            throw error
+            liveness = (age, lease, alive)
+            let heard = age.map { "last heartbeat \(Int($0)) s ago" } ?? "no heartbeat recorded"
+            return "\(state.activeServer): \(heard), lease \(DeploymentState.formatSeconds(lease)) s" + (alive ? "; alive, overridden by --force" : "")
         }
+        if let liveness, liveness.forced { checks.markOverridden(6) }
+        if !primaryPassed, !everyCheck { return await refused(inspection.with(checks), options) }
+
+        inspection.warnings = warnings
+        if let state, let opened, let liveness, checks.allPassed {
+            inspection.plan = ActivationPlan(state: state, keyFile: opened.file, keyFileBytes: opened.bytes, keyFilePath: opened.path,
+                                             forcedReason: liveness.forced ? options.forceReason : nil, warnings: warnings,
+                                             primaryHeartbeatAge: liveness.age, lease: liveness.lease)
+        }
+        return inspection.with(checks)
+    }
+
+    /// From check 3 on, a refusal is logged (best effort) so the audit trail shows every attempt.
+    private func refused(_ inspection: ActivationInspection, _ options: ActivationRequestOptions) async -> ActivationInspection {
+        if !options.dryRun, let state = inspection.state, let failure = inspection.firstFailure {
+            await logRefusal(failure, state: state, options: options)
+        }
+        return inspection
+    }
+
+    /// What can be told about the key file before any credentials are asked for: it exists, is
+    /// readable and is an intact key file (magic, checksum, structure: no password needed). A
+    /// folder (the backup chooser's input) must be listable.
+    public static func precheckKeyFile(_ path: String) throws {
+        if isDirectory(path) {
+            let listed = KeyFilePathCollector.collect([path], recursive: false)
+            if listed.count == 1, let problem = listed[0].problem { throw problem }
+            return
+        }
+        _ = try SealedKeyFile(bytes: SecureFile.read(path))
+    }
+
+    /// A typed path holding a control or bidi character (C0, DEL, C1, the bidi controls, the
+    /// Unicode line separators) is refused: it is a slip of the keyboard or pasted terminal
+    /// garbage, and it could not be shown back as typed.
+    public static func requirePrintablePath(_ path: String) throws {
+        if let scalar = DisplayUnsafeScalars.first(in: path) {
+            throw KeyFileError.invalidInput("path",
+                "the typed file name contains the control character \(DisplayUnsafeScalars.codePoint(scalar)); type the path again without it")
+        }
+    }
+
+    static func isDirectory(_ path: String) -> Bool {
+        var status = stat()
+        return FileSystemPath.withCString(path) { stat($0, &status) } == 0 && (status.st_mode & S_IFMT) == S_IFDIR
     }
 
     /// Installs the keys and switches the deployment to this server.
@@ -185,15 +425,28 @@ public struct StandbyActivation: Sendable {
     }
 
     /// The whole activation: prepare, then (unless a dry run) commit. `confirm` is asked after
-    /// every check passed and before anything changes; returning false cancels.
+    /// every check passed and before anything changes; returning false cancels. A dry run runs
+    /// every check and reports each (``ActivationReport/checks``), failed or not, without throwing.
     public func run(_ options: ActivationRequestOptions, confirm: (ActivationPlan) -> Bool = { _ in true }) async throws -> ActivationReport {
-        guard let plan = try await prepare(options) else { return try await convergeAlreadyActive() }
-        if options.dryRun {
-            return report(.dryRun, state: plan.state, previous: plan.state.activeServer, forcedReason: plan.forcedReason,
-                          warnings: plan.warnings, installed: false)
+        let inspection = try await inspect(options, everyCheck: options.dryRun)
+        if inspection.alreadyActive { return try await convergeAlreadyActive() }
+        // Without the deployment (check 1 or 2 failed) there is nothing to plan against.
+        guard let state = inspection.state, options.dryRun else {
+            if let failure = inspection.firstFailure { throw failure }
+            guard let plan = inspection.plan else { throw DeploymentError(.notRegistered, "the deployment could not be read") }
+            guard confirm(plan) else { throw DeploymentError(.cancelled, "activation cancelled; nothing was changed") }
+            var report = try await commit(plan, options: options)
+            report.backupChoice = inspection.backupChoice
+            report.plan = plan.summary(installedAs: installation.installedKeyFilePath)
+            return report
         }
-        guard confirm(plan) else { throw DeploymentError(.cancelled, "activation cancelled; nothing was changed") }
-        return try await commit(plan, options: options)
+        var report = report(.dryRun, state: state, previous: state.activeServer, forcedReason: inspection.plan?.forcedReason,
+                            warnings: inspection.warnings, installed: false)
+        report.checks = inspection.checks
+        report.allChecksPassed = inspection.plan != nil
+        report.backupChoice = inspection.backupChoice
+        report.plan = inspection.plan?.summary(installedAs: installation.installedKeyFilePath)
+        return report
     }
 
     /// The "already active" answer. If a previous run crashed after the database switched but
@@ -219,11 +472,9 @@ public struct StandbyActivation: Sendable {
     }
 
     /// Check 3: the schema this server's software needs is the one the database holds.
-    func checkSchema() async throws {
-        let databaseSchema = try await store.schemaVersion()
-        if let mismatch = StoreRules.schemaMismatch(softwareVersion: installation.configuration.softwareVersion, databaseSchema: databaseSchema) {
-            throw DeploymentError(.schemaMismatch, mismatch)
-        }
+    func checkSchema(activeServer: String?) async throws {
+        try StoreRules.requireMatchingSchema(softwareVersion: installation.configuration.softwareVersion,
+                                             databaseSchema: try await store.schemaVersion(), activeServer: activeServer)
     }
 
     /// A standby that lost a race learns that another server became active, not merely that a
@@ -260,7 +511,7 @@ public struct StandbyActivation: Sendable {
         if outcome == .activated, let warning = scope.warning(group: group) { warnings.append(warning) }
         return ActivationReport(
             outcome: outcome, server: serverName, previousServer: previous, epoch: state.epoch,
-            keySetID: state.keySetID, keySetFingerprint: state.keySetFingerprint,
+            keySetID: state.keySetID, keySetFingerprint: state.keySetFingerprint, keySetGeneration: state.keySetGeneration,
             keysInstalledAt: installed && outcome != .dryRun ? installation.installedKeyFilePath : nil,
             forcedReason: forcedReason, adminGroup: group, adminGroupScope: scope, warnings: warnings)
     }

@@ -19,7 +19,9 @@ public enum DeploymentAdministration {
         public var role: ServerRole
         public var serviceAccount: ServiceAccount
         public var adminGroup: String
-        public var softwareVersion: String
+        /// The software version recorded in server.json and the registration: always this
+        /// binary's (``SchemaCatalog/currentSoftwareVersion``), never the caller's choice.
+        public var softwareVersion: String { SchemaCatalog.currentSoftwareVersion }
         public var kdf: KDFParameters
         public var kdfPolicy: KDFParameters.Policy
         /// A primary's deployment lease, in seconds (ignored for a standby).
@@ -27,7 +29,6 @@ public enum DeploymentAdministration {
 
         public init(installDirectory: String, serverName: String, database: String, role: ServerRole, serviceAccount: ServiceAccount,
                     adminGroup: String = DeploymentAdministration.defaultAdminGroup,
-                    softwareVersion: String = SchemaCatalog.currentSoftwareVersion,
                     kdf: KDFParameters = .recommended, kdfPolicy: KDFParameters.Policy = .standard,
                     leaseSeconds: TimeInterval = DeploymentState.defaultLeaseSeconds) {
             self.installDirectory = installDirectory
@@ -36,7 +37,6 @@ public enum DeploymentAdministration {
             self.role = role
             self.serviceAccount = serviceAccount
             self.adminGroup = adminGroup
-            self.softwareVersion = softwareVersion
             self.kdf = kdf
             self.kdfPolicy = kdfPolicy
             self.leaseSeconds = leaseSeconds
@@ -92,8 +92,7 @@ public enum DeploymentAdministration {
                 guard let password else { throw DeploymentError(.invalidRequest, "setting up a primary needs the service account's password") }
                 let existing = try await store.schemaVersion()
                 if let existing, existing > neededSchema {
-                    throw DeploymentError(.schemaMismatch,
-                        "the database holds schema \(existing) but software version \(request.softwareVersion) needs schema \(neededSchema)")
+                    throw StoreRules.newerSchema(existing, location: request.database)
                 }
                 if existing != nil, let deployment = try await store.deployment() {
                     if let resuming, deployment.activeServer == request.serverName {
@@ -178,7 +177,7 @@ public enum DeploymentAdministration {
             case .standby:
                 let existing = try StoreRules.requireSchema(try await store.schemaVersion(), location: request.database)
                 schema = existing
-                guard try await store.deployment() != nil else {
+                guard let deployment = try await store.deployment() else {
                     throw DeploymentError(.notRegistered, "the database holds no deployment yet; set up the primary server first")
                 }
                 if try await store.servers().contains(where: { $0.name == request.serverName }) {
@@ -187,7 +186,8 @@ public enum DeploymentAdministration {
                     throw DeploymentError(.invalidRequest, "a server named '\(request.serverName)' is already registered in this deployment")
                 }
                 if let mismatch = StoreRules.schemaMismatch(softwareVersion: request.softwareVersion, databaseSchema: existing) {
-                    warnings.append(DeploymentWarning(mismatch))
+                    warnings.append(DeploymentWarning(mismatch, remedy: StoreRules.schemaMismatchRemedy(
+                        softwareVersion: request.softwareVersion, databaseSchema: existing, activeServer: deployment.activeServer)))
                 }
                 let installation = try resuming
                     ?? ServerInstallation.create(directory: request.installDirectory, configuration: configuration(for: request), replace: false)
@@ -258,9 +258,11 @@ public enum DeploymentAdministration {
         return ExplainedFailure(underlying, explanation: explanation, remedy: remedy)
     }
 
-    /// The reference's `Exception: 0x80230443` text with its remedy.
-    public static func schemaMismatchAdvice(softwareVersion: String, needed: Int, database: Int) -> String {
-        StoreRules.schemaMismatchText(softwareVersion: softwareVersion, needed: needed, database: database)
+    /// The reference's `Exception: 0x80230443` text, with what resolves it (`activeServer`: the
+    /// deployment's, which migrates the schema when this server is the newer one).
+    public static func schemaMismatchAdvice(softwareVersion: String, needed: Int, database: Int, activeServer: String?) -> DeploymentWarning {
+        DeploymentWarning(StoreRules.schemaMismatchText(softwareVersion: softwareVersion, needed: needed, database: database),
+                          remedy: StoreRules.schemaMismatchRemedy(softwareVersion: softwareVersion, databaseSchema: database, activeServer: activeServer))
     }
 
     static func adminGroupWarnings(_ group: String, groupFile: String) -> [DeploymentWarning] {
@@ -278,17 +280,15 @@ public enum DeploymentAdministration {
     public struct RepairRequest: Sendable {
         public var adminGroup: String?
         public var serviceAccount: ServiceAccount?
-        public var softwareVersion: String?
         public var kdf: KDFParameters?
         public var kdfPolicy: KDFParameters.Policy
         /// Another location of the same deployment's database (see ``verifiedDatabaseLocation(_:for:)``).
         public var database: String?
-        public init(adminGroup: String? = nil, serviceAccount: ServiceAccount? = nil, softwareVersion: String? = nil,
+        public init(adminGroup: String? = nil, serviceAccount: ServiceAccount? = nil,
                     kdf: KDFParameters? = nil, kdfPolicy: KDFParameters.Policy = .standard, database: String? = nil) {
             self.database = database
             self.adminGroup = adminGroup
             self.serviceAccount = serviceAccount
-            self.softwareVersion = softwareVersion
             self.kdf = kdf
             self.kdfPolicy = kdfPolicy
         }
@@ -300,9 +300,10 @@ public enum DeploymentAdministration {
     }
 
     /// Repair mode: changes the admin group, the service account (re-sealing the installed key set
-    /// from `oldPassword` to `newPassword`), the software version (re-registering the server) or
-    /// the database location (checked first: a location that does not reach this deployment
-    /// changes nothing).
+    /// from `oldPassword` to `newPassword`) or the database location (checked first: a location
+    /// that does not reach this deployment changes nothing), and records this binary's software
+    /// version (re-registering the server when it differs; the schema is never migrated here:
+    /// that is ``upgrade(_:database:dryRun:)``'s job, on the active primary).
     public static func repair(_ installation: ServerInstallation, _ request: RepairRequest,
                               oldPassword: Password?, newPassword: Password?, groupFile: String = "/etc/group") async throws -> (ServerInstallation, [DeploymentWarning]) {
         var configuration = installation.configuration
@@ -316,12 +317,8 @@ public enum DeploymentAdministration {
             guard !group.isEmpty else { throw DeploymentError(.invalidRequest, "the admin group must not be empty") }
             configuration.adminGroup = group
         }
-        if let version = request.softwareVersion {
-            guard SchemaCatalog.schema(forSoftwareVersion: version) != nil else {
-                throw DeploymentError(.invalidRequest, "unknown software version '\(version)'")
-            }
-            configuration.softwareVersion = version
-        }
+        let versionChanged = configuration.softwareVersion != SchemaCatalog.currentSoftwareVersion
+        configuration.softwareVersion = SchemaCatalog.currentSoftwareVersion
         if let account = request.serviceAccount, account != configuration.serviceAccount {
             if installation.hasInstalledKeySet {
                 guard let oldPassword, let newPassword else {
@@ -333,8 +330,9 @@ public enum DeploymentAdministration {
             }
             configuration.serviceAccount = account
         }
-        let updated = try installation.updating(configuration)
-        if request.softwareVersion != nil {
+        if versionChanged {
+            // Re-registered first: server.json then never claims a version the database refused
+            // (a binary older than the schema writes nothing).
             try await DeploymentStoreFactory.withStore(location: configuration.database) { store in
                 guard let server = try await store.servers().first(where: { $0.name == configuration.serverName }) else {
                     throw DeploymentError(.notRegistered, "server '\(configuration.serverName)' is not registered in the deployment")
@@ -344,6 +342,7 @@ public enum DeploymentAdministration {
                 try await store.register(changed, origin: writeOrigin(configuration.serverName))
             }
         }
+        let updated = try installation.updating(configuration)
         warnings += adminGroupWarnings(configuration.adminGroup, groupFile: groupFile)
         return (updated, warnings)
     }
@@ -453,8 +452,10 @@ public enum DeploymentAdministration {
         }
     }
 
-    /// Succeeds only when this server is the active one at the current epoch with the deployment's
-    /// key set installed (checked from the key file's public header: no password).
+    /// Succeeds only when this server's software version matches the database schema (else the
+    /// reference's `Exception: 0x80230443`, as `miisactivate` says it) and it is the active one at
+    /// the current epoch with the deployment's key set installed (checked from the key file's
+    /// public header: no password).
     public static func check(_ installation: ServerInstallation) async throws -> DeploymentState {
         try await withStore(installation) { store in
             let name = installation.configuration.serverName
@@ -462,6 +463,8 @@ public enum DeploymentAdministration {
             guard let deployment = try await store.deployment(), servers.contains(where: { $0.name == name }) else {
                 throw DeploymentError(.notRegistered, "server '\(name)' is not registered in this deployment")
             }
+            try StoreRules.requireMatchingSchema(softwareVersion: installation.configuration.softwareVersion,
+                                                 databaseSchema: try await store.schemaVersion(), activeServer: deployment.activeServer)
             switch installation.state(deployment: deployment, servers: servers) {
             case .active: break
             case .fenced:

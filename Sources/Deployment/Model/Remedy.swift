@@ -35,4 +35,16 @@ public enum Remedy: Sendable, Equatable {
     case rotateKeySet
     /// The primary is alive and nothing may override it (an abandon): stop it and wait out the lease.
     case stopPrimaryAndWait
+    /// This server's software is older than the deployment's (the reference's 0x80230443): install
+    /// the primary's release here, then upgrade this server's registration.
+    case upgradeThisServer
+    /// Only the active primary migrates the schema: upgrade `server` (the active one) first.
+    case upgradeActiveServerFirst(String)
+    /// The database role may not alter the schema: upgrade through the owner role's location.
+    case upgradeWithOwnerRole
+    /// The installed key file (`path`) opens only with an older password than the newest backup's:
+    /// re-protect it with the current password so the next backup can open it.
+    case reprotectInstalledKeySet(path: String, account: String)
+    /// A newer usable backup exists in `directory`: let the backup chooser name it.
+    case activateWithNewestBackup(directory: String)
 }

@@ -34,6 +34,48 @@ public struct ActivationRequest: Sendable, Equatable {
     }
 }
 
+/// What a service-pack upgrade asks the store to do in one transaction (``DeploymentStore/upgrade(_:)``).
+public struct SchemaUpgradeRequest: Sendable, Equatable {
+    /// The server upgrading: it must be registered.
+    public var server: String
+    /// Its new software version, recorded in its registration.
+    public var softwareVersion: String
+    /// The schema to migrate to (this software's); a database already holding it is not migrated.
+    public var schema: Int
+    /// The epoch this server holds as the active one, `nil` if it was never activated: only the
+    /// active server at the current epoch may migrate the schema.
+    public var epoch: Int64?
+    public var origin: WriteOrigin
+
+    public init(server: String, softwareVersion: String, schema: Int, epoch: Int64?, origin: WriteOrigin) {
+        self.server = server
+        self.softwareVersion = softwareVersion
+        self.schema = schema
+        self.epoch = epoch
+        self.origin = origin
+    }
+}
+
+/// What ``DeploymentStore/upgrade(_:)`` found and did.
+public struct SchemaUpgradeResult: Sendable, Equatable {
+    /// The schema the database held before, and holds now.
+    public var fromSchema: Int
+    public var toSchema: Int
+    /// The server's registered software version before, and now.
+    public var previousSoftwareVersion: String
+    public var softwareVersion: String
+
+    public init(fromSchema: Int, toSchema: Int, previousSoftwareVersion: String, softwareVersion: String) {
+        self.fromSchema = fromSchema
+        self.toSchema = toSchema
+        self.previousSoftwareVersion = previousSoftwareVersion
+        self.softwareVersion = softwareVersion
+    }
+
+    /// Whether the database changed (a migration or a re-registration).
+    public var changedDatabase: Bool { fromSchema != toSchema || previousSoftwareVersion != softwareVersion }
+}
+
 /// The shared database of a deployment. SQLite (a file path) is the embedded default; PostgreSQL
 /// (a `postgres://` URL) serves real multi-host deployments. Both pass the same contract tests.
 ///
@@ -54,8 +96,19 @@ public protocol DeploymentStore: Sendable {
     /// Throws `.database` for a file or database that is not ours.
     func schemaVersion() async throws -> Int?
 
-    /// Creates the schema at `version`, or migrates an older one up to it, in one transaction.
+    /// Creates the schema at `version`, or migrates an older one up to it, in one transaction
+    /// under the migration lock, applying ``SchemaSteps`` in order.
     func migrate(to version: Int) async throws
+
+    /// The service pack, in one transaction under the migration lock: migrates the schema from
+    /// the one the database holds to `request.schema` step by step (``SchemaSteps``), which only
+    /// the active server at `request.epoch` may do (else `.fenced`, nothing written); re-registers
+    /// `request.server` with `request.softwareVersion`; logs both. A database already at the
+    /// schema with the server registered at the version is left untouched (a re-run is a no-op).
+    /// Throws `.schemaMismatch` when the database holds a newer schema than `request.schema`,
+    /// `.notRegistered` for an unknown server or no deployment.
+    @discardableResult
+    func upgrade(_ request: SchemaUpgradeRequest) async throws -> SchemaUpgradeResult
 
     /// Registers a server (or updates its version and role when it re-registers); logged.
     func register(_ server: RegisteredServer, origin: WriteOrigin) async throws

@@ -14,6 +14,14 @@ public enum DeploymentStoreFactory {
         return lowered.hasPrefix("postgres://") || lowered.hasPrefix("postgresql://") ? .postgresql : .sqlite
     }
 
+    /// The files a SQLite `location` keeps (the database, its WAL, shared-memory index and rollback
+    /// journal); none for PostgreSQL. This process must never open and close them itself: closing
+    /// any descriptor of a file drops every POSIX lock the process holds on it, SQLite's included.
+    public static func localFiles(for location: String) -> [String] {
+        guard engine(for: location) == .sqlite, !location.isEmpty else { return [] }
+        return [location, location + "-wal", location + "-shm", location + "-journal"]
+    }
+
     /// Opens the deployment database at `location`. With `create`, a missing SQLite file is
     /// created (empty: call `migrate(to:)`); otherwise a missing file is a `.database` error.
     /// A PostgreSQL database must exist (its schema is created by `migrate(to:)`).

@@ -16,7 +16,7 @@ import KeyFile
 /// - Liveness times (heartbeats, `now()`) come from SQLite's clock (`julianday('now')`).
 public final class SQLiteDeploymentStore: DeploymentStore {
     /// The product marker in `meta`.
-    public static let productMarker = "miis-deployment"
+    public static let productMarker = SchemaSteps.productMarker
     /// How long a writer waits for another one's lock before giving up with `.database`.
     public static let defaultBusyTimeout: TimeInterval = 10
 
@@ -54,31 +54,67 @@ public final class SQLiteDeploymentStore: DeploymentStore {
     }
 
     public func migrate(to version: Int) async throws {
-        guard (1...SchemaCatalog.current).contains(version) else {
-            throw DeploymentError(.schemaMismatch, "schema \(version) is not one this software can create (1...\(SchemaCatalog.current))")
-        }
+        try StoreRules.checkSchemaTarget(version)
         let path = self.path
-        // WAL must be set outside a transaction; only once the file is known to be ours or empty.
-        _ = try await read { db in try Self.schemaVersion(db, path: path) }
-        // Some file systems cannot do WAL; SQLite then keeps a rollback journal: still correct, only slower.
-        _ = try await writeWithoutTransaction { db in try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") }
+        try await prepareForMigration()
         try await write { db in
             let existing = try Self.schemaVersion(db, path: path)
             if let existing, existing > version {
                 throw DeploymentError(.schemaMismatch,
                     "\(path): the database holds schema \(existing), newer than schema \(version); it cannot be downgraded")
             }
-            var current = existing ?? 0
-            if current == 0 {
-                try Self.createSchema1(db)
-                current = 1
-            }
-            while current < version {
-                try Self.migrations[current + 1]?(db)
-                current += 1
-            }
-            try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'schema_version'", arguments: [String(current)])
+            try Self.applySteps(db, from: existing ?? 0, to: version)
         }
+    }
+
+    public func upgrade(_ request: SchemaUpgradeRequest) async throws -> SchemaUpgradeResult {
+        try StoreRules.checkSchemaTarget(request.schema)
+        try await prepareForMigration()
+        return try await write { db in
+            // BEGIN IMMEDIATE: the write lock (the migration lock) is held before the schema is read.
+            let existing = try self.requireSchema(db)
+            guard existing <= request.schema else {
+                throw DeploymentError(.schemaMismatch,
+                    "\(self.path): the database holds schema \(existing), newer than schema \(request.schema); it cannot be downgraded")
+            }
+            guard let previous = try self.fetchServers(db, name: request.server).first else {
+                throw DeploymentError(.notRegistered, "server '\(request.server)' is not registered in this deployment")
+            }
+            if existing < request.schema {
+                try StoreRules.checkSchemaMigrator(try self.fetchDeployment(db), server: request.server, epoch: request.epoch,
+                                                   from: existing, to: request.schema)
+                try Self.applySteps(db, from: existing, to: request.schema)
+                try self.logChange(db, version: request.schema, origin: request.origin,
+                                   StoreRules.Change.schemaMigrated(from: existing, to: request.schema, by: request.softwareVersion))
+            } else if try self.fetchDeployment(db) == nil {
+                throw DeploymentError(.notRegistered, "there is no deployment in the database yet")
+            }
+            if previous.softwareVersion != request.softwareVersion {
+                var server = previous
+                server.softwareVersion = request.softwareVersion
+                try db.execute(sql: "UPDATE servers SET software_version = ? WHERE name = ?", arguments: [request.softwareVersion, request.server])
+                try self.logChange(db, version: request.schema, origin: request.origin, StoreRules.Change.registered(server, previous: previous))
+            }
+            return SchemaUpgradeResult(fromSchema: existing, toSchema: request.schema,
+                                       previousSoftwareVersion: previous.softwareVersion, softwareVersion: request.softwareVersion)
+        }
+    }
+
+    /// Before a migration's transaction: the file must be ours or empty, and then is switched to
+    /// WAL (which must be set outside a transaction).
+    private func prepareForMigration() async throws {
+        let path = self.path
+        _ = try await read { db in try Self.schemaVersion(db, path: path) }
+        // Some file systems cannot do WAL; SQLite then keeps a rollback journal: still correct, only slower.
+        _ = try await writeWithoutTransaction { db in try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") }
+    }
+
+    /// The schema steps from `from` to `to`, and the version reached, in the caller's transaction.
+    private static func applySteps(_ db: Database, from: Int, to: Int) throws {
+        for step in SchemaSteps.steps(from: from, to: to) {
+            for statement in step.sqlite { try db.execute(sql: statement) }
+        }
+        try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'schema_version'", arguments: [String(max(from, to))])
     }
 
     static func schemaVersion(_ db: Database, path: String) throws -> Int? {
@@ -92,7 +128,7 @@ public final class SQLiteDeploymentStore: DeploymentStore {
         for row in rows {
             if let key = row["key"] as String?, let value = row["value"] as String? { meta[key] = value }
         }
-        guard meta["product"] == productMarker else {
+        guard meta["product"] == SchemaSteps.productMarker else {
             throw DeploymentError(.database, "\(path): this SQLite database is not a MIIS deployment database (wrong product marker); refusing to use it")
         }
         guard let text = meta["schema_version"], let version = Int(text), version >= 1 else {
@@ -100,106 +136,6 @@ public final class SQLiteDeploymentStore: DeploymentStore {
         }
         return version
     }
-
-    /// Schema 1 (release 1.0).
-    static func createSchema1(_ db: Database) throws {
-        try db.execute(sql: """
-            CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
-            INSERT INTO meta (key, value) VALUES ('product', '\(productMarker)'), ('schema_version', '1');
-            CREATE TABLE servers (
-                name TEXT PRIMARY KEY NOT NULL,
-                software_version TEXT NOT NULL,
-                role TEXT NOT NULL CHECK (role IN ('primary', 'standby')),
-                registered_at REAL NOT NULL,
-                last_heartbeat REAL
-            );
-            CREATE TABLE deployment (
-                id INTEGER PRIMARY KEY CHECK (id = 1),
-                active_server TEXT NOT NULL,
-                epoch INTEGER NOT NULL CHECK (epoch >= 1),
-                key_set_id TEXT NOT NULL,
-                key_set_fingerprint TEXT NOT NULL,
-                password_sync_enabled INTEGER NOT NULL DEFAULT 0,
-                password_sync_target TEXT,
-                updated_at REAL NOT NULL
-            );
-            CREATE TABLE secrets (
-                name TEXT PRIMARY KEY NOT NULL,
-                key_id INTEGER NOT NULL,
-                nonce BLOB NOT NULL,
-                ciphertext BLOB NOT NULL
-            );
-            CREATE TABLE key_check_values (
-                key_id INTEGER PRIMARY KEY NOT NULL,
-                check_value BLOB NOT NULL
-            );
-            CREATE TABLE activation_log (
-                id INTEGER PRIMARY KEY AUTOINCREMENT,
-                time REAL NOT NULL,
-                server TEXT NOT NULL,
-                previous_server TEXT,
-                epoch INTEGER NOT NULL,
-                key_set_id TEXT,
-                os_user TEXT NOT NULL,
-                outcome TEXT NOT NULL,
-                detail TEXT NOT NULL
-            );
-            CREATE TRIGGER activation_log_no_update BEFORE UPDATE ON activation_log
-                BEGIN SELECT RAISE(ABORT, 'the activation log is append-only'); END;
-            CREATE TRIGGER activation_log_no_delete BEFORE DELETE ON activation_log
-                BEGIN SELECT RAISE(ABORT, 'the activation log is append-only'); END;
-            """)
-    }
-
-    /// Migrations from schema N-1 to N, keyed by N.
-    static let migrations: [Int: @Sendable (Database) throws -> Void] = [
-        // Release 1.1: secrets remember when they were last set (database clock).
-        2: { db in try db.execute(sql: "ALTER TABLE secrets ADD COLUMN updated_at REAL") },
-        // Release 1.2: the lease is a deployment setting; activations are judged (and logged) with
-        // it inside their transaction, and remember when they happened apart from other writes.
-        3: { db in
-            try db.execute(sql: """
-                ALTER TABLE deployment ADD COLUMN lease_seconds REAL NOT NULL DEFAULT \(DeploymentState.defaultLeaseSeconds);
-                ALTER TABLE deployment ADD COLUMN activated_at REAL;
-                UPDATE deployment SET activated_at = updated_at;
-                ALTER TABLE activation_log ADD COLUMN lease_seconds REAL;
-                ALTER TABLE activation_log ADD COLUMN previous_heartbeat_age REAL;
-                ALTER TABLE activation_log ADD COLUMN forced INTEGER NOT NULL DEFAULT 0;
-                ALTER TABLE activation_log ADD COLUMN forced_reason TEXT;
-                """)
-        },
-        // Release 1.3: the key set's life. The deployment row has the key set's generation, each
-        // key its status and primary mark, each secret a needs-re-entry mark (an abandon), and the
-        // key set an append-only history, whose first row stands for the set up of generation 1.
-        4: { db in
-            try db.execute(sql: """
-                ALTER TABLE deployment ADD COLUMN key_set_generation INTEGER NOT NULL DEFAULT 1 CHECK (key_set_generation >= 1);
-                ALTER TABLE key_check_values ADD COLUMN status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'retired', 'disabled'));
-                ALTER TABLE key_check_values ADD COLUMN is_primary INTEGER NOT NULL DEFAULT 0;
-                UPDATE key_check_values SET is_primary = 1 WHERE key_id = (SELECT MIN(key_id) FROM key_check_values);
-                ALTER TABLE secrets ADD COLUMN needs_reentry INTEGER NOT NULL DEFAULT 0;
-                CREATE TABLE key_set_history (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    time REAL NOT NULL,
-                    generation INTEGER NOT NULL,
-                    key_set_id TEXT NOT NULL,
-                    fingerprint TEXT NOT NULL,
-                    server TEXT NOT NULL,
-                    os_user TEXT NOT NULL,
-                    reason TEXT NOT NULL CHECK (reason IN ('setup', 'rotate', 'retire', 'disable', 'purge', 'abandon')),
-                    detail TEXT NOT NULL
-                );
-                CREATE TRIGGER key_set_history_no_update BEFORE UPDATE ON key_set_history
-                    BEGIN SELECT RAISE(ABORT, 'the key-set history is append-only'); END;
-                CREATE TRIGGER key_set_history_no_delete BEFORE DELETE ON key_set_history
-                    BEGIN SELECT RAISE(ABORT, 'the key-set history is append-only'); END;
-                INSERT INTO key_set_history (time, generation, key_set_id, fingerprint, server, os_user, reason, detail)
-                    SELECT COALESCE((SELECT MIN(time) FROM activation_log), updated_at), 1, key_set_id, key_set_fingerprint,
-                           active_server, '-', 'setup', 'set up before the key set had a history (recorded by the schema 4 migration)'
-                    FROM deployment;
-                """)
-        },
-    ]
 
     /// SQLite's current time as Unix seconds with sub-second precision (SQLite 3.40 has no `unixepoch('subsec')`).
     static let nowSQL = "((julianday('now') - 2440587.5) * 86400.0)"

@@ -10,11 +10,46 @@ enum StoreRules {
         guard let version else {
             throw DeploymentError(.database, "\(location): the database holds no deployment schema yet; set up the primary server first")
         }
-        guard version <= SchemaCatalog.current else {
-            throw DeploymentError(.schemaMismatch,
-                "\(location): the database holds schema \(version), newer than this software's schema \(SchemaCatalog.current); update this server's software")
-        }
+        guard version <= SchemaCatalog.current else { throw newerSchema(version, location: location) }
         return version
+    }
+
+    /// A schema this software can create or migrate to: 1 up to its own.
+    static func checkSchemaTarget(_ version: Int) throws {
+        guard (1...SchemaCatalog.current).contains(version) else {
+            throw DeploymentError(.schemaMismatch, "schema \(version) is not one this software can create (1...\(SchemaCatalog.current))")
+        }
+    }
+
+    /// A binary older than the database's schema reads and writes nothing there: it cannot know
+    /// what the newer schema's columns and rows mean (a key status, a generation), so a write of
+    /// its could break a rule it never heard of. The reference's `Exception: 0x80230443`.
+    static func newerSchema(_ version: Int, location: String) -> DeploymentError {
+        DeploymentError(.schemaMismatch,
+            "\(location): " + schemaMismatchText(softwareVersion: SchemaCatalog.currentSoftwareVersion, needed: SchemaCatalog.current, database: version)
+            + "; this software writes nothing into a newer schema", remedy: .upgradeThisServer)
+    }
+
+    /// The migration of the schema from `from` to `to` is made by the active primary only, at the
+    /// epoch it holds: every server reads the schema, and the active server is the one whose
+    /// writes the deployment accepts (a standby or a fenced old primary could migrate a database
+    /// that another deployment state has moved on from). `epoch` is `nil` for a server that was
+    /// never activated.
+    static func checkSchemaMigrator(_ state: DeploymentState?, server: String, epoch: Int64?, from: Int, to: Int) throws {
+        guard let state else {
+            throw DeploymentError(.notRegistered, "there is no deployment in the database yet")
+        }
+        let why = "only the active primary migrates the database schema (\(from) -> \(to))"
+        guard let epoch else {
+            throw DeploymentError(.fenced,
+                "server '\(server)' is not the active server ('\(state.activeServer)' is, at epoch \(state.epoch)): \(why)",
+                remedy: .upgradeActiveServerFirst(state.activeServer))
+        }
+        do {
+            try checkFence(state, server: server, epoch: epoch)
+        } catch let error as DeploymentError {
+            throw DeploymentError(error.kind, "\(error.message): \(why)", remedy: .upgradeActiveServerFirst(state.activeServer))
+        }
     }
 
     /// The reference's `Exception: 0x80230443` rule: a server acts only when its software version
@@ -26,21 +61,45 @@ enum StoreRules {
         return schemaMismatchText(softwareVersion: softwareVersion, needed: needed, database: databaseSchema)
     }
 
+    /// The same rule as a refusal: `.schemaMismatch` with the remedy, for the activation's check 3
+    /// and `check`, so that an un-updated standby hears the reference's exception from both.
+    static func requireMatchingSchema(softwareVersion: String, databaseSchema: Int?, activeServer: String?) throws {
+        if let mismatch = schemaMismatch(softwareVersion: softwareVersion, databaseSchema: databaseSchema) {
+            throw DeploymentError(.schemaMismatch, mismatch,
+                                  remedy: schemaMismatchRemedy(softwareVersion: softwareVersion, databaseSchema: databaseSchema, activeServer: activeServer))
+        }
+    }
+
+    /// What resolves a mismatch: a server older than the database gets the primary's release and
+    /// upgrades; one newer than the database waits for the active primary's upgrade (which
+    /// migrates the schema), then upgrades too.
+    static func schemaMismatchRemedy(softwareVersion: String, databaseSchema: Int?, activeServer: String?) -> Remedy {
+        if let activeServer, let needed = SchemaCatalog.schema(forSoftwareVersion: softwareVersion), let databaseSchema, needed > databaseSchema {
+            return .upgradeActiveServerFirst(activeServer)
+        }
+        return .upgradeThisServer
+    }
+
     static func schemaMismatchText(softwareVersion: String, needed: Int?, database: Int?) -> String {
         "Exception: 0x80230443: schema mismatch: software version \(softwareVersion) needs database schema \(needed.map(String.init) ?? "unknown") but the database holds schema \(database.map(String.init) ?? "none"). This happens when the primary was updated and this warm standby was not. Update this standby to the primary's version, then try again"
+    }
+
+    /// Why a file of the deployment's key set at `generation` is not current, or `nil` when it is.
+    /// The same key set at an older generation is a backup from before a rotation (or another
+    /// key-set change): said as such, naming both generations. One wording for the header-level
+    /// check (``BackupChoice``) and the one after opening (``requireCurrentKeySet(_:of:_:detail:remedy:)``).
+    static func generationMismatch(_ generation: UInt32, of state: DeploymentState) -> String? {
+        guard Int64(generation) != state.keySetGeneration else { return nil }
+        return "is generation \(generation) but the deployment needs generation \(state.keySetGeneration)"
+            + (Int64(generation) < state.keySetGeneration ? ": it is from before the key set last changed (a stale backup)" : "")
     }
 
     /// Whether `keySet` is the deployment's current key set: the same ID and fingerprint (the
     /// same keys, not merely a file claiming the ID). Throws `.keySetMismatch` naming both IDs.
     static func requireCurrentKeySet(_ keySet: KeySet, of state: DeploymentState, _ what: String = "the installed key set",
                                      detail: String? = nil, remedy: Remedy? = nil) throws {
-        // The same key set at an older generation is a backup from before a rotation (or another
-        // key-set change): said as such, naming both generations.
-        if keySet.id == state.keySetID, Int64(keySet.generation) != state.keySetGeneration {
-            throw DeploymentError(.keySetMismatch,
-                "\(what) \(keySet.id.lowercasedString) is generation \(keySet.generation) but the deployment needs generation \(state.keySetGeneration)"
-                + (Int64(keySet.generation) < state.keySetGeneration ? ": it is from before the key set last changed (a stale backup)" : ""),
-                remedy: remedy)
+        if keySet.id == state.keySetID, let stale = generationMismatch(keySet.generation, of: state) {
+            throw DeploymentError(.keySetMismatch, "\(what) \(keySet.id.lowercasedString) \(stale)", remedy: remedy)
         }
         guard keySet.id == state.keySetID, keySet.fingerprint == state.keySetFingerprint else {
             let same = keySet.id == state.keySetID ? " (same ID, other keys: fingerprint \(keySet.fingerprint), the deployment records \(state.keySetFingerprint))" : ""
@@ -204,6 +263,10 @@ enum StoreRules {
         }
 
         static func unregistered(_ name: String) -> String { "unregistered server '\(name)'" }
+
+        static func schemaMigrated(from: Int, to: Int, by softwareVersion: String) -> String {
+            "migrated the database schema \(from) -> \(to) (software version \(softwareVersion))"
+        }
 
         static func deploymentCreated(_ state: DeploymentState) -> String {
             "created the deployment: primary '\(state.activeServer)' at epoch \(state.epoch), key set \(state.keySetID.lowercasedString), lease \(DeploymentState.formatSeconds(state.leaseSeconds)) s"

@@ -7,8 +7,12 @@ public struct Password: Sendable, CustomStringConvertible {
     public let bytes: SecureBytes
 
     /// Normalizes `text`. Swift strings cannot be wiped; callers reading passwords should prefer
-    /// ``init(utf8:)`` with a buffer they wipe themselves.
+    /// ``init(utf8:)`` with a buffer they wipe themselves. A password is one line: a CR or LF
+    /// anywhere is refused (format section 5.1), so no input can be read two ways.
     public init(_ text: String) throws {
+        guard !text.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D }) else {
+            throw KeyFileError.invalidInput("password", "the password holds a line break (CR or LF); a password is one line, and input of more than one line is refused rather than cut")
+        }
         // Two passes over the normalizer (count, then fill) so the normalized password exists only
         // in the wiped buffer, never in an intermediate String or array.
         var count = 0
@@ -29,8 +33,9 @@ public struct Password: Sendable, CustomStringConvertible {
         }
     }
 
-    /// Decodes and normalizes raw bytes (from a file, stdin or a prompt); one trailing newline
-    /// (`\n` or `\r\n`) is removed. Invalid UTF-8 is refused rather than repaired.
+    /// Decodes and normalizes raw bytes (a password file's whole content, standard input to its
+    /// end, or a typed line): one final `\r\n` or `\n` is removed, nothing else; what remains
+    /// must be one line (format section 5.1). Invalid UTF-8 is refused rather than repaired.
     public init(utf8 raw: SecureBytes) throws {
         let text: String? = raw.withUnsafeBytes { buffer in
             var end = buffer.count

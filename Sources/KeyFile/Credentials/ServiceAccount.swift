@@ -23,9 +23,10 @@ public struct ServiceAccount: Hashable, Sendable, CustomStringConvertible, Codab
         } else {
             let normalized = Self.generalNormalized(name)
             // The account is printed by every tool and stored in the header: the same display rule
-            // as the header's text fields (format section 4.2).
-            if let scalar = DisplayUnsafeScalars.first(in: normalized) {
-                throw KeyFileError.invalidInput("account", "the account name contains \(DisplayUnsafeScalars.codePoint(scalar)) (a control, bidi or line-separator character)")
+            // as the header's text fields (format section 4.2), and no ZERO WIDTH SPACE either:
+            // an invisible code point would make two names that look the same differ.
+            if let scalar = normalized.unicodeScalars.first(where: { DisplayUnsafeScalars.contains($0) || $0.value == 0x200B }) {
+                throw KeyFileError.invalidInput("account", "the account name contains \(DisplayUnsafeScalars.codePoint(scalar)) (\(Self.refusedKind(scalar)))")
             }
             let parts = normalized.split(separator: "\\", omittingEmptySubsequences: false)
             let domain: Substring?
@@ -35,8 +36,11 @@ public struct ServiceAccount: Hashable, Sendable, CustomStringConvertible, Codab
             case 2: (domain, user) = (parts[0].isEmpty ? nil : parts[0], parts[1])
             default: throw Self.tooManyBackslashes(name)
             }
-            guard !user.isEmpty, !user.allSatisfy(\.isWhitespace) else { throw Self.emptyName() }
-            for part in [domain, user].compactMap({ $0 }) where part.first?.isWhitespace == true || part.last?.isWhitespace == true {
+            guard !user.isEmpty, !user.unicodeScalars.allSatisfy(\.properties.isWhitespace) else { throw Self.emptyName() }
+            // White space is the White_Space property of the first and last code point (format
+            // section 5.2, step 5), not of grapheme clusters.
+            for part in [domain, user].compactMap({ $0 })
+            where part.unicodeScalars.first?.properties.isWhitespace == true || part.unicodeScalars.last?.properties.isWhitespace == true {
                 throw Self.whiteSpaceAround(name)
             }
             self.domain = domain.map(String.init)
@@ -50,7 +54,7 @@ public struct ServiceAccount: Hashable, Sendable, CustomStringConvertible, Codab
     /// The same normalization and checks for the common case, on bytes: a name made only of
     /// printable ASCII (U+0020...U+007E) is already NFC, its default lowercase mapping is the
     /// ASCII one, it holds no display-unsafe scalar, every character is one byte, and the only
-    /// white space it can hold (`.whitespaces` or `Character.isWhitespace`) is the space. Returns
+    /// white space it can hold (trimmed, or White_Space) is the space. Returns
     /// nil for any other name, which then takes the general path. The results are identical by
     /// construction; this matters when thousands of headers are parsed (`keytool verify
     /// --recursive`): no grapheme breaking and no Unicode property lookup.
@@ -74,9 +78,11 @@ public struct ServiceAccount: Hashable, Sendable, CustomStringConvertible, Codab
         return (domainBytes.map { String(decoding: $0, as: UTF8.self) }, String(decoding: userBytes, as: UTF8.self))
     }
 
-    /// The normalization of any name: white space (`CharacterSet.whitespaces`) trimmed, NFC,
-    /// Unicode default lowercase mapping, NFC again (lowercasing can decompose: U+0130 becomes
-    /// `i` + U+0307).
+    /// The normalization of any name (format section 5.2, steps 1-2): the listed white space
+    /// trimmed (``UnicodeNormalization/isWhitespace(_:)``), NFC, the Unicode default full
+    /// lowercase mapping of each code point on its own (the standard library's `lowercased()`:
+    /// no Final_Sigma context, no language rule, so `ΣΑΣ` becomes `σασ`), NFC again (lowercasing
+    /// can decompose: U+0130 becomes `i` + U+0307).
     static func generalNormalized(_ name: String) -> String {
         UnicodeNormalization.nfc(UnicodeNormalization.nfc(UnicodeNormalization.trimmingWhitespace(name)).lowercased())
     }
@@ -92,6 +98,15 @@ public struct ServiceAccount: Hashable, Sendable, CustomStringConvertible, Codab
         }
         guard let first = bytes.firstIndex(where: { $0 != 0x20 }), let last = bytes.lastIndex(where: { $0 != 0x20 }) else { return "" }
         return String(decoding: bytes[first...last], as: UTF8.self)
+    }
+
+    private static func refusedKind(_ scalar: Unicode.Scalar) -> String {
+        switch scalar.value {
+        case 0x200B, 0xFEFF: return "an invisible character"
+        case 0x2028, 0x2029: return "a line or paragraph separator"
+        case 0x061C, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069: return "a bidi control"
+        default: return "a control character"
+        }
     }
 
     private static func tooManyBackslashes(_ name: String) -> KeyFileError {

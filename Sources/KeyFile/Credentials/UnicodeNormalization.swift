@@ -29,17 +29,21 @@ package enum UnicodeNormalization {
         try text._withNFCCodeUnits(body)
     }
 
-    /// Whether `scalar` is in Foundation's `CharacterSet.whitespaces`, the set account names
-    /// have always been trimmed of: general category Zs (space separators), CHARACTER
-    /// TABULATION U+0009 and ZERO WIDTH SPACE U+200B (a Zs until Unicode 4.0.1, still in
-    /// Foundation's set).
+    /// Whether `scalar` is one of the code points trimmed from account names (format section
+    /// 5.2, step 1), listed rather than looked up so that no Unicode version can change the set:
+    /// CHARACTER TABULATION U+0009 and the 17 space separators (Zs) U+0020, U+00A0, U+1680,
+    /// U+2000...U+200A, U+202F, U+205F, U+3000. Not U+200B ZERO WIDTH SPACE (Cf since Unicode
+    /// 4.0.1, though Foundation's `CharacterSet.whitespaces`, used before, still holds it):
+    /// account names refuse it instead.
     static func isWhitespace(_ scalar: Unicode.Scalar) -> Bool {
-        if scalar.value < 0x80 { return scalar.value == 0x20 || scalar.value == 0x09 }
-        return scalar.value == 0x200B || scalar.properties.generalCategory == .spaceSeparator
+        switch scalar.value {
+        case 0x09, 0x20, 0xA0, 0x1680, 0x2000...0x200A, 0x202F, 0x205F, 0x3000: return true
+        default: return false
+        }
     }
 
-    /// `text` without leading and trailing ``isWhitespace(_:)`` scalars, as Foundation's
-    /// `trimmingCharacters(in: .whitespaces)` does (it trims scalars, not grapheme clusters).
+    /// `text` without leading and trailing ``isWhitespace(_:)`` scalars (scalars, not grapheme
+    /// clusters).
     package static func trimmingWhitespace(_ text: String) -> String {
         let scalars = text.unicodeScalars
         guard let first = scalars.firstIndex(where: { !isWhitespace($0) }),

@@ -13,8 +13,10 @@ public struct KeyFileError: Error, Sendable, Equatable, CustomStringConvertible 
         case corrupted
         /// The file is intact but the password or account does not open it.
         case wrongCredentials
-        /// Intact and opened with the right credentials, yet the encrypted payload fails
-        /// authentication or contradicts the header: only a forger holding the password gets here.
+        /// The checksum holds and the header MAC holds, yet the encrypted payload fails
+        /// authentication or contradicts the header: the file was deliberately modified after it
+        /// was written (anyone can recompute the public checksum after editing the payload). It
+        /// does not prove that the modifier knew the password.
         case tampered
         /// A format version or feature this reader does not implement.
         case unsupported

@@ -9,7 +9,9 @@ public enum DisplayUnsafeScalars {
     /// - general category *Cc*: C0 U+0000...U+001F, DEL U+007F, C1 U+0080...U+009F;
     /// - the bidi controls: LRM U+200E, RLM U+200F, ALM U+061C, the embeddings and overrides
     ///   U+202A...U+202E and the isolates U+2066...U+2069;
-    /// - LINE SEPARATOR U+2028 and PARAGRAPH SEPARATOR U+2029.
+    /// - LINE SEPARATOR U+2028 and PARAGRAPH SEPARATOR U+2029;
+    /// - ZERO WIDTH NO-BREAK SPACE U+FEFF, the byte-order mark: invisible, and many UTF-8
+    ///   decoders drop a leading one, so two readers of the same header would show different text.
     ///
     /// Range tests only (no property lookup): header parsing calls this for every scalar of every
     /// text field of every file a `verify --recursive` reads.
@@ -21,7 +23,7 @@ public enum DisplayUnsafeScalars {
         if value <= 0x9F { return true }
         if value < 0x061C { return false }
         return value == 0x061C || value == 0x200E || value == 0x200F
-            || (0x2028...0x202E).contains(value) || (0x2066...0x2069).contains(value)
+            || (0x2028...0x202E).contains(value) || (0x2066...0x2069).contains(value) || value == 0xFEFF
     }
 
     /// The first scalar of `text` that ``contains(_:)`` accepts, if any.

@@ -14,6 +14,8 @@ enum HeaderField: UInt16, CaseIterable {
     case generation = 9
 
     static let criticalFlag: UInt16 = 0x8000
+    /// The longest unregistered non-critical field a reader skips (and a writer preserves).
+    static let unknownFieldMaximumLength = 4096
 
     /// One more than the highest registered field number: the size of a table indexed by number.
     static let numberLimit = Int(allCases.map(\.rawValue).max() ?? 0) + 1

@@ -121,6 +121,10 @@ extension KeyFileHeader {
             guard field.type & HeaderField.criticalFlag == 0, HeaderField(rawValue: number) == nil, number != 0 else {
                 throw KeyFileError.invalidInput("unknown-field", "extra header field 0x\(String(field.type, radix: 16)) must be non-critical and unregistered")
             }
+            // A reader refuses a longer one (format section 4, rule 3).
+            guard field.value.count <= HeaderField.unknownFieldMaximumLength else {
+                throw KeyFileError.invalidInput("unknown-field", "extra header field 0x\(String(field.type, radix: 16)) is longer than \(HeaderField.unknownFieldMaximumLength) bytes")
+            }
         }
         guard Set(unknownFields.map(\.type)).count == unknownFields.count else {
             throw KeyFileError.invalidInput("unknown-field", "extra header fields must be distinct")
@@ -145,6 +149,7 @@ extension KeyFileHeader {
         switch scalar.value {
         case 0x2028, 0x2029: return "a line or paragraph separator"
         case 0x061C, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069: return "a bidi control"
+        case 0xFEFF: return "an invisible byte-order mark"
         default: return "a control character"
         }
     }
@@ -172,7 +177,9 @@ extension KeyFileHeader {
             previousNumber = number
             guard let field = HeaderField(rawValue: number) else {
                 guard wireType & HeaderField.criticalFlag == 0 else { throw KeyFileError.unsupportedCriticalField(wireType) }
-                guard length <= 4096 else { throw KeyFileError.malformed("unknown header field \(number) is longer than 4096 bytes") }
+                guard length <= HeaderField.unknownFieldMaximumLength else {
+                    throw KeyFileError.malformed("unknown header field \(number) is longer than \(HeaderField.unknownFieldMaximumLength) bytes")
+                }
                 unknown.append(UnknownHeaderField(type: wireType, value: Array(try cursor.readBytes(length, "header field \(number)"))))
                 continue
             }
@@ -261,16 +268,27 @@ extension KeyFileHeader {
         return (kdf, salt)
     }
 
+    /// Format section 4.4, checks in its order: count, length, then entry by entry ID (non-zero
+    /// and ascending), algorithm, status, flags, and the primary after the last entry. The order
+    /// decides which code a file with several faults gets (an ID of 0 beside an unknown
+    /// algorithm is `corrupted.structure`).
     private static func decodeKeyIndex(_ bytes: ArraySlice<UInt8>) throws -> [KeyDescriptor] {
         var cursor = ByteCursor(bytes)
         let count = Int(try cursor.readUInt16("the key count"))
+        guard count >= 1 else { throw KeyFileError.malformed("the key index holds no key") }
         guard cursor.remaining == count * indexEntrySize else {
             throw KeyFileError.malformed("the key index declares \(count) keys but holds \(cursor.remaining) bytes")
         }
         var keys: [KeyDescriptor] = []
         keys.reserveCapacity(count)
+        var previousID: UInt32 = 0
         for _ in 0..<count {
-            let id = KeyID(rawValue: try cursor.readUInt32("a key ID"))
+            let rawID = try cursor.readUInt32("a key ID")
+            guard rawID > previousID else {
+                throw KeyFileError.malformed(rawID == 0 ? "key ID 0 is reserved" : "key ID \(rawID) does not ascend (after \(previousID))")
+            }
+            previousID = rawID
+            let id = KeyID(rawValue: rawID)
             let algorithmID = try cursor.readUInt8("a key algorithm")
             guard let algorithm = KeyAlgorithm(rawValue: algorithmID) else { throw KeyFileError.unsupportedAlgorithm("key algorithm", algorithmID) }
             let statusID = try cursor.readUInt8("a key status")

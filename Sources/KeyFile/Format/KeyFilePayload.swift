@@ -24,7 +24,9 @@ enum KeyFilePayload {
     }
 
     /// Parses a decrypted payload and cross-checks it with the authenticated header. Any
-    /// disagreement means a forger with the password wrote it: `tampered`.
+    /// disagreement means the file was modified on purpose after it was written: `tampered`.
+    /// (The payload's length was fixed by payloadLength before decryption, so the final
+    /// trailing-bytes guard cannot fail on a file that reached this point; it stays as a guard.)
     static func decode(_ plaintext: SecureBytes, header: KeyFileHeader) throws -> KeySet {
         try plaintext.withUnsafeBytes { buffer in
             var offset = 0

@@ -25,8 +25,9 @@ public struct SealedKeyFile: Sendable {
     let headerMAC: ArraySlice<UInt8>
     let payload: ArraySlice<UInt8>
 
-    /// Checks, in this order: magic, size bounds, whole-file checksum, version, structure.
-    /// Throws `corrupted` for anything damaged and `unsupported` for a newer format.
+    /// Checks, in this order (format section 7): maximum size, magic, minimum size, whole-file
+    /// checksum, version, structure. Throws `corrupted` for anything damaged and `unsupported`
+    /// for a newer format.
     public init(bytes: [UInt8]) throws {
         try Self.checkMagicAndSize(bytes)
         guard try Self.checksumHolds(bytes) else { throw KeyFileError.checksumMismatch() }
@@ -42,6 +43,11 @@ public struct SealedKeyFile: Sendable {
         let headerLength = Int(try cursor.readUInt32("the header length"))
         guard headerLength <= Self.maximumHeaderSize else {
             throw KeyFileError.malformed("the header length \(headerLength) exceeds the \(Self.maximumHeaderSize)-byte limit")
+        }
+        // Before any field is parsed (format section 2.2): the header, the MAC and the payload
+        // length end before the checksum, so header parsing never reads the checksum's bytes.
+        guard Self.preambleSize + headerLength + Self.macSize + 4 <= bytes.count - Self.checksumSize else {
+            throw KeyFileError.malformed("the header length \(headerLength) runs past the end of the file")
         }
         let headerFields = try cursor.readBytes(headerLength, "the header")
         let header = try KeyFileHeader(fields: headerFields, majorVersion: major, minorVersion: minor)
@@ -65,24 +71,30 @@ public struct SealedKeyFile: Sendable {
 
     /// What `inspect` needs: the header when it can be parsed at all, and whether the checksum
     /// holds. Unlike ``init(bytes:)`` this does not stop at a checksum mismatch, so an auditor
-    /// can still see what a damaged file claims to be.
+    /// can still see what a damaged file claims to be. When the checksum fails and the header
+    /// cannot be parsed, the failure is `corrupted.checksum` whatever the parser found: damaged
+    /// bytes can read as a newer version, field or algorithm, and damage must never be reported
+    /// as "upgrade the tool" (format section 7).
     public static func inspect(bytes: [UInt8]) throws -> (file: SealedKeyFile, checksumHolds: Bool) {
         try checkMagicAndSize(bytes)
         let holds = try checksumHolds(bytes)
         do {
             return (try SealedKeyFile(verifiedBytes: bytes), holds)
-        } catch let error as KeyFileError where !holds && error.category == .corrupted {
+        } catch is KeyFileError where !holds {
             throw KeyFileError.checksumMismatch()
         }
     }
 
+    /// Format section 7, steps 1-2. The maximum size comes first, as `SecureFile.read` checks
+    /// it before reading a file from disk: an oversized input is `corrupted.size` whatever its
+    /// first bytes are, from disk or from memory.
     private static func checkMagicAndSize(_ bytes: [UInt8]) throws {
+        guard bytes.count <= maximumSize else { throw KeyFileError.tooLarge(size: bytes.count, limit: maximumSize) }
         let magic = KeyFileFormat.magic
         guard bytes.starts(with: magic) else {
             if bytes.count < magic.count, magic.starts(with: bytes) { throw KeyFileError.truncated(size: bytes.count) }
             throw KeyFileError.notAKeyFile()
         }
-        guard bytes.count <= maximumSize else { throw KeyFileError.tooLarge(size: bytes.count, limit: maximumSize) }
         guard bytes.count >= minimumSize else { throw KeyFileError.truncated(size: bytes.count) }
     }
 

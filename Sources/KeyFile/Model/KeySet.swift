@@ -96,13 +96,19 @@ public struct KeySet: Sendable {
         }
     }
 
+    /// Refuses a key count a key file cannot hold (`invalidInput.key-count`, format section 8),
+    /// so a writer can refuse it before asking for a password.
+    package static func checkKeyCount(_ count: Int) throws {
+        guard count >= 1, count <= maximumKeyCount else {
+            throw KeyFileError.invalidInput("key-count", "a key set holds 1 to \(maximumKeyCount) keys, not \(count)")
+        }
+    }
+
     /// A fresh key set of `count` random keys; key 1 is the primary, all active.
     public static func generate(
         count: Int = 1, algorithm: KeyAlgorithm = .aes256GCM, createdAt: Int64 = Int64(Date().timeIntervalSince1970)
     ) throws -> KeySet {
-        guard count >= 1, count <= maximumKeyCount else {
-            throw KeyFileError.invalidInput("key-count", "a key set holds 1 to \(maximumKeyCount) keys, not \(count)")
-        }
+        try checkKeyCount(count)
         // One locked allocation for all the material (one mlock, not one per key), each key a
         // slice of it; one MAC context for all the check values.
         let arena = try SecureBytes.random(count: count * algorithm.keySize)

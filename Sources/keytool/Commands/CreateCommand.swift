@@ -26,7 +26,7 @@ struct CreateCommand: ParsableCommand {
     @Option(name: .customLong("server"), help: ArgumentHelp("The source server recorded in the header (default: this host's name).", valueName: "name"))
     var server: String?
 
-    @Option(name: .customLong("keys"), help: "Number of keys (default 1); key 1 is the primary.")
+    @Option(name: .customLong("keys"), help: "Number of keys, 1 to 65535 (default 1; else exit 16); key 1 is the primary.")
     var keys: Int = 1
 
     @Option(name: .customLong("algorithm"), help: "Key algorithm: aes-256-gcm or hmac-sha-256.")
@@ -41,11 +41,10 @@ struct CreateCommand: ParsableCommand {
     @Flag(name: .long, help: "Replace an existing file.")
     var force = false
 
-    func validate() throws {
-        guard (1...KeySet.maximumKeyCount).contains(keys) else { throw ValidationError("--keys must be between 1 and \(KeySet.maximumKeyCount)") }
-    }
-
     func run() throws {
+        // The writer's codes (format section 8), before the password is asked for: a key count
+        // is invalidInput.key-count (16), KDF parameters parametersOutOfBounds.* (14).
+        try KeySet.checkKeyCount(keys)
         let serviceAccount = try account.serviceAccount()
         let parameters = kdf.parameters()
         try parameters.check(kdf.policy)

@@ -5,10 +5,10 @@ import ToolSupport
 /// `--new-password-file F` / `--new-password-stdin`: the new password of `passwd`, kept apart
 /// from the current password's options so both can come from non-interactive sources.
 struct NewPasswordOptions: ParsableArguments {
-    @Option(name: .customLong("new-password-file"), help: ArgumentHelp("Read the new password from the first line of FILE.", valueName: "file"))
+    @Option(name: .customLong("new-password-file"), help: ArgumentHelp("Read the new password from FILE, \(PasswordSource.lineRule).", valueName: "file"))
     var newPasswordFile: String?
 
-    @Flag(name: .customLong("new-password-stdin"), help: "Read the new password from the first line of standard input.")
+    @Flag(name: .customLong("new-password-stdin"), help: "Read the new password from standard input, \(PasswordSource.lineRule).")
     var newPasswordStdin = false
 
     mutating func validate() throws {
@@ -25,10 +25,10 @@ struct NewPasswordOptions: ParsableArguments {
 
 /// `--password-file-b F` / `--password-stdin-b`: the second file's password in `diff`.
 struct SecondPasswordOptions: ParsableArguments {
-    @Option(name: .customLong("password-file-b"), help: ArgumentHelp("Read B's password from the first line of FILE (default: A's password).", valueName: "file"))
+    @Option(name: .customLong("password-file-b"), help: ArgumentHelp("Read B's password from FILE, \(PasswordSource.lineRule) (default: A's password).", valueName: "file"))
     var passwordFileB: String?
 
-    @Flag(name: .customLong("password-stdin-b"), help: "Read B's password from the first line of standard input.")
+    @Flag(name: .customLong("password-stdin-b"), help: "Read B's password from standard input, \(PasswordSource.lineRule).")
     var passwordStdinB = false
 
     mutating func validate() throws {

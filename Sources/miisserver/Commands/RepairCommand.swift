@@ -7,11 +7,12 @@ import ToolSupport
 struct RepairCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "repair",
-        abstract: "Change an existing installation: its admin group, service account, software version or database location.",
+        abstract: "Change an existing installation: its admin group, service account or database location.",
         discussion: """
-            Changes the admin group, the service account (re-sealing the installed key set: needs the current \
-            password and the new one, --new-password-file or a prompt) or the software version (re-registering the \
-            server) of an existing installation. --kdf and its options re-seal the key set with new KDF parameters \
+            Changes the admin group or the service account (re-sealing the installed key set: needs the current \
+            password and the new one, --new-password-file or a prompt) of an existing installation, and records this \
+            binary's software version (re-registering the server when it changed; the schema is migrated only by \
+            miisserver upgrade on the active primary). --kdf and its options re-seal the key set with new KDF parameters \
             when the account changes; without --account they are refused. --database switches this server to another \
             location of the same deployment's database (e.g. the runtime role of docs/postgresql.md, or the database \
             moved to another host), after checking that it holds this deployment (its key set, an epoch no older) \
@@ -26,22 +27,26 @@ struct RepairCommand: AsyncParsableCommand {
     @Option(name: .customLong("admin-group"), help: "The new administrators' group (a directory group is recommended).")
     var adminGroup: String?
 
-    @Option(name: .customLong("version"), help: "This server's new software version.")
-    var version: String?
-
     @Option(name: .customLong("database"), help: ArgumentHelp("The same deployment's database at another location: a SQLite file path or a postgres:// URL.", valueName: "location"))
     var database: String?
 
+    /// Release 1.2's free version string, gone: refused rather than taken for the tool's own `--version`.
+    @Option(name: .customLong("version"), help: .hidden)
+    var version: String?
+
     @OptionGroup var password: PasswordOptions
 
-    @Option(name: .customLong("new-password-file"), help: ArgumentHelp("The new service account's password, first line of FILE.", valueName: "file"))
+    @Option(name: .customLong("new-password-file"), help: ArgumentHelp("The new service account's password, from FILE: \(PasswordSource.lineRule).", valueName: "file"))
     var newPasswordFile: String?
 
     @OptionGroup var kdf: KDFOptions
 
     func validate() throws {
-        guard adminGroup != nil || account != nil || version != nil || database != nil else {
-            throw ValidationError("repair needs --admin-group NAME, --account A, --version V or --database LOCATION")
+        if version != nil {
+            throw ValidationError("--version is gone: \(Self.configuration.commandName ?? "") records this binary's software version (\(SchemaCatalog.currentSoftwareVersion)); after installing a new release run miisserver upgrade")
+        }
+        guard adminGroup != nil || account != nil || database != nil else {
+            throw ValidationError("repair needs --admin-group NAME, --account A or --database LOCATION")
         }
         if kdf.isGiven, account == nil {
             throw ValidationError("--kdf and its options re-seal the key set, which only --account does")
@@ -52,7 +57,7 @@ struct RepairCommand: AsyncParsableCommand {
         let installation = try installation.locate()
         let request = DeploymentAdministration.RepairRequest(
             adminGroup: adminGroup, serviceAccount: try account.map(ServiceAccount.init),
-            softwareVersion: version, kdf: kdf.requestedParameters(), kdfPolicy: kdf.policy, database: database)
+            kdf: kdf.requestedParameters(), kdfPolicy: kdf.policy, database: database)
         var oldPassword: Password?
         var newPassword: Password?
         if let newAccount = request.serviceAccount, request.needsCredentials(for: installation) {

@@ -21,7 +21,7 @@ struct SecretSetCommand: AsyncParsableCommand {
     @Argument(help: "The secret's name (letters, digits, . _ - / @ :).")
     var name: String
 
-    @Option(name: .customLong("password-file"), help: ArgumentHelp("The service account's password, first line of FILE (else a prompt).", valueName: "file"))
+    @Option(name: .customLong("password-file"), help: ArgumentHelp("The service account's password, from FILE: \(PasswordSource.lineRule) (else a prompt).", valueName: "file"))
     var passwordFile: String?
 
     @OptionGroup var weak: WeakKDFOption

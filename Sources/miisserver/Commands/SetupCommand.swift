@@ -12,7 +12,8 @@ struct SetupCommand: AsyncParsableCommand {
         discussion: """
             A primary creates (or migrates) the database schema, generates the key set and installs it at \
             keys/keyset.bin sealed with the service account's credentials, and creates the deployment at epoch 1. \
-            A standby registers itself and installs no keys. To change an existing installation, use miisserver repair.
+            A standby registers itself and installs no keys. Both record this binary's software version. To change \
+            an existing installation, use miisserver repair; after installing a new release, miisserver upgrade.
             """)
 
     @Option(name: .customLong("install-dir"), help: ArgumentHelp("The installation directory, when this tool is not in its Bin/ (else MIIS_INSTALL_DIR).", valueName: "dir"))
@@ -36,7 +37,8 @@ struct SetupCommand: AsyncParsableCommand {
     @Option(name: .customLong("admin-group"), help: "The administrators' group (a directory group is recommended).")
     var adminGroup: String?
 
-    @Option(name: .customLong("version"), help: "This server's software version (default \(SchemaCatalog.currentSoftwareVersion)).")
+    /// Release 1.2's free version string, gone: refused rather than taken for the tool's own `--version`.
+    @Option(name: .customLong("version"), help: .hidden)
     var version: String?
 
     @OptionGroup var password: PasswordOptions
@@ -49,6 +51,9 @@ struct SetupCommand: AsyncParsableCommand {
     var lease: Double?
 
     func validate() throws {
+        if version != nil {
+            throw ValidationError("--version is gone: \(Self.configuration.commandName ?? "") records this binary's software version (\(SchemaCatalog.currentSoftwareVersion)); after installing a new release run miisserver upgrade")
+        }
         if repair {
             throw ValidationError("repairing is its own command now: miisserver repair (same options as setup --repair had)")
         }
@@ -67,7 +72,6 @@ struct SetupCommand: AsyncParsableCommand {
             installDirectory: directory, serverName: name, database: database, role: role,
             serviceAccount: try ServiceAccount(account),
             adminGroup: adminGroup ?? DeploymentAdministration.defaultAdminGroup,
-            softwareVersion: version ?? SchemaCatalog.currentSoftwareVersion,
             kdf: kdf.parameters(), kdfPolicy: kdf.policy,
             leaseSeconds: lease ?? DeploymentState.defaultLeaseSeconds)
         if role == .primary { try request.kdf.check(request.kdfPolicy) }

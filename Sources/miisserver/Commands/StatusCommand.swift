@@ -85,7 +85,8 @@ struct StatusCommand: AsyncParsableCommand {
         printLine("")
         printInstallation(i)
         if !report.database.schemaMatches, let needed = report.database.softwareSchemaVersion {
-            printWarning(DeploymentAdministration.schemaMismatchAdvice(softwareVersion: i.softwareVersion, needed: needed, database: report.database.schemaVersion))
+            printWarning(DeploymentAdministration.schemaMismatchAdvice(softwareVersion: i.softwareVersion, needed: needed, database: report.database.schemaVersion,
+                                                                       activeServer: report.deployment?.activeServer))
         }
     }
 

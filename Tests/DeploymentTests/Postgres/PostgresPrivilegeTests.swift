@@ -88,4 +88,60 @@ struct PostgresPrivilegeTests {
         }
         try await PostgresTestServer.admin(["DROP ROLE IF EXISTS \(role)"])
     }
+
+    /// `miisserver upgrade` with the runtime role: the migration (DDL) is refused clearly, in its
+    /// one transaction, so nothing changes; the re-registration alone (a standby's upgrade) works;
+    /// the owner role migrates.
+    @Test func runtimeRoleMayNotMigrateTheSchemaOwnerMay() async throws {
+        guard let password = PostgresTestServer.environment["PGPASSWORD"] else {
+            _ = PostgresTestServer.configuredURL()
+            return
+        }
+        let role = "miis_rt_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
+        try await PostgresTestServer.admin(["CREATE ROLE \(role) LOGIN PASSWORD '\(password)'"])
+        do {
+            try await upgradeAsRuntimeAndOwner(role)
+        } catch {
+            try? await PostgresTestServer.admin(["DROP ROLE IF EXISTS \(role)"])
+            throw error
+        }
+        try await PostgresTestServer.admin(["DROP ROLE IF EXISTS \(role)"])
+    }
+
+    private func upgradeAsRuntimeAndOwner(_ role: String) async throws {
+        try await PostgresTestServer.withStore(migrated: false) { owner, url in
+            try await owner.migrate(to: 2)
+            try await owner.register(PostgresSamples.server("primary-1", role: .primary, version: "1.1.0"), origin: .test)
+            try await owner.register(PostgresSamples.server("standby-1", version: "1.1.0"), origin: .test)
+            try await owner.createDeployment(PostgresSamples.deployment(), checkValues: PostgresSamples.checkValues, origin: .test)
+            for grant in Self.documentedGrants(role) { try await owner.executeRawSQL(grant) }
+            var location = try PostgresLocation(url: url)
+            location.username = role
+            let runtime = try PostgresDeploymentStore(location: location, environment: PostgresTestServer.environment)
+            func upgrade(_ store: PostgresDeploymentStore, _ server: String, epoch: Int64?) async throws -> SchemaUpgradeResult {
+                try await store.upgrade(SchemaUpgradeRequest(server: server, softwareVersion: SchemaCatalog.currentSoftwareVersion,
+                                                             schema: SchemaCatalog.current, epoch: epoch, origin: .from(server)))
+            }
+            do {
+                let refused = await deploymentError { _ = try await upgrade(runtime, "primary-1", epoch: 1) }
+                #expect(refused?.kind == .database)
+                #expect(refused?.message.hasPrefix("PostgreSQL user \(role) may not migrate the database schema 2 -> \(SchemaCatalog.current) (") == true,
+                        "\(refused?.message ?? "")")
+                #expect(refused?.message.hasSuffix("): the migration alters tables, which only the role owning them may (docs/postgresql.md); nothing was changed") == true)
+                #expect(refused?.remedy == .upgradeWithOwnerRole)
+                #expect(try await runtime.schemaVersion() == 2)
+                #expect(try await runtime.servers().map(\.softwareVersion) == ["1.1.0", "1.1.0"])
+
+                #expect(try await upgrade(owner, "primary-1", epoch: 1).fromSchema == 2)
+                #expect(try await runtime.schemaVersion() == SchemaCatalog.current)
+                let standby = try await upgrade(runtime, "standby-1", epoch: nil)
+                #expect(standby.previousSoftwareVersion == "1.1.0")
+                #expect(try await runtime.servers().map(\.softwareVersion) == [SchemaCatalog.currentSoftwareVersion, SchemaCatalog.currentSoftwareVersion])
+            } catch {
+                try? await runtime.close()
+                throw error
+            }
+            try await runtime.close()
+        }
+    }
 }

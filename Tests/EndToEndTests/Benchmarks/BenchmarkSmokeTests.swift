@@ -5,8 +5,7 @@ import Testing
 /// measurement itself is `make bench`, never a timed test.
 @Suite struct BenchmarkSmokeTests {
     @Test func benchmarkCommandRunsOnTinySizes() throws {
-        let repository = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let repository = ToolRunner.repository
         let output = try TemporaryDirectory("miis-bench-smoke")
         let report = output.file("BENCHMARKS.md")
         let result = try ToolRunner.run("/usr/bin/python3", [repository.appendingPathComponent("scripts/bench.py").path,

@@ -6,9 +6,7 @@ import Testing
 @Suite struct DemoScriptTests {
     @Test func demoDeploymentActivatesTheStandby() throws {
         let directory = try TemporaryDirectory("miis-demo")
-        let script = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("scripts/demo.sh").path
+        let script = ToolRunner.repository.appendingPathComponent("scripts/demo.sh").path
         let result = try ToolRunner.run("/bin/bash", [script, directory.path],
                                         environment: ["PRODUCTS": ToolRunner.productsDirectory.path], timeout: 300)
         #expect(result.status == 0, "\(result.stderr)")

@@ -4,8 +4,7 @@ import Testing
 /// `make install PREFIX=DIR` (scripts/install.sh) into a temporary prefix, then each installed tool
 /// as an administrator would meet it: `--help`, its man page, its bash completion.
 @Suite(.serialized) struct InstallTests {
-    static let repository = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let repository = ToolRunner.repository
 
     static func install(into prefix: String) throws {
         let result = try ToolRunner.run("/bin/bash", [repository.appendingPathComponent("scripts/install.sh").path, prefix,

@@ -15,12 +15,16 @@ final class DeploymentFixture: @unchecked Sendable {
     let backup: String
     let primary = "sync1"
 
-    /// `standbys` names the standby servers; `standbyVersion` lets a test install an older release.
     /// Extra environment for every tool run (PostgreSQL's `PGPASSWORD`).
     let environment: [String: String]
 
-    /// `lease` is the deployment's lease set at the primary's setup (default: the product's 30 s).
-    init(standbys: [String] = ["sync2"], database: String? = nil, standbyVersion: String? = nil,
+    /// `standbys` names the standby servers. `release` sets the whole deployment up with an older
+    /// release's binaries (``olderRelease(_:)``: the debug build told to be that release), as a
+    /// deployment installed before a service pack; `standbyVersion` does the same and then
+    /// upgrades the primary to this build (`miisserver upgrade`), leaving the standbys on the
+    /// older release: the reference's un-updated standby. `lease` is the deployment's lease set at
+    /// the primary's setup (default: the product's 30 s; it needs release 1.2).
+    init(standbys: [String] = ["sync2"], database: String? = nil, release: String? = nil, standbyVersion: String? = nil,
          adminGroup: String = "root", lease: Double? = nil, environment: [String: String] = [:]) throws {
         self.environment = environment
         root = try TemporaryDirectory("miis-e2e")
@@ -30,34 +34,45 @@ final class DeploymentFixture: @unchecked Sendable {
         try (Self.password + "\n").write(toFile: passwordFile, atomically: true, encoding: .utf8)
         chmod(passwordFile, 0o600)
 
+        let setupRelease = release ?? standbyVersion
         try expectSuccess(miisserver(primary, ["setup", "--name", primary, "--database", self.database, "--role", "primary",
                                                "--account", Self.account, "--admin-group", adminGroup,
                                                "--password-file", passwordFile] + Self.weakKDF
-                                               + (lease.map { ["--lease", String($0)] } ?? [])))
+                                               + (lease.map { ["--lease", String($0)] } ?? []), release: setupRelease))
         for standby in standbys {
-            var arguments = ["setup", "--name", standby, "--database", self.database, "--role", "standby",
-                             "--account", Self.account, "--admin-group", adminGroup]
-            if let standbyVersion { arguments += ["--version", standbyVersion] }
-            try expectSuccess(miisserver(standby, arguments))
+            try expectSuccess(miisserver(standby, ["setup", "--name", standby, "--database", self.database, "--role", "standby",
+                                                   "--account", Self.account, "--admin-group", adminGroup], release: setupRelease))
         }
+        if standbyVersion != nil { try expectSuccess(miisserver(primary, ["upgrade"])) }
         try expectSuccess(ToolRunner.run("miisserver", ["backup", "--install-dir", installDirectory(primary), "-o", backup,
-                                                     "--password-file", passwordFile] + Self.weakKDF, environment: environment))
+                                                     "--password-file", passwordFile] + Self.weakKDF,
+                                         environment: environment.merging(Self.olderRelease(release)) { $1 }))
     }
 
     func installDirectory(_ server: String) -> String { root.file(server) }
 
+    /// The environment that makes the (debug) tools behave as the binaries of an older `release`,
+    /// such as `1.1.0`: its software version and the schema it needs (`MIIS_TEST_SOFTWARE_VERSION`,
+    /// honoured by debug builds only; a release build has no such variable). `nil`: this build.
+    static func olderRelease(_ release: String?) -> [String: String] {
+        release.map { ["MIIS_TEST_SOFTWARE_VERSION": $0] } ?? [:]
+    }
+
+    /// Runs miisserver on `server`; `release` runs it as an older release's binary (``olderRelease(_:)``).
     @discardableResult
-    func miisserver(_ server: String, _ arguments: [String], stdin: String? = nil) throws -> ToolRunner.Result {
-        try ToolRunner.run("miisserver", arguments + ["--install-dir", installDirectory(server)], stdin: stdin, environment: environment)
+    func miisserver(_ server: String, _ arguments: [String], stdin: String? = nil, release: String? = nil) throws -> ToolRunner.Result {
+        try ToolRunner.run("miisserver", arguments + ["--install-dir", installDirectory(server)], stdin: stdin,
+                           environment: environment.merging(Self.olderRelease(release)) { $1 })
     }
 
     /// Runs miisactivate on `server` with the backup, quiet, the password via `*` on stdin.
     @discardableResult
     func activate(_ server: String, keyFile: String? = nil, password: String? = nil, extra: [String] = [],
-                  environment: [String: String] = [:]) throws -> ToolRunner.Result {
+                  release: String? = nil, environment: [String: String] = [:]) throws -> ToolRunner.Result {
         try ToolRunner.run("miisactivate", [keyFile ?? backup, Self.account, "*", "/q", "--allow-weak-kdf",
                                             "--install-dir", installDirectory(server)] + extra,
-                           stdin: (password ?? Self.password) + "\n", environment: self.environment.merging(environment) { $1 })
+                           stdin: (password ?? Self.password) + "\n",
+                           environment: self.environment.merging(Self.olderRelease(release)) { $1 }.merging(environment) { $1 })
     }
 
     /// The deployment as `miisserver status --json` reports it from `server`.

@@ -37,4 +37,41 @@ import Testing
         #expect(result.stdout.contains("cancelled"))
         #expect(try deployment.deploymentState().epoch == 1)
     }
+
+    /// ssh-keygen style: a file that cannot be used is said right after its name is typed, before
+    /// anyone types the service account's password.
+    @Test func typedKeyFileIsCheckedBeforeThePasswordIsAsked() throws {
+        let deployment = try DeploymentFixture()
+        let missing = deployment.root.file("no-such-file.bin")
+        let result = try converse([("Key file", missing)],
+                                  ["--install-dir", deployment.installDirectory("sync2"), "--allow-weak-kdf"])
+        #expect(result.status == 15, "\(result.stdout)")
+        #expect(result.stdout.contains("miisactivate: \(missing): cannot open: No such file or directory"), "\(result.stdout)")
+        #expect(!result.stdout.contains("Service account"), "\(result.stdout)")
+        #expect(!result.stdout.contains("Password"), "\(result.stdout)")
+        let damaged = deployment.root.file("damaged.bin")
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: deployment.backup)))
+        bytes[bytes.count / 2] ^= 0x01
+        try Data(bytes).write(to: URL(fileURLWithPath: damaged))
+        chmod(damaged, 0o600)
+        let corrupted = try converse([("Password:", DeploymentFixture.password)],
+                                     [damaged, DeploymentFixture.account, "*", "--install-dir", deployment.installDirectory("sync2"), "--allow-weak-kdf"])
+        #expect(corrupted.status == 10, "\(corrupted.stdout)")
+        #expect(corrupted.stdout.contains("whole-file SHA-256 checksum does not match"))
+        #expect(!corrupted.stdout.contains("Password"), "\(corrupted.stdout)")
+    }
+
+    @Test func typedPathWithAControlCharacterIsRefused() throws {
+        let deployment = try DeploymentFixture()
+        for (typed, codePoint) in [(deployment.backup + "\u{1B}[2K", "U+001B"), (deployment.backup + "\u{202E}nib", "U+202E"),
+                                   (deployment.backup + "\u{85}", "U+0085")] {
+            let result = try converse([("Key file", typed)],
+                                      ["--install-dir", deployment.installDirectory("sync2"), "--allow-weak-kdf"])
+            #expect(result.status == 16, "\(result.stdout)")
+            #expect(result.stdout.contains("miisactivate: the typed file name contains the control character \(codePoint); type the path again without it"),
+                    "\(result.stdout)")
+            #expect(!result.stdout.contains("Service account"))
+        }
+        #expect(try deployment.deploymentState().epoch == 1)
+    }
 }

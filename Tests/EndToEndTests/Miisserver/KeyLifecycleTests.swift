@@ -97,6 +97,16 @@ struct KeyLifecycleTests {
         let currentFolder = try deployment.miisserver("sync2", ["status", "--backups", folder])
         #expect(currentFolder.stdout.contains("Newest backup:   \(fresh), generation 4, "), "\(currentFolder.stdout)")
         #expect(currentFolder.stdout.contains(": current"), "\(currentFolder.stdout)")
+        // The backup chooser: the pre-rotation file is a stale key set (not merely older), by its header's generation.
+        let choice = try deployment.activate("sync2", keyFile: folder, extra: ["--dry-run"])
+        #expect(choice.status == 0, "\(choice.stderr)")
+        let rows = choice.stdout.split(separator: "\n").map(String.init)
+        #expect(rows.contains { $0.hasPrefix("  chosen ") && $0.contains("/miiskeys-2.bin") }, "\(choice.stdout)")
+        #expect(rows.contains { $0.hasPrefix("  staleKeySet ") && $0.contains("/miiskeys-1.bin")
+                && $0.contains("is generation 1 but the deployment needs generation 4: it is from before the key set last changed (a stale backup)") },
+                "\(choice.stdout)")
+        let dryRunJSON = try Self.json(try deployment.activate("sync2", keyFile: fresh, extra: ["--dry-run", "--json"]))
+        #expect(dryRunJSON["keySetGeneration"] as? Int == 4, "\(dryRunJSON)")
         let activated = try deployment.activate("sync2", keyFile: fresh)
         #expect(activated.status == 0, "\(activated.stderr)")
         #expect(try deployment.deploymentState(from: "sync2") == (2, "sync2"))

@@ -26,15 +26,17 @@ final class DeploymentSandbox: @unchecked Sendable {  // immutable after init
     }
 
     @discardableResult
-    func setupPrimary(_ name: String = "alpha", extra: [String] = []) throws -> ToolRunner.Result {
+    func setupPrimary(_ name: String = "alpha", extra: [String] = [], release: String? = nil) throws -> ToolRunner.Result {
         try miis(["setup", "--install-dir", install(name), "--name", name, "--database", database, "--role", "primary",
-                  "--account", "CORP\\svc", "--password-file", passwordFile] + Self.weak + extra)
+                  "--account", "CORP\\svc", "--password-file", passwordFile] + Self.weak + extra,
+                 environment: DeploymentFixture.olderRelease(release))
     }
 
+    /// `release`: set up by an older release's binary (``DeploymentFixture/olderRelease(_:)``).
     @discardableResult
-    func setupStandby(_ name: String, extra: [String] = []) throws -> ToolRunner.Result {
+    func setupStandby(_ name: String, extra: [String] = [], release: String? = nil) throws -> ToolRunner.Result {
         try miis(["setup", "--install-dir", install(name), "--name", name, "--database", database, "--role", "standby",
-                  "--account", "CORP\\svc"] + extra)
+                  "--account", "CORP\\svc"] + extra, environment: DeploymentFixture.olderRelease(release))
     }
 
     func statusJSON(_ name: String) throws -> [String: Any] {
@@ -256,7 +258,11 @@ struct MiisserverEndToEndTests {
         // One `TOOL: message` line, like every other error.
         let nothing = try sandbox.miis(["repair", "--install-dir", sandbox.install("alpha")])
         #expect(nothing.status == 64)
-        #expect(nothing.stderr == "miisserver: repair needs --admin-group NAME, --account A, --version V or --database LOCATION\n", "\(nothing.stderr)")
+        #expect(nothing.stderr == "miisserver: repair needs --admin-group NAME, --account A or --database LOCATION\n", "\(nothing.stderr)")
+        // The software version is the binary's: the old free string is refused, not taken for the tool's --version.
+        let version = try sandbox.miis(["repair", "--install-dir", sandbox.install("alpha"), "--version", "1.0.0"])
+        #expect(version.status == 64)
+        #expect(version.stderr == "miisserver: --version is gone: repair records this binary's software version (\(SchemaCatalog.currentSoftwareVersion)); after installing a new release run miisserver upgrade\n", "\(version.stderr)")
     }
 
     @Test func concurrentWritersNeverCorruptTheDatabase() async throws {
@@ -293,8 +299,9 @@ struct MiisserverEndToEndTests {
         #expect(!FileManager.default.fileExists(atPath: sandbox.install("delta") + "/server.json"))
         // Setting up the same installation twice.
         expectFailure(try sandbox.setupStandby("beta"), 21, "already set up")
-        // Unknown software version.
-        expectFailure(try sandbox.setupStandby("eps", extra: ["--version", "9.9.9"]), 30, "unknown software version")
+        // The software version is the binary's: setup has no option for it (issue 18).
+        expectFailure(try sandbox.setupStandby("eps", extra: ["--version", "9.9.9"]), 64,
+                      "--version is gone: setup records this binary's software version (\(SchemaCatalog.currentSoftwareVersion)); after installing a new release run miisserver upgrade")
         // Unknown server: registered nowhere any more.
         try await sandbox.store().executeRawSQL("DELETE FROM servers WHERE name = 'beta'")
         expectFailure(try sandbox.miis(["heartbeat", "--install-dir", sandbox.install("beta")]), 22, "not registered")
@@ -348,28 +355,32 @@ struct MiisserverEndToEndTests {
 
     @Test func schemaMismatchOfAnUnupdatedStandbyIsReported() throws {
         let sandbox = try DeploymentSandbox()
-        try sandbox.setupPrimary()
-        let old = try sandbox.setupStandby("old", extra: ["--version", "1.0.0"])
-        #expect(old.status == 0)
-        #expect(old.stderr.contains("0x80230443"))
+        // A release-1.0 deployment; the primary gets the service pack, the standby does not.
+        #expect(try sandbox.setupPrimary(release: "1.0.0").status == 0)
+        #expect(try sandbox.setupStandby("old", release: "1.0.0").status == 0)
+        #expect(try sandbox.miis(["upgrade", "--install-dir", sandbox.install("alpha")]).status == 0)
         let database = try #require(try sandbox.statusJSON("old")["database"] as? [String: Any])
         #expect(database["schemaMatches"] as? Bool == false)
         #expect(database["softwareSchemaVersion"] as? Int == 1)
-        // The remedy: update the standby (repair with the new version).
-        #expect(try sandbox.miis(["repair", "--install-dir", sandbox.install("old"), "--version", SchemaCatalog.currentSoftwareVersion]).status == 0)
+        // The remedy: update the standby (its new binaries, then upgrade).
+        #expect(try sandbox.miis(["upgrade", "--install-dir", sandbox.install("old")]).status == 0)
         let fixed = try #require(try sandbox.statusJSON("old")["database"] as? [String: Any])
         #expect(fixed["schemaMatches"] as? Bool == true)
     }
 
     @Test func primaryAtRelease10CreatesSchema1() throws {
         let sandbox = try DeploymentSandbox()
-        #expect(try sandbox.setupPrimary(extra: ["--version", "1.0.0"]).status == 0)
+        #expect(try sandbox.setupPrimary(release: "1.0.0").status == 0)
         let database = try #require(try sandbox.statusJSON("alpha")["database"] as? [String: Any])
         #expect(database["schemaVersion"] as? Int == 1)
         #expect(database["schemaMatches"] as? Bool == true)
         let standby = try sandbox.setupStandby("new")
         #expect(standby.status == 0)
         #expect(standby.stderr.contains("0x80230443"))
+        // Newer than the database: the primary's upgrade comes first.
+        #expect(standby.stderr.hasSuffix("; run miisserver upgrade on the active server alpha first, then on this server\n"), "\(standby.stderr)")
+        let status = try sandbox.miis(["status", "--install-dir", sandbox.install("new")])
+        #expect(status.stderr.hasSuffix("; run miisserver upgrade on the active server alpha first, then on this server\n"), "\(status.stderr)")
     }
 }
 

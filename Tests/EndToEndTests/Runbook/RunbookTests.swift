@@ -53,8 +53,10 @@ import Testing
         // Failover: status, redirect password sync, dry run, activate, check, history.
         #expect(try deployment.miisserver("sync2", ["status"]).status == 0)
         #expect(try deployment.miisserver("sync2", ["password-sync", "--enable", "--target", "sync2"]).status == 0)
-        let dryRun = try deployment.activate("sync2", keyFile: latest, password: "a new service password ✓", extra: ["--dry-run"])
+        // "Which backup?": the folder; the newest file, sealed with the new password, is chosen.
+        let dryRun = try deployment.activate("sync2", keyFile: backups, password: "a new service password ✓", extra: ["--dry-run"])
         #expect(dryRun.status == 0, "\(dryRun.stderr)")
+        #expect(dryRun.stdout.split(separator: "\n").contains { $0.hasPrefix("  chosen ") && $0.contains(latest) }, "\(dryRun.stdout)")
         let failover = try deployment.activate("sync2", keyFile: latest, password: "a new service password ✓")
         #expect(failover.status == 0, "\(failover.stderr)")
         #expect(try deployment.miisserver("sync2", ["check"]).status == 0)
@@ -92,5 +94,23 @@ import Testing
         #expect(try deployment.deploymentState().epoch == 3)
         #expect(try deployment.miisserver("sync1", ["check"]).status == 0)
         #expect(try deployment.miisserver("sync2", ["check"]).status == 28)
+    }
+
+    /// "Applying a service pack: upgrade the primary, then each standby", as the runbook says it,
+    /// on a deployment installed by release 1.1 (the debug binaries told to be it).
+    @Test func runbookServicePack() throws {
+        let deployment = try DeploymentFixture(standbys: ["sync2", "sync3"], release: "1.1.0")
+        let plan = try deployment.miisserver("sync1", ["upgrade", "--dry-run"])
+        #expect(plan.status == 0, "\(plan.stderr)")
+        #expect(plan.stdout.contains("sync2 (1.1.0), sync3 (1.1.0)"), "\(plan.stdout)")
+        #expect(try deployment.miisserver("sync1", ["upgrade"]).status == 0)
+        for standby in ["sync2", "sync3"] {
+            #expect(try deployment.miisserver(standby, ["check"]).status == 23)
+            let upgrade = try deployment.miisserver(standby, ["upgrade"])
+            #expect(upgrade.status == 0, "\(upgrade.stderr)")
+        }
+        let status = try deployment.miisserver("sync2", ["status", "--json"])
+        #expect(status.status == 0)
+        #expect(!status.stdout.contains("\"schemaMatches\" : false"), "\(status.stdout)")
     }
 }

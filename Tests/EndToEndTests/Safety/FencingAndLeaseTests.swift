@@ -121,7 +121,8 @@ import Testing
                                                      deployment.installDirectory("sync1")],
                                       environment: ["SUDO_USER": "mallory"])
         #expect(sync.status == 0, "\(sync.stderr)")
-        let repair = try deployment.miisserver("sync1", ["repair", "--version", "1.0.0"])
+        // Its binaries replaced by a patch release (same schema): it re-registers, a fenced server too.
+        let repair = try deployment.miisserver("sync1", ["upgrade"], release: "1.2.9")
         #expect(repair.status == 0, "\(repair.stderr)")
         let changes = try deployment.history(from: "sync2").filter { ($0["outcome"] as? String) == "changed" }.suffix(2)
         #expect(changes.map { $0["server"] as? String } == ["sync1", "sync1"])

@@ -2,16 +2,15 @@ import Foundation
 import Testing
 
 /// Fault points exist only in debug builds: a release binary ignores `MIIS_FAULT_POINT` (it must
-/// never SIGKILL itself or fail on purpose because of its environment). Runs only when a release
-/// build sits next to the debug one (`make release`); it is skipped
-/// otherwise, since the suite itself runs on debug binaries.
+/// never SIGKILL itself or fail on purpose because of its environment). Runs when a release
+/// build sits next to the debug one (`make release`; `make test` builds it and requires it).
 @Suite("Release build")
 struct ReleaseBuildTests {
-    static let releaseKeytool = ToolRunner.productsDirectory.deletingLastPathComponent()
-        .appendingPathComponent("release").appendingPathComponent("keytool").path
+    static let releaseKeytool = ReleaseProducts.path(of: "keytool")
 
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: releaseKeytool)))
+    @Test(ReleaseProducts.condition)
     func releaseBinaryIgnoresFaultPoints() throws {
+        guard ReleaseProducts.check() else { return }
         let directory = try TemporaryDirectory("miis-release")
         try "release-Pässword\n".write(toFile: directory.file("pw"), atomically: true, encoding: .utf8)
         for (index, point) in ["verified-write.before-commit", "atomic-write.before-rename:error", "verified-write.before-commit:error"].enumerated() {
@@ -27,16 +26,44 @@ struct ReleaseBuildTests {
         #expect(binary.range(of: Data("MIIS_FAULT_POINT".utf8)) == nil)
     }
 
+    static let releaseMiisserver = ToolRunner.productsDirectory.deletingLastPathComponent()
+        .appendingPathComponent("release").appendingPathComponent("miisserver").path
+
+    /// The software version a server records is the binary's: a release build has no test
+    /// switch to be another release (`MIIS_TEST_SOFTWARE_VERSION` is compiled out, its name is
+    /// not in the binary), so a primary it sets up records 1.2.0 and creates schema 3 whatever
+    /// the environment says.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: releaseMiisserver)))
+    func releaseBinaryIgnoresTheTestSoftwareVersion() throws {
+        let directory = try TemporaryDirectory("miis-release-version")
+        try "release-Pässword\n".write(toFile: directory.file("pw"), atomically: true, encoding: .utf8)
+        chmod(directory.file("pw"), 0o600)
+        let environment = ["MIIS_TEST_SOFTWARE_VERSION": "1.1.0"]
+        let setup = try ToolRunner.run(Self.releaseMiisserver, ["setup", "--install-dir", directory.file("p"), "--name", "p",
+                                                               "--database", directory.file("db"), "--role", "primary", "--account", "svc",
+                                                               "--admin-group", "root", "--password-file", directory.file("pw")] + CrashSafetyTests.weak,
+                                       environment: environment)
+        #expect(setup.status == 0, "\(setup.stderr)")
+        #expect(setup.stdout.contains("(database schema 3)"), "\(setup.stdout)")
+        let configuration = try Data(contentsOf: URL(fileURLWithPath: directory.file("p") + "/server.json"))
+        #expect(String(decoding: configuration, as: UTF8.self).contains("\"1.2.0\""))
+        let binary = try Data(contentsOf: URL(fileURLWithPath: Self.releaseMiisserver))
+        #expect(binary.range(of: Data("MIIS_TEST_SOFTWARE_VERSION".utf8)) == nil)
+    }
+
     /// `make release` links with lld, packed relative relocations and without the toolchain's
     /// `--export-dynamic` (BENCHMARKS.md, "Release link flags"): fewer relocations and no dynamic
     /// symbol table of every public Swift symbol, so a faster start-up and a smaller binary.
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: releaseKeytool)))
+    @Test(ReleaseProducts.condition)
     func releaseBinaryIsLinkedWithTheReleaseFlags() throws {
+        guard ReleaseProducts.check() else { return }
         let rebuild = "(rebuild with make release)"
         let comment = try ToolRunner.run("/usr/bin/readelf", ["--string-dump=.comment", Self.releaseKeytool])
         #expect(comment.stdout.contains("Linker: LLD"), "not linked by lld \(rebuild)")
         let dynamic = try ToolRunner.run("/usr/bin/readelf", ["--dynamic", "--wide", Self.releaseKeytool])
         #expect(dynamic.stdout.contains("(RELR)"), "no packed relative relocations \(rebuild)")
+        // -z now: every symbol bound at start-up, the relocations read-only after (full RELRO).
+        #expect(dynamic.stdout.contains("BIND_NOW") || dynamic.stdout.contains("Flags: NOW"), "not linked with -z now \(rebuild)")
         // Swift symbols are mangled with a `$s` prefix: none is left in the dynamic symbol table.
         let symbols = try ToolRunner.run("/usr/bin/readelf", ["--dyn-syms", "--wide", Self.releaseKeytool])
         let exported = symbols.stdout.split(separator: "\n").filter { $0.contains(" $s") }

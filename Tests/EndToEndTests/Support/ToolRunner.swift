@@ -45,6 +45,10 @@ struct ToolRunner {
 
     static func path(of tool: String) -> String { productsDirectory.appendingPathComponent(tool).path }
 
+    /// The repository's root, for its scripts/, docs/ and packaging/.
+    static let repository = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
     /// Runs `executable` (a product name or an absolute path) with `arguments`, feeding `stdin`.
     /// Extra environment entries are added to a minimal environment; `timeout` kills a hung child.
     @discardableResult

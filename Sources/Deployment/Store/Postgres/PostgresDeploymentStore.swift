@@ -123,31 +123,72 @@ public final class PostgresDeploymentStore: DeploymentStore {
     }
 
     public func migrate(to version: Int) async throws {
-        guard (1...SchemaCatalog.current).contains(version) else {
-            throw DeploymentError(.schemaMismatch, "schema \(version) is not one this software can create (1...\(SchemaCatalog.current))")
-        }
+        try StoreRules.checkSchemaTarget(version)
         try await transaction { connection in
-            try await Self.run(connection, "SELECT pg_advisory_xact_lock(\(PostgresSchema.migrationLockKey))", logger: Self.logger)
+            try await Self.takeMigrationLock(connection)
             let existing = try await self.schemaVersion(connection)
             if let existing, existing > version {
                 throw DeploymentError(.schemaMismatch,
                     "\(self.location.redacted): the database holds schema \(existing), newer than schema \(version); it cannot be downgraded")
             }
-            var current = existing ?? 0
-            if current == 0 {
-                for statement in PostgresSchema.createSchema1 {
-                    try await Self.run(connection, PostgresQuery(unsafeSQL: statement), logger: Self.logger)
-                }
-                current = 1
-            }
-            while current < version {
-                for statement in PostgresSchema.migrations[current + 1] ?? [] {
-                    try await Self.run(connection, PostgresQuery(unsafeSQL: statement), logger: Self.logger)
-                }
-                current += 1
-            }
-            try await Self.run(connection, "UPDATE meta SET value = \(String(current)) WHERE key = 'schema_version'", logger: Self.logger)
+            try await self.applySteps(connection, from: existing ?? 0, to: version)
         }
+    }
+
+    public func upgrade(_ request: SchemaUpgradeRequest) async throws -> SchemaUpgradeResult {
+        try StoreRules.checkSchemaTarget(request.schema)
+        return try await transaction { connection in
+            try await Self.takeMigrationLock(connection)
+            let existing = try await self.requireSchema(connection)
+            guard existing <= request.schema else {
+                throw DeploymentError(.schemaMismatch,
+                    "\(self.location.redacted): the database holds schema \(existing), newer than schema \(request.schema); it cannot be downgraded")
+            }
+            guard let previous = try await self.fetchServers(connection, name: request.server, lock: "FOR UPDATE").first else {
+                throw DeploymentError(.notRegistered, "server '\(request.server)' is not registered in this deployment")
+            }
+            // FOR UPDATE: no activation moves the epoch between the fence check and the commit.
+            let state = try await self.fetchDeployment(connection, version: existing, lock: "FOR UPDATE")
+            if existing < request.schema {
+                try StoreRules.checkSchemaMigrator(state, server: request.server, epoch: request.epoch, from: existing, to: request.schema)
+                do {
+                    try await self.applySteps(connection, from: existing, to: request.schema)
+                } catch let error as PSQLError where error.serverInfo?[.sqlState] == "42501" {
+                    throw DeploymentError(.database,
+                        "PostgreSQL user \(self.location.username) may not migrate the database schema \(existing) -> \(request.schema) (\(PostgresErrorMapping.oneLine(error.serverInfo?[.message] ?? "permission denied"))): the migration alters tables, which only the role owning them may (docs/postgresql.md); nothing was changed",
+                        remedy: .upgradeWithOwnerRole)
+                }
+                try await self.logChange(connection, version: request.schema, origin: request.origin,
+                                         StoreRules.Change.schemaMigrated(from: existing, to: request.schema, by: request.softwareVersion))
+            } else if state == nil {
+                throw DeploymentError(.notRegistered, "there is no deployment in the database yet")
+            }
+            if previous.softwareVersion != request.softwareVersion {
+                var server = previous
+                server.softwareVersion = request.softwareVersion
+                try await Self.run(connection, "UPDATE servers SET software_version = \(request.softwareVersion) WHERE name = \(request.server)",
+                                   logger: Self.logger)
+                try await self.logChange(connection, version: request.schema, origin: request.origin,
+                                         StoreRules.Change.registered(server, previous: previous))
+            }
+            return SchemaUpgradeResult(fromSchema: existing, toSchema: request.schema,
+                                       previousSoftwareVersion: previous.softwareVersion, softwareVersion: request.softwareVersion)
+        }
+    }
+
+    /// Serializes schema creation and migrations across servers, until the transaction ends.
+    private static func takeMigrationLock(_ connection: PostgresConnection) async throws {
+        try await run(connection, "SELECT pg_advisory_xact_lock(\(PostgresSchema.migrationLockKey))", logger: logger)
+    }
+
+    /// The schema steps from `from` to `to`, and the version reached, in the caller's transaction.
+    private func applySteps(_ connection: PostgresConnection, from: Int, to: Int) async throws {
+        for step in SchemaSteps.steps(from: from, to: to) {
+            for statement in step.postgres {
+                try await Self.run(connection, PostgresQuery(unsafeSQL: statement), logger: Self.logger)
+            }
+        }
+        try await Self.run(connection, "UPDATE meta SET value = \(String(max(from, to))) WHERE key = 'schema_version'", logger: Self.logger)
     }
 
     private func schemaVersion(_ connection: PostgresConnection) async throws -> Int? {
