@@ -4,11 +4,12 @@
 # Robustness (docs/security.md):
 #   make fuzz SECONDS=600   libFuzzer on the key-file parser for SECONDS (default 600)
 #   make fuzz-smoke         the same for about 60 s, for CI
+#   make chaos SECONDS=600  random partitions, kills and failovers in network namespaces (docs/partitions.md)
 SWIFT ?= swift
 PREFIX ?= /usr/local/miis
 SECONDS ?= 600
 
-.PHONY: deps build release test demo install deb man bench bench-smoke fuzz fuzz-smoke clean
+.PHONY: deps build release test demo install deb man bench bench-smoke fuzz fuzz-smoke chaos clean
 
 deps:
 	@scripts/install-deps.sh
@@ -91,6 +92,7 @@ man: release
 	for tool in keytool miisserver; do \
 		.build/release/generate-manual .build/release/$$tool --section 1 --date "$$(date +%Y-%m-%d)" \
 			--authors "MIIS key-file toolkit maintainers" --output-directory docs/man; \
+		scripts/man-fixup.py docs/man/$$tool.1; \
 	done
 
 # libFuzzer on the key-file parser (docs/security.md).
@@ -99,6 +101,14 @@ fuzz: deps
 
 fuzz-smoke: deps
 	scripts/fuzz.sh 60
+
+# The randomized partition scenario for SECONDS (default 600) with fresh seeds, as root: hosts in
+# network namespaces, a replicated PostgreSQL pair, the invariants after every round; it prints
+# the rounds, faults and invariant violations (docs/partitions.md). The suite runs a short fixed-seed version.
+chaos: deps
+	$(SWIFT) build --build-tests
+	$(MULTICALL_LINK) .build/debug/miisactivate
+	MIIS_CHAOS_SECONDS=$(SECONDS) $(SWIFT) test --skip-build --no-parallel --filter 'PartitionChaosTests'
 
 clean:
 	rm -rf .build .build-fuzz

@@ -58,6 +58,7 @@ let package = Package(
             dependencies: [
                 "KeyFile", "ToolSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),

@@ -9,8 +9,19 @@ demo=${1:-${DEMO_DIR:-$(mktemp -d /tmp/miis-demo.XXXXXX)}}
 mkdir -p "$demo"
 demo=$(cd "$demo" && pwd)
 rm -rf "$demo/sync1" "$demo/sync2" "$demo/shared.db"* "$demo/backups"
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-run() { printf '$ %s\n' "$*"; "$@"; }
+# Bold step headers only on a terminal, and never with NO_COLOR set (https://no-color.org).
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
+step() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
+# Each command is echoed as it would be typed: words with shell metacharacters (CORP\svc-sync, *)
+# in single quotes, so that a line pasted into a shell runs the same command.
+shell_quoted() {
+    local word quoted=()
+    for word in "$@"; do
+        if [[ $word =~ ^[A-Za-z0-9_./:=@%+,-]+$ ]]; then quoted+=("$word"); else quoted+=("'${word//\'/\'\\\'\'}'"); fi
+    done
+    printf '%s' "${quoted[*]}"
+}
+run() { printf '$ %s\n' "$(shell_quoted "$@")"; "$@"; }
 
 umask 077
 password_file="$demo/service-account.password"

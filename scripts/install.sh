@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs release binaries into PREFIX/Bin (the reference's InstallationDirectory\Bin), man pages
-# into PREFIX/share/man/man1 and bash/zsh/fish completions under PREFIX/share.
+# into PREFIX/share/man/man1, the documents they refer to into PREFIX/share/doc/miis and
+# bash/zsh/fish completions under PREFIX/share.
 # Usage: scripts/install.sh PREFIX [PRODUCTS_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +16,7 @@ if [ -L "$prefix/Bin" ]; then
     echo "install.sh: $prefix/Bin is a symbolic link; refusing to install through it" >&2
     exit 1
 fi
-install -d -m 0755 "$prefix/Bin" "$prefix/share/man/man1" \
+install -d -m 0755 "$prefix/Bin" "$prefix/share/man/man1" "$prefix/share/doc/miis" \
     "$prefix/share/bash-completion/completions" "$prefix/share/zsh/site-functions" "$prefix/share/fish/vendor_completions.d"
 # PREFIX is the installation directory and root runs what Bin/ holds: both root-owned (when
 # installing as root) and not writable by group or others, whatever existed before and whatever
@@ -43,4 +44,9 @@ done
 install -m 0644 packaging/completions/miisactivate.bash "$prefix/share/bash-completion/completions/miisactivate"
 install -m 0644 packaging/completions/_miisactivate "$prefix/share/zsh/site-functions/_miisactivate"
 install -m 0644 packaging/completions/miisactivate.fish "$prefix/share/fish/vendor_completions.d/miisactivate.fish"
-echo "installed ${tools[*]} into $prefix/Bin"
+# The man pages send the reader to these (key-file format, PostgreSQL roles, security, runbook).
+install -m 0644 README.md docs/keytool.md docs/miisserver.md docs/postgresql.md docs/security.md docs/key-file-format.md \
+    "$prefix/share/doc/miis/"
+echo "installed ${tools[*]} into $prefix/Bin, documents into $prefix/share/doc/miis"
+# man finds PREFIX/share/man through PATH (PREFIX/Bin on PATH) on man-db, but not everywhere.
+echo "man pages: add $prefix/share/man to MANPATH, e.g. export MANPATH=\"$prefix/share/man:\$(manpath)\""

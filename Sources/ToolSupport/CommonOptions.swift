@@ -128,3 +128,16 @@ package struct KDFOptions: ParsableArguments, Sendable {
         if isGiven { throw ValidationError("\(keepOption) keeps the file's KDF parameters: drop --kdf and its cost options") }
     }
 }
+
+/// `--verbose`/`-v`: every step logged to standard error (swift-log through ``Diagnostics``), for
+/// every command of every tool.
+package struct VerboseOption: ParsableArguments, Sendable {
+    @Flag(name: [.customLong("verbose"), .customShort("v")], help: "Log what the command does to standard error.")
+    package var verbose = false
+
+    package init() {}
+
+    package func validate() throws {
+        Diagnostics.bootstrap(verbose: verbose)
+    }
+}

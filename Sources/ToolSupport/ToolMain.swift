@@ -77,7 +77,10 @@ extension ParsableCommand {
     /// arguments (file names that are not UTF-8 kept as bytes, ``FileSystemPath``), runs the
     /// command, sync or async, and reports any failure as one `TOOL: message` line on stderr
     /// with the documented exit status instead of ArgumentParser's generic handling.
-    package static func runMain(toolName: String, arguments: [String]? = nil, remedies: Remedies? = nil) async -> Never {
+    /// Failures of the error classes in `systemLogged` (miisserver: `fenced`) are also written to
+    /// the system log (``SystemLog``).
+    package static func runMain(toolName: String, arguments: [String]? = nil, remedies: Remedies? = nil,
+                                systemLogged: Set<String> = []) async -> Never {
         ToolIdentity.name = toolName
         StandardStreams.prepare()
         ProcessHardening.apply()
@@ -90,7 +93,11 @@ extension ParsableCommand {
             }
             StandardStreams.exit(ExitCodes.success)
         } catch let error as any ReportableError {
-            fail(toolName, ReportedFailure(error, remedies: remedies))
+            let failure = ReportedFailure(error, remedies: remedies)
+            if systemLogged.contains(error.errorClass) {
+                SystemLog.send("refused (\(error.errorClass), exit \(failure.exitCode)): \(failure.message)", severity: .error)
+            }
+            fail(toolName, failure)
         } catch let error as ToolFailure {
             fail(toolName, ReportedFailure(error))
         } catch {
@@ -102,6 +109,12 @@ extension ParsableCommand {
             let code = exitCode(for: error)
             let text = message(for: error)
             guard code != .success, !text.isEmpty else { exit(withError: error) }
+            // A mistyped option or command is named first, with the nearest spelling, whatever
+            // ArgumentParser found first (a missing argument, say): the typo is the cause.
+            if code == .validationFailure, let unknown = UnknownWord.find(in: arguments ?? StandardStreams.arguments(), tool: Self.self) {
+                printError("\(toolName): \(unknown)")
+                StandardStreams.exit(ExitCodes.usage)
+            }
             printError("\(toolName): \(text)")
             StandardStreams.exit(code.rawValue)
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 import KeyFile
 import ToolSupport
 
@@ -15,7 +16,8 @@ struct Keytool: AsyncParsableCommand {
         off, or reads --password-file FILE or standard input (--password-stdin): \
         \(PasswordSource.lineRule). --json prints a versioned report (schemaVersion 1) on stdout; \
         diagnostics go to stderr. No command prints a password or key material, except \
-        export-keys, deliberately and only when asked explicitly.
+        export-keys, deliberately and only when asked explicitly. The key-file format and the \
+        commands are described in key-file-format.md and keytool.md in PREFIX/share/doc/miis.
 
         EXIT STATUS (shared by keytool, miisserver and miisactivate)
         \(ExitCodes.table)
@@ -46,3 +48,6 @@ struct Keytool: AsyncParsableCommand {
         error.errorCode == "io.exists" ? "use --force to replace it" : nil
     }
 }
+
+/// keytool's steps, on standard error with --verbose (``VerboseOption``); never secrets.
+let keytoolLog = Logger(label: "keytool")

@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import ToolSupport
 
 /// The command line of `miisactivate`, faithful to the reference:
 ///
@@ -41,6 +42,12 @@ struct ActivateCommandLine: Equatable, Sendable {
     var allowWeakKDF = false
 
     init() {}
+
+    /// Every option, as completions and suggestions offer them.
+    static let options = ["--quiet", "--help", "--version", "--install-dir", "--dry-run", "--force", "--reason", "--json",
+                          "--verbose", "--allow-weak-kdf", "--password-file", "--lease"]
+    /// The reference's slash switches.
+    static let switches = ["/q", "/?", "/h", "/help"]
 
     /// A usage error: exit status 64, like every tool of the toolkit.
     struct UsageError: Error, Equatable, CustomStringConvertible {
@@ -90,10 +97,13 @@ struct ActivateCommandLine: Equatable, Sendable {
                 lease = seconds
             default:
                 if argument.hasPrefix("-"), argument != "-", argument.count > 1 {
-                    throw UsageError(message: "unknown option '\(argument)'; see miisactivate /?")
+                    let hint = Suggestions.clause(for: name, among: Self.options)
+                    throw UsageError(message: "unknown option '\(name)'" + (hint.isEmpty ? "; see miisactivate /?" : hint))
                 }
                 if argument.hasPrefix("/"), argument.count <= 3, !argument.dropFirst().contains("/") {
-                    throw UsageError(message: "unknown switch '\(argument)'; see miisactivate /? (use -- before a file name that starts with /)")
+                    let hint = Suggestions.clause(for: argument.lowercased(), among: Self.switches)
+                    throw UsageError(message: "unknown switch '\(argument)'" + (hint.isEmpty ? "; see miisactivate /?" : hint)
+                        + " (use -- before a file name that starts with /)")
                 }
                 positionals.append(argument)
             }

@@ -78,7 +78,7 @@ enum HelpText {
 
     Example
       To activate a backup server and make it the primary server, type:
-        miisactivate miis_keys.bin FIMSyncAdmin *
+        miisactivate miis_keys.bin FIMSyncAdmin '*'
 
     Exit codes
     \(ExitCodes.table)

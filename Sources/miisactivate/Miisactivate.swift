@@ -38,11 +38,15 @@ package struct Miisactivate {
         let output = ActivationOutput(json: commandLine.json, quiet: commandLine.quiet)
         do {
             let report = try await Miisactivate(commandLine: commandLine).run()
+            SystemLog.activation(report)
             output.print(report)
             // A dry run exits with the status of its first failed check, after listing them all.
             StandardStreams.exit(output.dryRunFailure(report)?.exitCode ?? ExitCodes.success)
         } catch {
             let failure = ReportedFailure(error, remedies: deploymentRemedies)
+            if !commandLine.dryRun, failure.exitCode != ExitCodes.usage {
+                SystemLog.send("activation refused (exit \(failure.exitCode)): \(failure.message)", severity: .warning)
+            }
             output.printFailure(failure, error: error)
             StandardStreams.exit(failure.exitCode)
         }
@@ -122,6 +126,20 @@ package struct Miisactivate {
                 throw ToolFailure(exitCode: ExitCodes.usage, "the password is missing and quiet mode (/q) asks nothing: give * to read it from standard input")
             }
             return try PasswordSource.prompt.read()
+        }
+    }
+}
+
+extension SystemLog {
+    /// An activation, or a forced takeover, as the system log records it; dry runs and "already
+    /// active" change nothing and are not logged.
+    static func activation(_ report: ActivationReport) {
+        guard report.outcome == .activated else { return }
+        let replaced = report.previousServer.map { " replacing '\($0)'" } ?? ""
+        if let reason = report.forcedReason {
+            send("forced takeover: activated '\(report.server)'\(replaced) at epoch \(report.epoch); reason: \(reason)", severity: .warning)
+        } else {
+            send("activated '\(report.server)'\(replaced) at epoch \(report.epoch)", severity: .notice)
         }
     }
 }

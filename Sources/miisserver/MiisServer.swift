@@ -13,6 +13,16 @@ struct MiisServer: AsyncParsableCommand {
         commandName: "miisserver",
         abstract: "Set up and administer the servers of a MIIS deployment and their shared database.",
         discussion: """
+            DATABASE LOCATIONS: --database takes a SQLite file path (e.g. /var/lib/miis/shared.db, \
+            stored absolute in server.json) or a PostgreSQL URL, \
+            postgres://USER@HOST[:PORT]/DATABASE[?PARAMETERS] (e.g. \
+            'postgres://miis_runtime@db1.example.com/miis?sslmode=verify-full'); passwords never go \
+            in the URL (PGPASSWORD, PGPASSFILE or ~/.pgpass, as libpq). See postgresql.md and \
+            miisserver.md in PREFIX/share/doc/miis.
+
+            Server names are matched without regard to letter case: SYNC1 and sync1 name one server, \
+            and a second server differing only in case is refused at setup.
+
             EXIT STATUS (shared by keytool, miisserver and miisactivate)
             \(ExitCodes.table)
             """,
@@ -24,7 +34,8 @@ struct MiisServer: AsyncParsableCommand {
     /// `miisactivate` (a link to this file), it is the reference's miisactivate.
     static func main() async {
         if invokedName == "miisactivate" { await Miisactivate.main() }
-        await runMain(toolName: "miisserver", remedies: deploymentRemedies)
+        // A fenced server (heartbeat, check) is an event for the host's log as much as an exit status.
+        await runMain(toolName: "miisserver", remedies: deploymentRemedies, systemLogged: ["fenced"])
     }
 
     /// The last path component of the name this process was started as (`argv[0]`).

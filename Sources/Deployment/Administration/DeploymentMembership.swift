@@ -76,8 +76,8 @@ extension DeploymentAdministration {
             }
             try await store.unregister(name, origin: writeOrigin(me))
             let state = try await requireDeployment(store)
-            guard state.passwordSyncEnabled, state.passwordSyncTarget == name else { return [] }
-            return [DeploymentWarning("password synchronization is still directed to '\(name)'", remedy: .redirectPasswordSync(to: state.activeServer))]
+            guard state.passwordSyncEnabled, let target = state.passwordSyncTarget, StoreRules.sameServerName(target, name) else { return [] }
+            return [DeploymentWarning("password synchronization is still directed to '\(target)'", remedy: .redirectPasswordSync(to: state.activeServer))]
         }
     }
 }

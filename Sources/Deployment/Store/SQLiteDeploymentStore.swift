@@ -146,6 +146,7 @@ public final class SQLiteDeploymentStore: DeploymentStore {
         try StoreRules.checkServerName(server.name)
         try await write { db in
             let version = try self.requireSchema(db)
+            try StoreRules.checkNoCaseTwin(server.name, among: try self.fetchServers(db).map(\.name))
             let previous = try self.fetchServers(db, name: server.name).first
             try db.execute(sql: """
                 INSERT INTO servers (name, software_version, role, registered_at, last_heartbeat) VALUES (?, ?, ?, ?, ?)
@@ -156,9 +157,13 @@ public final class SQLiteDeploymentStore: DeploymentStore {
         }
     }
 
-    public func unregister(_ name: String, origin: WriteOrigin) async throws {
+    public func unregister(_ typed: String, origin: WriteOrigin) async throws {
         try await write { db in
             let version = try self.requireSchema(db)
+            let names = try self.fetchServers(db).map(\.name)
+            guard let name = StoreRules.registeredName(typed, among: names) else {
+                throw DeploymentError(.notRegistered, "server '\(typed)' is not registered in this deployment" + StoreRules.registeredList(names))
+            }
             if let state = try self.fetchDeployment(db), state.activeServer == name {
                 throw DeploymentError(.invalidRequest, "server '\(name)' is the deployment's active server; it cannot be unregistered")
             }
@@ -297,9 +302,12 @@ public final class SQLiteDeploymentStore: DeploymentStore {
             guard let previous = try self.fetchDeployment(db) else {
                 throw DeploymentError(.notRegistered, "there is no deployment in the database yet")
             }
-            if let target {
-                guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM servers WHERE name = ?", arguments: [target]) == 1 else {
-                    throw DeploymentError(.invalidRequest, "password-sync target '\(target)' is not a registered server")
+            var target = target
+            if let typed = target {
+                let names = try self.fetchServers(db).map(\.name)
+                target = StoreRules.registeredName(typed, among: names)
+                guard target != nil else {
+                    throw DeploymentError(.invalidRequest, "password-sync target '\(typed)' is not a registered server" + StoreRules.registeredList(names))
                 }
             }
             try db.execute(sql: "UPDATE deployment SET password_sync_enabled = ?, password_sync_target = ?, updated_at = \(Self.nowSQL) WHERE id = 1",

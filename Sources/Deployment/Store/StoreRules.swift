@@ -305,6 +305,35 @@ enum StoreRules {
         }
     }
 
+    /// Server names are matched without regard to (ASCII) letter case wherever an administrator
+    /// types one (`unregister SYNC2`, `password-sync --target Sync2`): the name as registered is
+    /// the one stored and shown. An exact match wins; otherwise the one registered name equal but
+    /// for case. `nil` when none matches.
+    static func registeredName(_ typed: String, among names: [String]) -> String? {
+        if names.contains(typed) { return typed }
+        return names.first { sameServerName($0, typed) }
+    }
+
+    /// Whether two server names are one name under the rule of ``registeredName(_:among:)``.
+    static func sameServerName(_ a: String, _ b: String) -> Bool {
+        a.lowercased() == b.lowercased()
+    }
+
+    /// `" (registered: a, b)"`, or `" (no server is registered)"`: an unknown name's message lists
+    /// the names that would have matched.
+    static func registeredList(_ names: [String]) -> String {
+        names.isEmpty ? " (no server is registered)" : " (registered: \(names.sorted().joined(separator: ", ")))"
+    }
+
+    /// Registration refuses a name that differs from a registered one only in letter case: the
+    /// two could not be told apart by the case-insensitive matching.
+    static func checkNoCaseTwin(_ name: String, among names: [String]) throws {
+        if let twin = names.first(where: { $0 != name && sameServerName($0, name) }) {
+            throw DeploymentError(.invalidRequest,
+                "server name '\(name)' differs from the registered server '\(twin)' only in letter case; server names are matched without regard to case")
+        }
+    }
+
     /// Secret names: 1 to 255 ASCII letters, digits and `. _ - / @ :` (`crm/svc@corp:1`), for
     /// ``SecretCipher`` and both stores alike.
     static func checkSecretName(_ name: String) throws {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 import KeyFile
 import ToolSupport
 
@@ -32,9 +33,13 @@ struct AuditCommand: ParsableCommand {
         if let maxAge, maxAge < 0 { throw ValidationError("--max-age must not be negative") }
     }
 
+    @OptionGroup var logging: VerboseOption
+
     func run() throws {
+        keytoolLog.debug("keytool \(Self.configuration.commandName ?? "")")
         try CryptoInitialization.hashOnly()
         let collected = try selection.collect(verb: "audit")
+        keytoolLog.debug("auditing \(collected.count) file(s), failing on \(failOn) and above")
         let auditor = KeyFileAuditor(maxAgeDays: maxAge)
         var files: [FileAuditReport] = []
         files.reserveCapacity(collected.count)

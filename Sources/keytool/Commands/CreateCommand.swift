@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -41,7 +42,13 @@ struct CreateCommand: ParsableCommand {
     @Flag(name: .long, help: "Replace an existing file.")
     var force = false
 
+    @Flag(name: .long, help: "Print a JSON report (schemaVersion 1) instead of text.")
+    var json = false
+
+    @OptionGroup var logging: VerboseOption
+
     func run() throws {
+        keytoolLog.debug("keytool \(Self.configuration.commandName ?? "")")
         // The writer's codes (format section 8), before the password is asked for: a key count
         // is invalidInput.key-count (16), KDF parameters parametersOutOfBounds.* (14).
         try KeySet.checkKeyCount(keys)
@@ -55,7 +62,11 @@ struct CreateCommand: ParsableCommand {
         let sourceServer = server ?? ProcessInfo.processInfo.hostName
         let file = try KeyFile(keySet: keySet, account: serviceAccount, sourceServer: sourceServer,
                                kdf: parameters, policy: kdf.policy, comment: comment)
+        keytoolLog.debug("writing \(output) atomically (\(parameters)) and re-opening it to verify")
         let written = try VerifiedKeyFileWriter.write(file, credentials: credentials, to: output, replace: force, policy: kdf.policy)
+        if json {
+            return try JSONOutput.print(WrittenKeyFileReport(operation: "created", path: output, keySet: written.keySet, account: serviceAccount, kdf: parameters))
+        }
         Console.line("created \(output): key set \(written.keySet.id.lowercasedString), \(keys) key\(keys == 1 ? "" : "s"), account \(serviceAccount), \(parameters)")
         Console.line("verified: re-opened from disk with the new credentials (fingerprint \(written.keySet.fingerprint))")
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 import KeyFile
 import ToolSupport
 
@@ -43,10 +44,14 @@ struct DiffCommand: ParsableCommand {
         }
     }
 
+    @OptionGroup var logging: VerboseOption
+
     func run() throws {
+        keytoolLog.debug("keytool \(Self.configuration.commandName ?? "")")
         if account == nil { try CryptoInitialization.hashOnly() }
         let sealedA = try KeyFileInput.sealed(a)
         let sealedB = try KeyFileInput.sealed(b)
+        keytoolLog.debug("comparing \(a) and \(b) \(account == nil ? "by header (no password)" : "by key ID and check value")")
         let comparison: KeySetComparison
         if let account {
             let policy = weak.policy

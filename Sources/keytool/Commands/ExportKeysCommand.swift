@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 import KeyFile
 import ToolSupport
 
@@ -14,7 +15,7 @@ struct ExportKeysCommand: ParsableCommand {
         scrollback and screen recordings, so a terminal is refused unless --to-terminal is also \
         given.
 
-        jwk: {"keys":[{"kty":"oct","kid":"1","alg":"A256GCM","k":"<base64url>"}]} (RFC 7517; \
+        jwk: {"keys": [{"kty": "oct", "kid": "1", "alg": "A256GCM", "k": "<base64url>"}]} (RFC 7517; \
         alg A256GCM for AES-256-GCM keys, HS256 for HMAC-SHA-256 keys).
         hex: one line per key: <id> <algorithm> <status> <primary|-> <hex material>.
         """)
@@ -48,7 +49,10 @@ struct ExportKeysCommand: ParsableCommand {
         }
     }
 
+    @OptionGroup var logging: VerboseOption
+
     func run() throws {
+        keytoolLog.debug("keytool \(Self.configuration.commandName ?? "")")
         if output == nil, Console.standardOutputIsTerminal, !toTerminal {
             throw ToolFailure(exitCode: ExitCodes.usage,
                               "refusing to print key material to a terminal; use -o FILE, redirect stdout, or add --to-terminal")
@@ -56,6 +60,7 @@ struct ExportKeysCommand: ParsableCommand {
         let serviceAccount = try account.serviceAccount()
         let sealed = try KeyFileInput.sealed(file)
         let credentials = Credentials(account: serviceAccount, password: try password.source.read(prompt: "Password for \(serviceAccount): "))
+        keytoolLog.debug("opening \(file) for \(serviceAccount); exporting as \(format.rawValue)")
         let opened = try sealed.open(with: credentials, policy: weak.policy)
         let exported = KeyMaterialExport.export(opened.keySet, format: format)
         if let output {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 import KeyFile
 import ToolSupport
 
@@ -20,8 +21,12 @@ struct InspectCommand: ParsableCommand {
     @Flag(name: .long, help: "Print a JSON report (schemaVersion 1) instead of text.")
     var json = false
 
+    @OptionGroup var logging: VerboseOption
+
     func run() throws {
+        keytoolLog.debug("keytool \(Self.configuration.commandName ?? "")")
         try CryptoInitialization.hashOnly()
+        keytoolLog.debug("reading \(file) (header and whole-file checksum; no password)")
         let bytes = try SecureFile.read(file)
         let (sealed, checksumHolds) = try SealedKeyFile.inspect(bytes: bytes)
         let report = InspectReport(path: file, fileSize: bytes.count, checksumValid: checksumHolds, header: sealed.header)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 import KeyFile
 import ToolSupport
 
@@ -20,10 +21,14 @@ struct ListCommand: ParsableCommand {
     @Flag(name: .long, help: "Print a JSON report (schemaVersion 1) instead of text.")
     var json = false
 
+    @OptionGroup var logging: VerboseOption
+
     func run() throws {
+        keytoolLog.debug("keytool \(Self.configuration.commandName ?? "")")
         let serviceAccount = try account.serviceAccount()
         let sealed = try KeyFileInput.sealed(file)
         let credentials = Credentials(account: serviceAccount, password: try password.source.read(prompt: "Password for \(serviceAccount): "))
+        keytoolLog.debug("opening \(file) for \(serviceAccount) (\(sealed.header.kdf)): header MAC, payload, check values")
         let opened = try sealed.open(with: credentials, policy: weak.policy)
         let report = KeyListReport(path: file, file: opened)
         if json { return try JSONOutput.print(report) }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 import KeyFile
 import ToolSupport
 
@@ -27,6 +28,9 @@ struct PasswdCommand: ParsableCommand {
     @OptionGroup var newPassword: NewPasswordOptions
     @OptionGroup var kdf: KDFOptions
 
+    @Flag(name: .long, help: "Print a JSON report (schemaVersion 1) instead of text.")
+    var json = false
+
     @Flag(name: .customLong("keep-kdf"), help: "Keep the file's current KDF parameters instead of --kdf and its options.")
     var keepKDF = false
 
@@ -37,18 +41,26 @@ struct PasswdCommand: ParsableCommand {
         if keepKDF { try kdf.refuse(with: "--keep-kdf") }
     }
 
+    @OptionGroup var logging: VerboseOption
+
     func run() throws {
+        keytoolLog.debug("keytool \(Self.configuration.commandName ?? "")")
         let oldAccount = try account.serviceAccount()
         let targetAccount = try newAccount.map(ServiceAccount.init) ?? oldAccount
         let sealed = try KeyFileInput.sealed(file)
         let parameters = keepKDF ? sealed.header.kdf : kdf.parameters()
         try parameters.check(kdf.policy)
         let oldCredentials = Credentials(account: oldAccount, password: try password.source.read(prompt: "Current password for \(oldAccount): "))
+        keytoolLog.debug("opening \(file) with the current credentials (\(sealed.header.kdf))")
         let opened = try sealed.open(with: oldCredentials, policy: kdf.policy)
         let newCredentials = Credentials(
             account: targetAccount, password: try newPassword.source.read(prompt: "New password for \(targetAccount): ", confirm: true))
         let reprotected = try opened.reprotected(account: targetAccount, kdf: parameters, policy: kdf.policy)
+        keytoolLog.debug("sealing the key set for \(targetAccount) with \(parameters), writing \(file) atomically and verifying it")
         let written = try VerifiedKeyFileWriter.write(reprotected, credentials: newCredentials, to: file, replace: true, policy: kdf.policy)
+        if json {
+            return try JSONOutput.print(WrittenKeyFileReport(operation: "re-protected", path: file, keySet: written.keySet, account: targetAccount, kdf: parameters))
+        }
         Console.line("re-protected \(file): account \(targetAccount), \(parameters); keys unchanged (fingerprint \(written.keySet.fingerprint))")
     }
 }

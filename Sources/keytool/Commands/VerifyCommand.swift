@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 import KeyFile
 import ToolSupport
 
@@ -57,7 +58,10 @@ struct VerifyCommand: ParsableCommand {
         }
     }
 
+    @OptionGroup var logging: VerboseOption
+
     func run() throws {
+        keytoolLog.debug("keytool \(Self.configuration.commandName ?? "")")
         // Without credentials verify only hashes: libcrypto may skip the system configuration.
         if account == nil { try CryptoInitialization.hashOnly() }
         let policy = weak.policy
@@ -70,6 +74,7 @@ struct VerifyCommand: ParsableCommand {
             mode = .integrity(policy: policy)
         }
         let collected = try selection.collect(verb: "verify")
+        keytoolLog.debug("verifying \(collected.count) file(s), \(mode.isAuthenticated ? "authenticated" : "integrity only")")
         let verifier = KeyFileVerifier(mode: mode, jobs: jobs, kdfBudget: KDFMemoryBudget(totalBytes: kdfMemoryBudget.bytes))
         let progress = ProgressBar(total: collected.count)
         let encoder = JSONOutput.encoder(pretty: false)

@@ -116,3 +116,29 @@ struct AuditReport: Codable, Sendable {
         failed = files.contains { $0.findings.contains { $0.severity >= failOn } }
     }
 }
+
+/// `keytool create --json` and `keytool passwd --json`: the file written and verified (re-opened
+/// from disk with the new credentials), without key material.
+struct WrittenKeyFileReport: Codable, Sendable {
+    var schemaVersion = KeyFileReportSchema.currentSchemaVersion
+    /// `created` or `re-protected`.
+    var operation: String
+    var path: String
+    var keySetID: String
+    var fingerprint: String
+    var keyCount: Int
+    var account: String
+    var kdf: KDFReport
+    /// Always true: a file that does not re-open is not reported, the command fails.
+    var verified = true
+
+    init(operation: String, path: String, keySet: KeySet, account: ServiceAccount, kdf: KDFParameters) {
+        self.operation = operation
+        self.path = path
+        keySetID = keySet.id.lowercasedString
+        fingerprint = keySet.fingerprint
+        keyCount = keySet.keys.count
+        self.account = account.description
+        self.kdf = KDFReport(kdf)
+    }
+}

@@ -27,6 +27,20 @@ struct BackupCommand: AsyncParsableCommand {
     @Flag(name: .customLong("keep-kdf"), help: "Keep the installed file's KDF parameters instead of --kdf's.")
     var keepKDF = false
 
+    @Flag(name: .customLong("json"), help: "Print a JSON report (schemaVersion 1) instead of text.")
+    var json = false
+
+    /// `miisserver backup --json`: the backup written and verified.
+    struct BackupReport: Codable {
+        var schemaVersion = 1
+        var path: String
+        var keySetID: String
+        var fingerprint: String
+        var keyCount: Int
+        /// Always true: a backup that does not re-open is not reported, the command fails.
+        var verified = true
+    }
+
     func validate() throws {
         if keepKDF { try kdf.refuse(with: "--keep-kdf") }
     }
@@ -36,6 +50,10 @@ struct BackupCommand: AsyncParsableCommand {
         let secret = try password.source.read(prompt: "Password for \(installation.configuration.serviceAccount): ")
         let parameters = keepKDF ? nil : kdf.parameters()
         let outcome = try await KeyBackup.backup(installation: installation, password: secret, output: output, kdf: parameters, policy: kdf.policy)
+        if json {
+            return try JSONOutput.print(BackupReport(path: outcome.path, keySetID: outcome.keySetID.lowercasedString,
+                                                     fingerprint: outcome.fingerprint, keyCount: outcome.keyCount))
+        }
         printLine("Backed up key set \(outcome.keySetID.lowercasedString) (\(outcome.keyCount) key\(outcome.keyCount == 1 ? "" : "s"), fingerprint \(outcome.fingerprint)) to \(outcome.path); verified.")
     }
 }

@@ -15,6 +15,17 @@ struct PasswordSyncCommand: AsyncParsableCommand {
     @Flag(name: .customLong("disable"), help: "Disable password synchronization.")
     var disable = false
 
+    @Flag(name: .customLong("json"), help: "Print a JSON report (schemaVersion 1) instead of text.")
+    var json = false
+
+    /// `miisserver password-sync --json`: the setting now in force.
+    struct PasswordSyncReport: Codable {
+        var schemaVersion = 1
+        var enabled: Bool
+        /// The registered name (as stored), whatever case was typed.
+        var target: String?
+    }
+
     @Option(name: .customLong("target"), help: "The registered server that receives password changes.")
     var target: String?
 
@@ -26,6 +37,7 @@ struct PasswordSyncCommand: AsyncParsableCommand {
 
     func run() async throws {
         let state = try await DeploymentAdministration.setPasswordSync(try installation.locate(), enabled: enable, target: target)
+        if json { return try JSONOutput.print(PasswordSyncReport(enabled: state.passwordSyncEnabled, target: state.passwordSyncTarget)) }
         printLine(state.passwordSyncEnabled ? "Password synchronization enabled, target \(state.passwordSyncTarget ?? "-")." : "Password synchronization disabled.")
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Deployment
+import DeploymentCommandLine
 import KeyFile
 import ToolSupport
 
@@ -20,6 +21,21 @@ struct RepairCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var installation: InstallationOptions
+
+    @Flag(name: .customLong("json"), help: "Print a JSON report (schemaVersion 1) instead of text.")
+    var json = false
+
+    /// `miisserver repair --json`: the installation as repaired.
+    struct RepairReport: Codable {
+        var schemaVersion = 1
+        var server: String
+        var adminGroup: String
+        var serviceAccount: String
+        var softwareVersion: String
+        var database: String
+        /// Also printed on stderr.
+        var warnings: [String]
+    }
 
     @Option(name: .customLong("account"), help: ArgumentHelp("The new service account: DOMAIN\\user, \\user or user.", valueName: "account"))
     var account: String?
@@ -68,6 +84,11 @@ struct RepairCommand: AsyncParsableCommand {
         let (updated, warnings) = try await DeploymentAdministration.repair(installation, request, oldPassword: oldPassword, newPassword: newPassword)
         for warning in warnings { printWarning(warning) }
         let c = updated.configuration
+        if json {
+            return try JSONOutput.print(RepairReport(server: c.serverName, adminGroup: c.adminGroup, serviceAccount: "\(c.serviceAccount)",
+                                                     softwareVersion: c.softwareVersion, database: c.database,
+                                                     warnings: warnings.map(\.commandLineText)))
+        }
         printLine("Repaired '\(c.serverName)': admin group \(c.adminGroup), account \(c.serviceAccount), version \(c.softwareVersion), database \(c.database).")
     }
 }

@@ -26,6 +26,16 @@ struct SecretSetCommand: AsyncParsableCommand {
 
     @OptionGroup var weak: WeakKDFOption
 
+    @Flag(name: .customLong("json"), help: "Print a JSON report (schemaVersion 1) instead of text.")
+    var json = false
+
+    /// `miisserver secret set --json`: the name stored and the key it is encrypted under (never the value).
+    struct StoredReport: Codable {
+        var schemaVersion = 1
+        var name: String
+        var keyID: UInt32
+    }
+
     func run() async throws {
         let installation = try installation.locate()
         try SecretCipher.validate(name: name)
@@ -34,6 +44,7 @@ struct SecretSetCommand: AsyncParsableCommand {
         let password = try source.read(prompt: "Password for \(installation.configuration.serviceAccount): ")
         let stored = try await DeploymentAdministration.setSecret(installation, name: name, value: value, password: password,
                                                                     policy: weak.policy)
+        if json { return try JSONOutput.print(StoredReport(name: stored.name, keyID: stored.keyID.rawValue)) }
         printLine("Stored secret '\(stored.name)' under key \(stored.keyID).")
     }
 

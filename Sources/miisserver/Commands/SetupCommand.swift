@@ -1,5 +1,6 @@
 import ArgumentParser
 import Deployment
+import DeploymentCommandLine
 import Foundation
 import KeyFile
 import ToolSupport
@@ -45,6 +46,27 @@ struct SetupCommand: AsyncParsableCommand {
 
     @OptionGroup var kdf: KDFOptions
 
+    @OptionGroup var logging: VerboseOption
+
+    @Flag(name: .customLong("json"), help: "Print a JSON report (schemaVersion 1) instead of text.")
+    var json = false
+
+    /// `miisserver setup --json`: the installation set up.
+    struct SetupReport: Codable {
+        var schemaVersion = 1
+        var server: String
+        var role: ServerRole
+        var installDirectory: String
+        var databaseSchema: Int
+        /// A primary: the deployment's epoch (1), its key set and where it is installed.
+        var epoch: Int64?
+        var keySetID: String?
+        var keySetFingerprint: String?
+        var installedKeyFile: String?
+        /// Also printed on stderr.
+        var warnings: [String]
+    }
+
     @Option(name: .customLong("lease"), help: ArgumentHelp(
         "A primary's deployment lease: how recent a heartbeat keeps the active server alive (default 30; change it later with miisserver lease).",
         valueName: "seconds"))
@@ -78,6 +100,14 @@ struct SetupCommand: AsyncParsableCommand {
         let secret = role == .primary ? try password.source.read(prompt: "Password for \(request.serviceAccount): ", confirm: true) : nil
         let outcome = try await DeploymentAdministration.setup(request, password: secret)
         for warning in outcome.warnings { printWarning(warning) }
+        if json {
+            let primary = outcome.keySetID != nil
+            return try JSONOutput.print(SetupReport(
+                server: name, role: role, installDirectory: outcome.installation.directory, databaseSchema: outcome.databaseSchema,
+                epoch: primary ? 1 : nil, keySetID: outcome.keySetID?.lowercasedString, keySetFingerprint: outcome.keySetFingerprint,
+                installedKeyFile: primary ? outcome.installation.installedKeyFilePath : nil,
+                warnings: outcome.warnings.map(\.commandLineText)))
+        }
         if let id = outcome.keySetID, let fingerprint = outcome.keySetFingerprint {
             printLine("Set up '\(name)' as the primary at epoch 1 (database schema \(outcome.databaseSchema)).")
             printLine("Key set \(id.lowercasedString) (fingerprint \(fingerprint)) installed at \(outcome.installation.installedKeyFilePath).")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Deployment
+import DeploymentCommandLine
 import ToolSupport
 
 /// `miisserver unregister NAME`: retires a server that is gone from the deployment.
@@ -18,9 +19,20 @@ struct UnregisterCommand: AsyncParsableCommand {
 
     @OptionGroup var installation: InstallationOptions
 
+    @Flag(name: .customLong("json"), help: "Print a JSON report (schemaVersion 1) instead of text.")
+    var json = false
+
+    /// `miisserver unregister --json`: the server retired, and the warnings (also on stderr).
+    struct UnregisterReport: Codable {
+        var schemaVersion = 1
+        var unregistered: String
+        var warnings: [String]
+    }
+
     func run() async throws {
         let warnings = try await DeploymentAdministration.unregister(try installation.locate(), server: name)
         for warning in warnings { printWarning(warning) }
+        if json { return try JSONOutput.print(UnregisterReport(unregistered: name, warnings: warnings.map(\.commandLineText))) }
         printLine("Unregistered '\(name)' from the deployment.")
     }
 }

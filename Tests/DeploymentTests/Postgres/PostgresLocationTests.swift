@@ -94,7 +94,15 @@ struct PostgresLocationTests {
         "postgres://miis@h:65536/miis",
         "postgres://miis@h:54x/miis",
         "postgres://miis@h:/miis",
-        "postgres://miis@h1,h2/miis",           // several hosts
+        "postgres://miis@h1,/miis",             // an empty host in the list
+        "postgres://miis@,h2/miis",
+        "postgres://miis@h1:5432,h2:x/miis",    // one bad port
+        "postgres://miis@/miis?host=h1,h2,h3&port=1,2",   // neither one port nor one per host
+        "postgres://miis@h1,h2:5432/miis?port=5433",  // ports in the authority and as a parameter
+        "postgres://miis@h1,h2/miis?target_session_attrs=writable",
+        "postgres://miis@h1,h2/miis?target_session_attrs=read-write&target_session_attrs=any",
+        "postgres://miis@h1,h2/miis?host=h3",   // hosts given twice
+        "postgres://miis@h0,h1,h2,h3,h4,h5,h6,h7,h8,h9,h10,h11,h12,h13,h14,h15,h16/miis",  // more than 16 hosts
         "postgres://miis@h/miis?foo=bar",       // unknown parameter
         "postgres://miis@h/miis?sslmode",       // parameter without value
         "postgres://miis@h/miis?sslmode=require&sslmode=disable",
@@ -108,6 +116,62 @@ struct PostgresLocationTests {
     ])
     func invalidURLsRefused(_ url: String) {
         #expect(throws: DeploymentError.self) { try PostgresLocation(url: url) }
+    }
+
+    // MARK: - Several hosts, the libpq way
+
+    @Test func multiHostURLKeepsOrderAndPorts() throws {
+        let location = try PostgresLocation(url: "postgres://miis@db1,db2:5433,[::1]:6000/deployment?target_session_attrs=read-write")
+        #expect(location.endpoints == [.tcp(host: "db1", port: 5432), .tcp(host: "db2", port: 5433), .tcp(host: "::1", port: 6000)])
+        #expect(location.endpoint == .tcp(host: "db1", port: 5432))
+        #expect(location.targetSessionAttributes == .readWrite)
+        #expect(location.serverDescription == "db1:5432,db2:5433,[::1]:6000")
+        #expect(location.redacted == "postgres://miis@db1,db2:5433,[::1]:6000/deployment?target_session_attrs=read-write")
+        #expect(try PostgresLocation(url: location.redacted) == location)
+    }
+
+    @Test func eachHostItsOwnPort() throws {
+        let location = try PostgresLocation(url: "postgresql://miis@h1:5433,h2:5434/miis")
+        #expect(location.endpoints == [.tcp(host: "h1", port: 5433), .tcp(host: "h2", port: 5434)])
+        #expect(location.targetSessionAttributes == .any)
+        #expect(location.redacted == "postgres://miis@h1:5433,h2:5434/miis")
+    }
+
+    @Test func hostAndPortListsAsParameters() throws {
+        let onePort = try PostgresLocation(url: "postgres://miis@/miis?host=h1,h2&port=6543")
+        #expect(onePort.endpoints == [.tcp(host: "h1", port: 6543), .tcp(host: "h2", port: 6543)])
+        #expect(try PostgresLocation(url: "postgres://miis@h1,h2/miis?port=6543") == onePort)
+        let perHost = try PostgresLocation(url: "postgres://miis@/miis?host=h1,/run/postgresql&port=6543,")
+        #expect(perHost.endpoints == [.tcp(host: "h1", port: 6543), .unixSocket(directory: "/run/postgresql", port: 5432)])
+        // A socket directory cannot go in the authority: every host is then in the parameter.
+        #expect(perHost.redacted == "postgres://miis@/miis?host=h1,%2Frun%2Fpostgresql&port=6543,5432")
+        #expect(try PostgresLocation(url: perHost.redacted) == perHost)
+        // An encoded comma belongs to the name, it does not split the list.
+        let comma = try PostgresLocation(url: "postgres://miis@/miis?host=/tmp/a%2Cb")
+        #expect(comma.endpoints == [.unixSocket(directory: "/tmp/a,b", port: 5432)])
+    }
+
+    @Test(arguments: PostgresLocation.TargetSessionAttributes.allCases)
+    func targetSessionAttributes(_ value: PostgresLocation.TargetSessionAttributes) throws {
+        let location = try PostgresLocation(url: "postgres://miis@h1,h2/d?target_session_attrs=\(value.rawValue)")
+        #expect(location.targetSessionAttributes == value)
+        #expect(try PostgresLocation(url: location.redacted) == location)
+    }
+
+    /// libpq's rules: which server state each value accepts (prefer-standby takes any server on its second pass).
+    @Test func targetSessionAttributesAcceptance() {
+        typealias T = PostgresLocation.TargetSessionAttributes
+        let primary = (inRecovery: false, readOnly: false), standby = (inRecovery: true, readOnly: true)
+        let readOnlyPrimary = (inRecovery: false, readOnly: true)
+        func accepts(_ value: T, _ state: (inRecovery: Bool, readOnly: Bool), strict: Bool = true) -> Bool {
+            value.accepts(inRecovery: state.inRecovery, readOnly: state.readOnly, strict: strict)
+        }
+        #expect(accepts(.any, primary) && accepts(.any, standby))
+        #expect(accepts(.readWrite, primary) && !accepts(.readWrite, standby) && !accepts(.readWrite, readOnlyPrimary))
+        #expect(!accepts(.readOnly, primary) && accepts(.readOnly, standby) && accepts(.readOnly, readOnlyPrimary))
+        #expect(accepts(.primary, primary) && !accepts(.primary, standby) && accepts(.primary, readOnlyPrimary))
+        #expect(!accepts(.standby, primary) && accepts(.standby, standby))
+        #expect(!accepts(.preferStandby, primary) && accepts(.preferStandby, standby) && accepts(.preferStandby, primary, strict: false))
     }
 
     @Test func passwordInURLRefusedWithoutEchoingIt() throws {

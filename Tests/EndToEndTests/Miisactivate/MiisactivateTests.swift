@@ -66,7 +66,7 @@ import Testing
             let result = try ToolRunner.run("miisactivate", [flag])
             #expect(result.status == 0)
             #expect(result.stdout.contains("miisactivate [FileName] [UserName {Password | *}] [/q]"))
-            #expect(result.stdout.contains("miisactivate miis_keys.bin FIMSyncAdmin *"))
+            #expect(result.stdout.contains("miisactivate miis_keys.bin FIMSyncAdmin '*'"))
             #expect(result.stdout.contains("Exception: 0x80230443"))
             #expect(result.stdout.contains("Exit codes"))
         }

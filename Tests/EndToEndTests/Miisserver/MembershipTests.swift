@@ -111,4 +111,32 @@ import Testing
         #expect(unknown.status == 22, "\(unknown.stderr)")
         #expect(try deployment.miisserver("sync1", ["status"]).stdout.contains("sync2"))
     }
+
+    /// Server names typed by an administrator match without regard to case; a second server
+    /// differing only in case is refused at setup; an unknown name's error lists the registered ones.
+    @Test func serverNamesMatchWithoutRegardToCase() throws {
+        let deployment = try DeploymentFixture(standbys: ["sync2", "sync3"])
+        let sync = try deployment.miisserver("sync1", ["password-sync", "--enable", "--target", "SYNC3"])
+        #expect(sync.status == 0, "\(sync.stderr)")
+        #expect(sync.stdout == "Password synchronization enabled, target sync3.\n")
+
+        let twin = try deployment.miisserver("sync4", ["setup", "--name", "Sync2", "--database", deployment.database, "--role", "standby",
+                                                       "--account", DeploymentFixture.account, "--admin-group", "root"])
+        #expect(twin.status == 30, "\(twin.stderr)")
+        #expect(twin.stderr.contains("server name 'Sync2' differs from the registered server 'sync2' only in letter case; server names are matched without regard to case"),
+                "\(twin.stderr)")
+
+        let unknown = try deployment.miisserver("sync1", ["unregister", "sync9"])
+        #expect(unknown.status == 22)
+        #expect(unknown.stderr.contains("server 'sync9' is not registered in this deployment (registered: sync1, sync2, sync3)"), "\(unknown.stderr)")
+        let target = try deployment.miisserver("sync1", ["password-sync", "--enable", "--target", "sync9"])
+        #expect(target.status == 30)
+        #expect(target.stderr.contains("password-sync target 'sync9' is not a registered server (registered: sync1, sync2, sync3)"), "\(target.stderr)")
+
+        let retired = try deployment.miisserver("sync1", ["unregister", "SYNC3"])
+        #expect(retired.status == 0, "\(retired.stderr)")
+        #expect(retired.stderr.contains("password synchronization is still directed to 'sync3'"), "\(retired.stderr)")
+        let servers = (try deployment.status(from: "sync2")["servers"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+        #expect(servers.sorted() == ["sync1", "sync2"])
+    }
 }

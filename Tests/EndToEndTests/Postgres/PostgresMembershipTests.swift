@@ -54,6 +54,22 @@ import Testing
         #expect(try deployment.miisserver("sync2", ["unregister", "sync1"]).status == 30)
     }
 
+    /// The case rule of server names holds on PostgreSQL too (StoreRules, both stores).
+    @Test func serverNamesMatchWithoutRegardToCase() throws {
+        guard let database = try PostgresDeploymentTests.freshDatabase() else { return }
+        let deployment = try DeploymentFixture(standbys: ["sync2"], database: database.url, environment: database.environment)
+        let twin = try deployment.miisserver("sync3", ["setup", "--name", "SYNC2", "--database", database.url, "--role", "standby",
+                                                       "--account", DeploymentFixture.account, "--admin-group", "root"])
+        #expect(twin.status == 30, "\(twin.stderr)")
+        #expect(twin.stderr.contains("differs from the registered server 'sync2' only in letter case"), "\(twin.stderr)")
+        let sync = try deployment.miisserver("sync1", ["password-sync", "--enable", "--target", "Sync2"])
+        #expect(sync.stdout == "Password synchronization enabled, target sync2.\n", "\(sync.stderr)")
+        let unknown = try deployment.miisserver("sync1", ["unregister", "sync9"])
+        #expect(unknown.status == 22)
+        #expect(unknown.stderr.contains("(registered: sync1, sync2)"), "\(unknown.stderr)")
+        #expect(try deployment.miisserver("sync1", ["unregister", "SYNC2"]).status == 0)
+    }
+
     @Test func repairRefusesAnotherDeploymentsDatabase() throws {
         guard let database = try PostgresDeploymentTests.freshDatabase(), let other = try PostgresDeploymentTests.freshDatabase() else { return }
         let deployment = try DeploymentFixture(database: database.url, environment: database.environment)

@@ -51,7 +51,7 @@ import Glibc
         #expect(extra.stderr == "keytool: Unexpected argument 'b\\e[2J\\u{202E}c.key'\n")
         let miisserver = try ToolRunner.run("miisserver", ["history", "--bogus\u{1B}[1A"])
         #expect(miisserver.status == 64)
-        #expect(miisserver.stderr == "miisserver: Unknown option '--bogus\\e[1A'\n")
+        #expect(miisserver.stderr == "miisserver: unknown option '--bogus\\e[1A'\n")
     }
 
     @Test func aLineSeparatorInTheHeaderIsReportedNotPrinted() throws {

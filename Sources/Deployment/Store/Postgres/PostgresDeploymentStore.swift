@@ -57,27 +57,34 @@ public final class PostgresDeploymentStore: DeploymentStore {
                 timeouts: Timeouts = Timeouts()) throws {
         self.location = location
         self.timeouts = timeouts
-        let lookup = PostgresPasswordLookup(environment: environment).password(for: location)
-        var configuration: PostgresConnection.Configuration
-        switch location.endpoint {
-        case .tcp(let host, let port):
-            configuration = PostgresConnection.Configuration(
-                host: host, port: port, username: location.username, password: lookup.password,
-                database: location.database, tls: try Self.tls(for: location, environment: environment))
-        case .unixSocket:
-            configuration = PostgresConnection.Configuration(
-                unixSocketPath: location.unixSocketPath ?? "", username: location.username, password: lookup.password,
-                database: location.database)
+        // One connection configuration per server of the host list, each with its own password
+        // lookup (a .pgpass line names a host) and TLS context (verify-full checks that host's name).
+        var candidates: [PostgresSession.Candidate] = []
+        for endpoint in location.endpoints {
+            let single = location.narrowed(to: endpoint)
+            let lookup = PostgresPasswordLookup(environment: environment).password(for: single)
+            var configuration: PostgresConnection.Configuration
+            switch endpoint {
+            case .tcp(let host, let port):
+                configuration = PostgresConnection.Configuration(
+                    host: host, port: port, username: location.username, password: lookup.password,
+                    database: location.database, tls: try Self.tls(for: location, environment: environment))
+            case .unixSocket:
+                configuration = PostgresConnection.Configuration(
+                    unixSocketPath: single.unixSocketPath ?? "", username: location.username, password: lookup.password,
+                    database: location.database)
+            }
+            configuration.options.connectTimeout = .seconds(Int64(location.connectTimeout))
+            configuration.options.additionalStartupParameters = [
+                ("application_name", location.applicationName),
+                // Never hang: a lock held by another session or a runaway statement ends in a clear error.
+                ("lock_timeout", "\(Int(timeouts.lock * 1000))ms"),
+                ("statement_timeout", "\(Int(timeouts.statement * 1000))ms"),
+            ]
+            candidates.append(PostgresSession.Candidate(location: single, configuration: configuration,
+                                                        passwordSource: lookup.source, passwordWarnings: lookup.warnings))
         }
-        configuration.options.connectTimeout = .seconds(Int64(location.connectTimeout))
-        configuration.options.additionalStartupParameters = [
-            ("application_name", location.applicationName),
-            // Never hang: a lock held by another session or a runaway statement ends in a clear error.
-            ("lock_timeout", "\(Int(timeouts.lock * 1000))ms"),
-            ("statement_timeout", "\(Int(timeouts.statement * 1000))ms"),
-        ]
-        session = PostgresSession(configuration: configuration, location: location, timeouts: timeouts,
-                                  passwordSource: lookup.source, passwordWarnings: lookup.warnings)
+        session = PostgresSession(candidates: candidates, location: location, timeouts: timeouts)
     }
 
     /// PostgresNIO's TLS setting for libpq's `sslmode`.
@@ -227,6 +234,10 @@ public final class PostgresDeploymentStore: DeploymentStore {
         try StoreRules.checkServerName(server.name)
         try await transaction { connection in
             let version = try await self.requireSchema(connection)
+            // Two setups of SYNC1 and sync1 at once: the second waits for the first's commit and
+            // then sees its name (the rows are distinct, so no row lock would order them).
+            try await Self.run(connection, "LOCK TABLE servers IN SHARE ROW EXCLUSIVE MODE", logger: Self.logger)
+            try StoreRules.checkNoCaseTwin(server.name, among: try await self.fetchServers(connection).map(\.name))
             let previous = try await self.fetchServers(connection, name: server.name, lock: "FOR UPDATE").first
             try await Self.run(connection, """
                 INSERT INTO servers (name, software_version, role, registered_at, last_heartbeat)
@@ -240,9 +251,13 @@ public final class PostgresDeploymentStore: DeploymentStore {
     /// Removes a server's registration (a decommissioned server, or the cleanup of a failed
     /// setup). Throws `.invalidRequest` for the deployment's active server and `.notRegistered`
     /// for an unknown one. (The deployment branch adds this to `DeploymentStore`.)
-    public func unregister(_ name: String, origin: WriteOrigin) async throws {
+    public func unregister(_ typed: String, origin: WriteOrigin) async throws {
         try await transaction { connection in
             let version = try await self.requireSchema(connection)
+            let names = try await self.fetchServers(connection).map(\.name)
+            guard let name = StoreRules.registeredName(typed, among: names) else {
+                throw DeploymentError(.notRegistered, "server '\(typed)' is not registered in this deployment" + StoreRules.registeredList(names))
+            }
             if let state = try await self.fetchDeployment(connection, version: version, lock: "FOR SHARE"), state.activeServer == name {
                 throw DeploymentError(.invalidRequest, "server '\(name)' is the deployment's active server; it cannot be unregistered")
             }
@@ -440,9 +455,12 @@ public final class PostgresDeploymentStore: DeploymentStore {
             guard let previous = try await self.fetchDeployment(connection, version: version, lock: "FOR UPDATE") else {
                 throw DeploymentError(.notRegistered, "there is no deployment in the database yet")
             }
-            if let target {
-                guard try await self.isRegistered(connection, target) else {
-                    throw DeploymentError(.invalidRequest, "password-sync target '\(target)' is not a registered server")
+            var target = target
+            if let typed = target {
+                let names = try await self.fetchServers(connection).map(\.name)
+                target = StoreRules.registeredName(typed, among: names)
+                guard target != nil else {
+                    throw DeploymentError(.invalidRequest, "password-sync target '\(typed)' is not a registered server" + StoreRules.registeredList(names))
                 }
             }
             try await Self.run(connection, """
@@ -795,12 +813,21 @@ public final class PostgresDeploymentStore: DeploymentStore {
                     return result
                 }
             } catch let error as PostgresTransactionError {
+                // A connection lost while COMMIT was on its way: the server may have committed
+                // or not, and no one can tell from here. Said so, never reported as a failure.
+                if error.closureError == nil, let commitError = error.commitError, PostgresErrorMapping.breaksConnection(commitError) {
+                    throw PostgresErrorMapping.commitOutcomeUnknown(location: location)
+                }
                 // The error of the step that failed, as it was thrown (ours pass through, the
                 // server's are mapped by `withConnection`); a failed ROLLBACK adds nothing to it.
                 throw error.closureError ?? error.commitError ?? error.beginError ?? error
             }
             // Thrown here, the error stands for a COMMIT whose outcome the client never heard.
-            try FaultInjection.point("postgres.after-commit")
+            do {
+                try FaultInjection.point("postgres.after-commit")
+            } catch {
+                throw PostgresErrorMapping.commitOutcomeUnknown(location: location)
+            }
             return result
         }
     }

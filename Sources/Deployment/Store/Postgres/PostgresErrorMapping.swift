@@ -57,6 +57,14 @@ enum PostgresErrorMapping {
         return DeploymentError(.database, "PostgreSQL at \(target): \(error)")
     }
 
+    /// A COMMIT sent whose answer never came: it may or may not have taken effect. Every
+    /// mutation of the store is a compare-and-set or idempotent, so running the command again
+    /// converges either way.
+    static func commitOutcomeUnknown(location: PostgresLocation) -> DeploymentError {
+        DeploymentError(.database,
+            "lost the connection to PostgreSQL at \(location.serverDescription)/\(location.database) during COMMIT: outcome unknown: run it again")
+    }
+
     /// Whether the connection is unusable after `error` (the next call reconnects).
     static func breaksConnection(_ error: any Error) -> Bool {
         guard let error = error as? PSQLError else { return false }
@@ -94,6 +102,9 @@ enum PostgresErrorMapping {
             return DeploymentError(.database, "PostgreSQL at \(target): another session held a lock for more than \(Self.seconds(timeouts.lock)) s; try again")
         case "57014":
             return DeploymentError(.database, "PostgreSQL at \(target): a statement ran longer than \(Self.seconds(timeouts.statement)) s and was cancelled")
+        case "25006":
+            return DeploymentError(.database,
+                "PostgreSQL at \(target) is read-only (a hot standby?): list the primary in the URL, or add target_session_attrs=read-write to a multi-host URL")
         case "40001", "40P01":
             return DeploymentError(.database, "PostgreSQL at \(target) aborted a conflicting transaction; try again")
         default:

@@ -6,12 +6,23 @@ import PostgresNIO
 /// one operation at a time (calls queue up in order), reopened after it broke, closed by
 /// ``close()``. A CLI process is short-lived and does a handful of calls, so one connection is
 /// enough and makes connection failures immediate and precise (no pool retrying in the background).
+///
+/// With a multi-host location, every (re)connection walks the host list in order, as libpq does,
+/// and keeps the first server that fits `target_session_attrs`: a database failover is followed by
+/// the next connection, never by a connection that stays on a server that stopped fitting.
 actor PostgresSession {
-    let configuration: PostgresConnection.Configuration
+    /// One server of the host list, ready to connect to.
+    struct Candidate: Sendable {
+        /// The location narrowed to this server, for its messages.
+        let location: PostgresLocation
+        let configuration: PostgresConnection.Configuration
+        let passwordSource: String?
+        let passwordWarnings: [String]
+    }
+
+    let candidates: [Candidate]
     let location: PostgresLocation
     let timeouts: PostgresDeploymentStore.Timeouts
-    let passwordSource: String?
-    let passwordWarnings: [String]
 
     private var connection: PostgresConnection?
     private var busy = false
@@ -21,13 +32,10 @@ actor PostgresSession {
     /// PostgresNIO's logging is switched off entirely: nothing it could log (queries, binds) reaches any output.
     static let logger = Logger(label: "miis.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
 
-    init(configuration: PostgresConnection.Configuration, location: PostgresLocation, timeouts: PostgresDeploymentStore.Timeouts,
-         passwordSource: String?, passwordWarnings: [String]) {
-        self.configuration = configuration
+    init(candidates: [Candidate], location: PostgresLocation, timeouts: PostgresDeploymentStore.Timeouts) {
+        self.candidates = candidates
         self.location = location
         self.timeouts = timeouts
-        self.passwordSource = passwordSource
-        self.passwordWarnings = passwordWarnings
     }
 
     deinit {
@@ -88,9 +96,59 @@ actor PostgresSession {
 
     private struct ConnectTimeout: Error {}
 
-    /// Connects and authenticates within `location.connectTimeout`, whatever stalls (TCP, TLS, authentication).
+    /// Connects to the first server of the host list that answers and fits the location's
+    /// `target_session_attrs` (prefer-standby: a standby first, then any). One server: its own
+    /// error, as it always was; several: every server's reason in one line.
     private func connect() async throws -> PostgresConnection {
-        let configuration = self.configuration
+        let wanted = location.targetSessionAttributes
+        var reasons: [String] = []
+        var lastError: DeploymentError?
+        let passes = wanted == .preferStandby ? [true, false] : [true]
+        for strict in passes {
+            for candidate in candidates {
+                let connection: PostgresConnection
+                do {
+                    connection = try await connect(candidate)
+                } catch let error as DeploymentError {
+                    lastError = error
+                    if strict { reasons.append(error.message) }
+                    continue
+                }
+                if wanted == .any { return connection }
+                do {
+                    let (inRecovery, readOnly) = try await Self.sessionState(connection)
+                    if wanted.accepts(inRecovery: inRecovery, readOnly: readOnly, strict: strict) { return connection }
+                    if strict {
+                        reasons.append("\(candidate.location.endpoint.description) is \(inRecovery ? "a hot standby (in recovery)" : readOnly ? "read-only" : "a writable primary")")
+                    }
+                } catch {
+                    let mapped = PostgresErrorMapping.queryError(error, location: candidate.location, timeouts: timeouts)
+                    lastError = mapped
+                    if strict { reasons.append(mapped.message) }
+                }
+                try? await connection.close()
+            }
+        }
+        if candidates.count == 1, reasons.count == 1, let lastError { throw lastError }
+        throw DeploymentError(.database,
+            "no usable PostgreSQL server in \(location.serverDescription)/\(location.database) (target_session_attrs=\(wanted.rawValue)): \(reasons.joined(separator: "; "))")
+    }
+
+    /// Whether the server is in recovery (a hot standby) and whether its sessions are read-only:
+    /// what libpq's `target_session_attrs` looks at.
+    private static func sessionState(_ connection: PostgresConnection) async throws -> (inRecovery: Bool, readOnly: Bool) {
+        let rows = try await connection.query(
+            "SELECT pg_catalog.pg_is_in_recovery(), pg_catalog.current_setting('transaction_read_only')", logger: logger)
+        var state: (Bool, Bool)?
+        for try await (inRecovery, readOnly) in rows.decode((Bool, String).self) { state = (inRecovery, readOnly == "on") }
+        guard let state else { throw DeploymentError(.database, "PostgreSQL returned no session state") }
+        return state
+    }
+
+    /// Connects and authenticates to one server within `location.connectTimeout`, whatever stalls (TCP, TLS, authentication).
+    private func connect(_ candidate: Candidate) async throws -> PostgresConnection {
+        let configuration = candidate.configuration
+        let location = candidate.location
         let timeout = location.connectTimeout
         do {
             return try await withThrowingTaskGroup(of: PostgresConnection?.self) { group in
@@ -109,8 +167,8 @@ actor PostgresSession {
             throw DeploymentError(.database,
                 "cannot connect to PostgreSQL at \(location.serverDescription)/\(location.database): timed out after \(Int(timeout)) s")
         } catch {
-            throw PostgresErrorMapping.connectError(error, location: location, timeouts: timeouts, passwordSource: passwordSource,
-                                                    passwordWarnings: passwordWarnings)
+            throw PostgresErrorMapping.connectError(error, location: location, timeouts: timeouts, passwordSource: candidate.passwordSource,
+                                                    passwordWarnings: candidate.passwordWarnings)
         }
     }
 }

@@ -1,0 +1,127 @@
+import Foundation
+import Testing
+
+/// The five safety invariants of issue 15, checked on a ``PartitionedDeployment`` after a faulty
+/// run (every fault healed first, so that each host reaches the database): from the activation
+/// log, the deployment row, every server's registration and every installation.
+///
+/// 1. at most one server considers itself active, and `miisserver check` passes on at most one
+///    (the active server); no two installations recorded an activation at the same epoch;
+/// 2. the activation rows' epochs are 2, 3, … without gaps or duplicates, and the row's epoch is
+///    1 + their count;
+/// 3. no heartbeat of a server is committed after the activation that ended its epoch (unless it
+///    became active again);
+/// 4. every activation that reported success (exit 0) is in the log, at the epoch it reported;
+/// 5. no key file lost or half-written: every server that held the deployment has one, and every
+///    key file present is intact (`keytool verify` without the password: the whole-file checksum).
+enum InvariantChecker {
+    struct Observation {
+        var violations: [String] = []
+        var epoch = 0
+        var activations = 0
+    }
+
+    static func dates(_ text: Any?) -> Date? {
+        guard let text = text as? String else { return nil }
+        let formatter = ISO8601DateFormatter()
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: text)
+    }
+
+    static func observe(_ deployment: PartitionedDeployment) throws -> Observation {
+        var observation = Observation()
+        func violation(_ text: String) { observation.violations.append(text) }
+
+        var statuses: [String: [String: Any]] = [:]
+        for server in deployment.servers {
+            let result = try deployment.miisserver(server, ["status", "--json"])
+            if result.status == 0, let object = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any] {
+                statuses[server] = object
+            } else {
+                violation("status on \(server) failed (\(result.status)): \(result.stderr)")
+            }
+        }
+        guard let any = deployment.servers.compactMap({ statuses[$0] }).first,
+              let row = any["deployment"] as? [String: Any], let epoch = row["epoch"] as? Int,
+              let active = row["activeServer"] as? String else {
+            violation("no deployment row could be read")
+            return observation
+        }
+        observation.epoch = epoch
+        let historyResult = try deployment.miisserver(active, ["history", "--json"])
+        let history = (try? JSONSerialization.jsonObject(with: Data(historyResult.stdout.utf8)) as? [String: Any])?["entries"]
+            as? [[String: Any]] ?? []
+        if historyResult.status != 0 { violation("history failed: \(historyResult.stderr)") }
+        let activations = history.filter { ($0["outcome"] as? String) == "activated" }
+        observation.activations = activations.count
+
+        // 1. One active server; check passes on at most one, the active one.
+        let activeInstallations = statuses.filter { (($0.value["installation"] as? [String: Any])?["state"] as? String) == "active" }.map { $0.key }
+        if activeInstallations.count > 1 { violation("several installations consider themselves active: \(activeInstallations.sorted())") }
+        var passing: [String] = []
+        for server in deployment.servers {
+            if try deployment.miisserver(server, ["check"]).status == 0 { passing.append(server) }
+        }
+        if passing.count > 1 || (passing.count == 1 && passing != [active]) {
+            violation("miisserver check passes on \(passing) while the deployment's active server is \(active)")
+        }
+        var epochsByInstallation: [Int: [String]] = [:]
+        for (server, status) in statuses {
+            if let epoch = (status["installation"] as? [String: Any])?["activatedEpoch"] as? Int, epoch > 1 {
+                epochsByInstallation[epoch, default: []].append(server)
+            }
+        }
+        for (epoch, servers) in epochsByInstallation where servers.count > 1 {
+            violation("installations \(servers.sorted()) all recorded an activation at epoch \(epoch)")
+        }
+
+        // 2. Epochs grow by exactly one per activation row.
+        let epochs = activations.compactMap { $0["epoch"] as? Int }
+        if epochs != Array(stride(from: 2, to: 2 + activations.count, by: 1)) { violation("activation epochs \(epochs) are not 2, 3, …") }
+        if epoch != 1 + activations.count { violation("the deployment is at epoch \(epoch) after \(activations.count) activations") }
+
+        // 3. No heartbeat of a server after the activation that ended its epoch.
+        let registrations = (any["servers"] as? [[String: Any]]) ?? []
+        for registration in registrations {
+            guard let name = registration["name"] as? String, name != active, let heartbeat = dates(registration["lastHeartbeat"]) else { continue }
+            let ownEpoch = activations.filter { ($0["server"] as? String) == name }.compactMap { $0["epoch"] as? Int }.max()
+                ?? (name == deployment.servers.first ? 1 : nil)
+            guard let ownEpoch, let ended = activations.first(where: { ($0["epoch"] as? Int) == ownEpoch + 1 }),
+                  let endedAt = dates(ended["time"]) else { continue }
+            if heartbeat > endedAt { violation("\(name)'s heartbeat at \(heartbeat) was committed after epoch \(ownEpoch) ended at \(endedAt)") }
+        }
+
+        // 4. Every acknowledged activation is in the log.
+        for (server, epoch) in deployment.acknowledged {
+            if !activations.contains(where: { ($0["server"] as? String) == server && ($0["epoch"] as? Int) == epoch }) {
+                violation("the acknowledged activation of \(server) at epoch \(epoch) is not in the log")
+            }
+        }
+
+        // 5. Every installation's key file is intact.
+        // A standby that never activated has no key set installed, by design; every server that
+        // held the deployment (the setup primary, every activated one) must still have its key
+        // file, and every key file present must be whole.
+        let holders = Set(activations.compactMap { $0["server"] as? String } + deployment.servers.prefix(1))
+        for server in deployment.servers {
+            let keyFile = deployment.installDirectory(server) + "/keys/keyset.bin"
+            guard FileManager.default.fileExists(atPath: keyFile) else {
+                if holders.contains(server) { violation("\(server) held the deployment but has no key file") }
+                continue
+            }
+            let verify = try ToolRunner.run("keytool", ["verify", "--quiet", "--allow-weak-kdf", keyFile])
+            if verify.status != 0 { violation("\(server)'s key file fails verification (\(verify.status)): \(verify.stderr)") }
+        }
+        return observation
+    }
+
+    /// Checks and records every violation as a test issue; returns the observation.
+    @discardableResult
+    static func expectHolds(_ deployment: PartitionedDeployment, _ label: String,
+                            sourceLocation: SourceLocation = #_sourceLocation) throws -> Observation {
+        let observation = try observe(deployment)
+        for violation in observation.violations { Issue.record("\(label): \(violation)", sourceLocation: sourceLocation) }
+        return observation
+    }
+}

@@ -1,0 +1,113 @@
+import Foundation
+import Testing
+
+/// The randomized scenario: rounds of random partitions (both directions or one), packet loss,
+/// heartbeats, concurrent activations of random standbys and database failovers over 3 sync
+/// hosts and 2 database nodes, the five invariants checked after every round. The suite runs a
+/// fixed seed list for a few rounds; `make chaos SECONDS=N` (MIIS_CHAOS_SECONDS) runs new seeds
+/// until N seconds have passed and prints the counts docs/partitions.md reports.
+@Suite(.serialized) struct PartitionChaosTests {
+    /// SplitMix64: a tiny deterministic generator, so that a seed replays the same run.
+    struct Generator: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    struct Totals { var rounds = 0, faults = 0, activations = 0, violations = 0 }
+
+    static let statusesSeen: Set<Int32> = [0, 26, 27, 28, 29]
+
+    /// One run of `rounds` rounds (or until `deadline`) from `seed`.
+    static func chaos(seed: UInt64, rounds: Int, deadline: Date? = nil) throws -> Totals? {
+        let servers = ["sync1", "sync2", "sync3"]
+        guard let deployment = try PartitionedDeployment.start(servers: servers, lease: 1) else { return nil }
+        var random = Generator(state: seed)
+        var totals = Totals()
+        var failovers = 0
+        let maximumRounds = deadline == nil ? rounds : 10_000
+        for round in 1...max(1, maximumRounds) {
+            if let deadline, Date() > deadline { break }
+            let label = "seed \(seed) round \(round)"
+            // Faults for this round.
+            var faulty: [String] = []
+            for server in servers {
+                guard Int.random(in: 0..<100, using: &random) < 40 else { continue }
+                switch Int.random(in: 0..<3, using: &random) {
+                case 0: try deployment.cluster.partition(server, from: PartitionedDeployment.databaseHosts)
+                case 1: try deployment.cluster.fault("drop", server, [PartitionedDeployment.databaseHosts[Int.random(in: 0..<2, using: &random)],
+                                                                    ["in", "out"][Int.random(in: 0..<2, using: &random)]])
+                default: try deployment.cluster.fault("loss", server, [String(Int.random(in: 5...30, using: &random))])
+                }
+                faulty.append(server)
+                deployment.faults += 1
+            }
+            // Some servers heartbeat; then, maybe after the lease, one or two standbys activate at once.
+            let statuses = StatusBox()
+            for server in servers {
+                guard Bool.random(using: &random) else { continue }
+                let result = try deployment.miisserver(server, ["heartbeat"])
+                statuses.append(result.status, "\(server) heartbeat: \(result.stderr)")
+            }
+            if Bool.random(using: &random) { Thread.sleep(forTimeInterval: 1.2) }
+            let candidates = servers.shuffled(using: &random).prefix(Int.random(in: 1...2, using: &random))
+            let failover = failovers < 2 && Int.random(in: 0..<100, using: &random) < 20
+            let killDelay = Double(Int.random(in: 0..<400, using: &random)) / 1000
+            let group = DispatchGroup()
+            for candidate in candidates {
+                DispatchQueue.global().async(group: group) {
+                    let result = try? deployment.activate(candidate)
+                    statuses.append(result?.status ?? -1, "\(candidate) activate: \(result?.stderr ?? "")")
+                }
+            }
+            if failover {
+                Thread.sleep(forTimeInterval: killDelay)
+                let old = deployment.database.primary
+                try deployment.database.kill(old)
+                try deployment.database.promote(ReplicatedPostgres.other(old))
+                deployment.faults += 2
+                failovers += 1
+                _ = group.wait(timeout: .now() + 120)
+                try deployment.database.rebuildAsStandby(old, synchronous: true)
+            }
+            #expect(group.wait(timeout: .now() + 120) == .success, "\(label): an activation did not end")
+            totals.activations += candidates.count
+            #expect(statuses.values.allSatisfy { statusesSeen.contains($0) }, "\(label): \(statuses.messages)")
+            for server in faulty { try deployment.cluster.fault("heal", server) }
+            let observation = try InvariantChecker.expectHolds(deployment, label)
+            totals.violations += observation.violations.count
+            totals.rounds += 1
+        }
+        totals.faults = deployment.faults
+        return totals
+    }
+
+    @Test(arguments: [UInt64(15), 1_215])
+    func randomizedRoundsKeepTheInvariants(_ seed: UInt64) throws {
+        let environment = ProcessInfo.processInfo.environment
+        if let text = environment["MIIS_CHAOS_SECONDS"], let seconds = Double(text), seconds > 0 {
+            // make chaos: fresh seeds until the time is up (this argument's run only).
+            guard seed == 15 else { return }
+            let deadline = Date().addingTimeInterval(seconds)
+            var all = Totals(), runs = 0
+            var seed = UInt64(Date().timeIntervalSince1970)
+            while Date() < deadline, runs < 1_000 {
+                guard let totals = try Self.chaos(seed: seed, rounds: 0, deadline: min(deadline, Date().addingTimeInterval(300))) else { return }
+                print("chaos: seed \(seed): \(totals.rounds) rounds, \(totals.faults) faults, \(totals.activations) activations, \(totals.violations) invariant violations")
+                all.rounds += totals.rounds; all.faults += totals.faults; all.activations += totals.activations; all.violations += totals.violations
+                runs += 1
+                seed &+= 1
+            }
+            print("chaos: total: \(runs) runs, \(all.rounds) rounds, \(all.faults) faults, \(all.activations) activations, \(all.violations) invariant violations")
+            return
+        }
+        guard let totals = try Self.chaos(seed: seed, rounds: 3) else { return }
+        print("chaos: seed \(seed): \(totals.rounds) rounds, \(totals.faults) faults, \(totals.activations) activations, \(totals.violations) invariant violations")
+        #expect(totals.rounds == 3 && totals.violations == 0)
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+import Testing
+
+/// Issue 15's scenarios on hosts in network namespaces (NetnsCluster): sync servers and a
+/// synchronously replicated PostgreSQL pair on their own hosts, faults injected between them,
+/// and the five invariants (InvariantChecker) checked after every run. docs/partitions.md lists
+/// what they prove and how `make chaos` runs the randomized one for longer.
+@Suite(.serialized) struct PartitionScenarioTests {
+    /// The active primary loses the database (it keeps running): its heartbeats fail, a standby
+    /// takes over once the lease ran out, the partition heals, and the old primary is fenced: its
+    /// heartbeat and its secret write are refused, its check fails.
+    @Test func primaryPartitionedFromTheDatabaseIsFencedAfterTheHeal() throws {
+        guard let deployment = try PartitionedDeployment.start(servers: ["sync1", "sync2"], lease: 2) else { return }
+        #expect(try deployment.miisserver("sync1", ["heartbeat"]).status == 0)
+        try deployment.cluster.partition("sync1", from: PartitionedDeployment.databaseHosts)
+        deployment.faults += 1
+        let cut = try deployment.miisserver("sync1", ["heartbeat"])
+        #expect(cut.status == 29, "\(cut.stderr)")
+        #expect(cut.stderr.contains("timed out after 2 s"), "\(cut.stderr)")
+        // The primary's last heartbeat is older than the lease: the standby may take over.
+        Thread.sleep(forTimeInterval: 2.5)
+        let takeover = try deployment.activate("sync2")
+        #expect(takeover.status == 0, "\(takeover.stderr)")
+
+        try deployment.cluster.fault("heal", "sync1")
+        let heartbeat = try deployment.miisserver("sync1", ["heartbeat"])
+        #expect(heartbeat.status == 28, "\(heartbeat.stderr)")
+        #expect(heartbeat.stderr.contains("fenced"), "\(heartbeat.stderr)")
+        let secret = try deployment.miisserver("sync1", ["secret", "set", "ldap", "--allow-weak-kdf", "--password-file", deployment.passwordFile], stdin: "value\n")
+        #expect(secret.status == 28, "\(secret.stderr)")
+        #expect(try deployment.miisserver("sync1", ["check"]).status == 28)
+        #expect(try deployment.miisserver("sync2", ["heartbeat"]).status == 0)
+        let observation = try InvariantChecker.expectHolds(deployment, "partitioned primary")
+        #expect(observation.epoch == 2)
+    }
+
+    /// Two standbys activated at the same moment while 10 % of their packets are lost (and
+    /// delayed, where the kernel has netem): exactly one wins, the other is told another server
+    /// became active (27), or could not reach the database at all (29); never two winners.
+    @Test func twoStandbysAtOnceOverALossyNetworkExactlyOneWins() throws {
+        // A 5 s lease: the loser, even slowed by lost packets, finds the winner's activation
+        // younger than the lease (with 1 s it could legitimately take over at epoch 3).
+        guard let deployment = try PartitionedDeployment.start(servers: ["sync1", "sync2", "sync3"], lease: 5) else { return }
+        for standby in ["sync2", "sync3"] {
+            try deployment.cluster.fault("loss", standby, ["10"])
+            try deployment.cluster.fault("delay", standby, ["20"])
+            deployment.faults += 1
+        }
+        Thread.sleep(forTimeInterval: 5.5)
+        let statuses = StatusBox()
+        DispatchQueue.concurrentPerform(iterations: 2) { index in
+            let result = try? deployment.activate(["sync2", "sync3"][index])
+            statuses.append(result?.status ?? -1, result?.stderr ?? "")
+        }
+        #expect(statuses.values.filter { $0 == 0 }.count == 1, "\(statuses.messages)")
+        #expect(Set(deployment.acknowledged.map(\.epoch)).count == deployment.acknowledged.count, "two winners at one epoch")
+        #expect(statuses.values.allSatisfy { [0, 27, 29].contains($0) }, "\(statuses.messages)")
+        for standby in ["sync2", "sync3"] { try deployment.cluster.fault("heal", standby) }
+        let observation = try InvariantChecker.expectHolds(deployment, "two standbys")
+        #expect(observation.epoch == 2 && observation.activations == 1)
+    }
+
+    /// The database primary is killed while an activation runs, and its standby promoted: the
+    /// activation took effect exactly once or not at all, and running it again converges.
+    @Test(arguments: [0.05, 0.3])
+    func databasePrimaryKilledDuringAnActivation(_ delay: Double) throws {
+        guard let deployment = try PartitionedDeployment.start(servers: ["sync1", "sync2"], lease: 1) else { return }
+        Thread.sleep(forTimeInterval: 1.5)
+        let first = StatusBox()
+        let group = DispatchGroup()
+        DispatchQueue.global().async(group: group) {
+            let result = try? deployment.activate("sync2")
+            first.append(result?.status ?? -1, result?.stderr ?? "")
+        }
+        Thread.sleep(forTimeInterval: delay)
+        try deployment.database.kill(.first)
+        try deployment.database.promote(.second)
+        deployment.faults += 2
+        #expect(group.wait(timeout: .now() + 120) == .success, "the activation did not end")
+        #expect(first.values.allSatisfy { [0, 29].contains($0) }, "\(first.messages)")
+        let rerun = try deployment.activate("sync2")
+        #expect(rerun.status == 0, "\(rerun.stderr)")
+        let observation = try InvariantChecker.expectHolds(deployment, "database primary killed after \(delay) s")
+        #expect(observation.epoch == 2 && observation.activations == 1, "\(first.messages)")
+    }
+}
+
+/// Exit statuses and messages collected from concurrent runs.
+final class StatusBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var statuses: [Int32] = []
+    private var texts: [String] = []
+    func append(_ status: Int32, _ message: String) {
+        lock.lock(); defer { lock.unlock() }
+        statuses.append(status)
+        texts.append("\(status): \(message)")
+    }
+    var values: [Int32] { lock.lock(); defer { lock.unlock() }; return statuses }
+    var messages: String { lock.lock(); defer { lock.unlock() }; return texts.joined(separator: " | ") }
+}
