@@ -69,7 +69,7 @@ def sealed(b):
     if hlen > 2 << 20 or 18 + hlen + 36 > len(b) - 32: raise E("corrupted.structure")   # section 2.2
     h = b[18:18+hlen]; prefix = b[:18+hlen]
     fields = {}; prev = 0; o = 0
-    caps = {1:(True,16),2:(True,8),3:(False,255),4:(True,256),5:(True,42),6:(True,13),7:(True,2+65535*15),8:(False,1024)}
+    caps = {1:(True,16),2:(True,8),3:(False,255),4:(True,256),5:(True,42),6:(True,13),7:(True,2+65535*15),8:(False,1024),9:(False,4)}
     while o < len(h):
         if o + 6 > len(h): raise E("corrupted.structure")
         t, l = struct.unpack(">HI", h[o:o+6]); n = t & 0x7fff; crit = bool(t & 0x8000)
@@ -102,6 +102,8 @@ def sealed(b):
     prim = [k for k in index if k[3] == 1]
     if len(prim) != 1 or prim[0][2] != 1: raise E("corrupted.structure")
     if 8 in fields: text(fields[8], 0)
+    # Section 4.5: generation 1 is the field's absence; present, exactly a u32 of at least 2.
+    if 9 in fields and (len(fields[9]) != 4 or struct.unpack(">I", fields[9])[0] < 2): raise E("corrupted.structure")
     o = 18 + hlen
     mac = b[o:o+32]; plen = struct.unpack(">I", b[o+32:o+36])[0]
     if plen != 2 + 46*count + 16: raise E("corrupted.structure")
@@ -140,7 +142,10 @@ def open_file(b, account, pw, allow_weak, verbose=False):
         keys.append(dict(id=kid, checkValue=cv.hex(), primary=fl == 1, algorithm={1:"AES-256-GCM",2:"HMAC-SHA-256"}[alg],
                          status={1:"active",2:"retired",3:"disabled"}[st], createdAt=created))
     fp = hashlib.sha256(b"miis-keyfile v1 key-set fingerprint" + fields[1] + b"".join(struct.pack(">I", k["id"]) + bytes.fromhex(k["checkValue"]) for k in keys)).hexdigest()
-    return dict(outcome="success", keySetID=str(uuid.UUID(bytes=fields[1])), fingerprint=fp, keys=keys)
+    result = dict(outcome="success", keySetID=str(uuid.UUID(bytes=fields[1])), fingerprint=fp, keys=keys)
+    # The manifest names the generation only where it is not 1 (section 4.5: 1 is the field's absence).
+    if 9 in fields: result["generation"] = struct.unpack(">I", fields[9])[0]
+    return result
 def run(e, b):
     # Section 7, step 0: the credentials first, before the file is read.
     account = account_canonical(e["account"])

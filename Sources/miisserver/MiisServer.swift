@@ -28,7 +28,7 @@ struct MiisServer: AsyncParsableCommand {
             """,
         version: ToolkitRelease.version,
         subcommands: [SetupCommand.self, RepairCommand.self, StatusCommand.self, BackupCommand.self, PasswordSyncCommand.self, SecretCommand.self,
-                      LeaseCommand.self, HeartbeatCommand.self, CheckCommand.self, HistoryCommand.self, UpgradeCommand.self, UnregisterCommand.self])
+                      LeaseCommand.self, HeartbeatCommand.self, CheckCommand.self, HistoryCommand.self, KeysCommand.self, UpgradeCommand.self, UnregisterCommand.self])
 
     /// One executable, two programs (a multi-call binary, as busybox is): invoked as
     /// `miisactivate` (a link to this file), it is the reference's miisactivate.

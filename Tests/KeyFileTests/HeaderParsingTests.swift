@@ -78,7 +78,7 @@ import Testing
 
     @Test func unknownFields() throws {
         var raw = try Self.base()
-        raw.fields.append((0x0009, [UInt8](repeating: 1, count: 4096)))
+        raw.fields.append((0x000A, [UInt8](repeating: 1, count: 4096)))  // 9 is the generation (registered)
         #expect(try code(raw) == nil)
         raw.fields[raw.fields.count - 1].value.append(1)  // 4097 bytes
         #expect(try code(raw) == "corrupted.structure")

@@ -41,6 +41,8 @@ struct VectorExpectation: Codable, Equatable {
     var keySetID: String?
     var fingerprint: String?
     var keys: [VectorKey]?
+    /// The key-set generation where it is not 1 (a file without the generation field is generation 1).
+    var generation: UInt32?
     /// For errors: the category, the stable code and the tools' exit status.
     var category: String?
     var code: String?
@@ -52,7 +54,8 @@ struct VectorExpectation: Codable, Equatable {
             keys: keySet.keys.map {
                 VectorKey(id: $0.id.rawValue, algorithm: $0.descriptor.algorithm.description, status: $0.descriptor.status.description,
                           primary: $0.descriptor.isPrimary, createdAt: $0.descriptor.createdAt, checkValue: $0.checkValueHex)
-            })
+            },
+            generation: keySet.generation == 1 ? nil : keySet.generation)
     }
 
     static func failure(_ category: KeyFileError.Category, _ code: String) -> Self {
@@ -159,7 +162,7 @@ enum VectorGenerator {
         var credentials: Credentials
     }
 
-    static func keySet(_ label: String, _ specs: [KeySpec], id fixedID: [UInt8]? = nil, keyCreatedAt: Int64? = nil) throws -> KeySet {
+    static func keySet(_ label: String, _ specs: [KeySpec], id fixedID: [UInt8]? = nil, keyCreatedAt: Int64? = nil, generation: UInt32 = 1) throws -> KeySet {
         var id = try bytes("\(label)/key-set-id", 16)
         id[6] = 0x40 | (id[6] & 0x0f)  // shaped like a version-4 UUID
         id[8] = 0x80 | (id[8] & 0x3f)
@@ -169,22 +172,23 @@ enum VectorGenerator {
                                           createdAt: keyCreatedAt ?? 1_700_000_000 + Int64(spec.id % 1_000_000), isPrimary: spec.primary),
                 material: SecureBytes(try bytes("\(label)/key/\(spec.id)", 32)))
         }
-        return try KeySet(id: UUID(bytes: fixedID ?? id)!, keys: keys)
+        return try KeySet(id: UUID(bytes: fixedID ?? id)!, keys: keys, generation: generation)
     }
 
     static func build(
         _ label: String, account: String, password: String, kdf: KDFParameters,
         keys: [KeySpec] = [KeySpec(id: 1, primary: true)], comment: String? = nil,
         minorVersion: UInt8 = 0, unknownFields: [UnknownHeaderField] = [],
-        keySetID: [UInt8]? = nil, createdAt fileCreatedAt: Int64 = createdAt, keyCreatedAt: Int64? = nil
+        keySetID: [UInt8]? = nil, createdAt fileCreatedAt: Int64 = createdAt, keyCreatedAt: Int64? = nil, generation: UInt32 = 1
     ) throws -> Built {
-        let keySet = try keySet(label, keys, id: keySetID, keyCreatedAt: keyCreatedAt)
+        let keySet = try keySet(label, keys, id: keySetID, keyCreatedAt: keyCreatedAt, generation: generation)
         let credentials = Credentials(account: try ServiceAccount(account), password: try Password(password))
         var header = KeyFileHeader(
             keySetID: keySet.id, createdAt: fileCreatedAt, sourceServer: server, account: credentials.account, kdf: kdf,
             salt: try bytes("\(label)/salt", KeyFileHeader.saltSize), nonce: try bytes("\(label)/nonce", AES256GCM.nonceSize),
             keys: keySet.descriptors, comment: comment)
         header.minorVersion = minorVersion
+        header.generation = generation
         header.unknownFields = unknownFields
         let file = try KeyFile(header: header, keySet: keySet)
         return Built(bytes: try file.serialized(with: credentials), file: file, credentials: credentials)
@@ -369,6 +373,34 @@ enum VectorGenerator {
                              "the source server holds U+202E RIGHT-TO-LEFT OVERRIDE, which reverses what follows it on screen",
                              account: "CORP\\Sync", password: "multi-key password", .failure(.corrupted, "structure")))
 
+        // The key-set generation (field 9, section 4.5): a key set rotated twice.
+        let rotated = try build("generation-3", account: "CORP\\Sync", password: "rotated twice", kdf: weak, keys: [
+            KeySpec(id: 1, status: .retired),
+            KeySpec(id: 2, status: .active, primary: true),
+        ], generation: 3)
+        files["generation-3.bin"] = rotated.bytes
+        entries.append(entry("generation-3", file: "generation-3.bin",
+                             "key-set generation 3 in the non-critical field 9: key 1 retired, key 2 primary",
+                             account: "CORP\\Sync", password: "rotated twice", .success(rotated.file.keySet)))
+
+        raw = RawKeyFile(rotated.bytes)
+        raw.fields[raw.index(of: 9)].value = [0, 0, 0, 1]
+        files["generation-one-explicit.bin"] = try raw.assembled()
+        entries.append(entry("generation-one-explicit", file: "generation-one-explicit.bin",
+                             "field 9 holds 1: generation 1 is written as the field's absence, so this is non-canonical",
+                             account: "CORP\\Sync", password: "rotated twice", .failure(.corrupted, "structure")))
+        // Section 4.5, the field's checks in order: critical flag and cap while walking, then the exact length.
+        let generationEdits: [(String, String, (inout (type: UInt16, value: [UInt8])) -> Void)] = [
+            ("generation-critical-flag", "field 9 carries the critical flag (0x8009): a registered field's flag must be the registry's", { $0.type = 0x8009 }),
+            ("generation-over-cap", "field 9 is 5 bytes, over its cap of 4", { $0.value = [0, 0, 0, 0, 3] }),
+            ("generation-short", "field 9 is 3 bytes (within its cap, short): refused when its value is decoded", { $0.value = [0, 0, 3] }),
+        ]
+        for (name, description, edit) in generationEdits {
+            raw = RawKeyFile(rotated.bytes)
+            edit(&raw.fields[raw.index(of: 9)])
+            files["\(name).bin"] = try raw.assembled()
+            entries.append(entry(name, file: "\(name).bin", description, account: "CORP\\Sync", password: "rotated twice", .failure(.corrupted, "structure")))
+        }
 
         // Issue 14: one vector per rule a stranger could get wrong. Section numbers are the format's.
 

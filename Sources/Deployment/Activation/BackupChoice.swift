@@ -199,14 +199,14 @@ public struct BackupChoice: Sendable, Equatable, Encodable {
     }
 
     /// Whether `header` names the deployment's current key set, judged without the password:
-    /// the key-set ID. The one place where a header-level comparison goes (the key-set
-    /// generation, when the header carries it, is compared here too); the fingerprint needs the
+    /// the key-set ID, then the key-set generation (a pre-rotation backup of the same key set is
+    /// stale, naming both generations). The one place where a header-level comparison goes; the fingerprint needs the
     /// keys and is compared after opening, by ``StoreRules/requireCurrentKeySet``.
     static func staleness(of header: KeyFileHeader, in state: DeploymentState) -> String? {
         guard header.keySetID == state.keySetID else {
             return "holds key set \(header.keySetID.lowercasedString), not the deployment's current key set \(state.keySetID.lowercasedString)"
         }
-        return nil
+        return StoreRules.generationMismatch(header.generation, of: state).map { "key set \(header.keySetID.lowercasedString) \($0)" }
     }
 
     /// Opens a provisionally `chosen` candidate; on any failure it gets the verdict that failure means.

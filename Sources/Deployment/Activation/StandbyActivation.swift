@@ -51,6 +51,8 @@ public struct ActivationReport: Encodable, Sendable, Equatable {
     public var epoch: Int64
     public var keySetID: UUID
     public var keySetFingerprint: String
+    /// The key set's generation the deployment runs on after the run (1 before any key-set change).
+    public var keySetGeneration: Int64
     public var keysInstalledAt: String?
     public var forcedReason: String?
     public var adminGroup: String
@@ -410,7 +412,8 @@ public struct StandbyActivation: Sendable {
             if let reason = options.forceReason { detail += " (forced: \(reason))" }
             newState = try await store.activate(ActivationRequest(
                 server: serverName, expectedEpoch: plan.state.epoch, keySetID: plan.keyFile.keySet.id,
-                osUser: options.osUser, detail: detail, requestedLease: options.requestedLease, forceReason: options.forceReason))
+                osUser: options.osUser, detail: detail, requestedLease: options.requestedLease, forceReason: options.forceReason,
+                keySetGeneration: Int64(plan.keyFile.keySet.generation)))
         } catch let error as DeploymentError where error.kind == .conflict || error.kind == .primaryAlive {
             let refusal = error.kind == .primaryAlive ? error.with(.stopPrimaryOrForce) : error
             await logRefusal(refusal, state: plan.state, options: options)
@@ -508,7 +511,7 @@ public struct StandbyActivation: Sendable {
         if outcome == .activated, let warning = scope.warning(group: group) { warnings.append(warning) }
         return ActivationReport(
             outcome: outcome, server: serverName, previousServer: previous, epoch: state.epoch,
-            keySetID: state.keySetID, keySetFingerprint: state.keySetFingerprint,
+            keySetID: state.keySetID, keySetFingerprint: state.keySetFingerprint, keySetGeneration: state.keySetGeneration,
             keysInstalledAt: installed && outcome != .dryRun ? installation.installedKeyFilePath : nil,
             forcedReason: forcedReason, adminGroup: group, adminGroupScope: scope, warnings: warnings)
     }

@@ -475,6 +475,13 @@ public enum DeploymentAdministration {
             guard let header = try installation.installedKeyFileHeader(), header.keySetID == deployment.keySetID else {
                 throw DeploymentError(.keySetMismatch, "the installed key set is not the deployment's current key set \(deployment.keySetID.lowercasedString)")
             }
+            // A key-set change interrupted after its commit leaves the older generation installed
+            // until the same command (any `keys` change) runs again and installs the staged file.
+            guard Int64(header.generation) == deployment.keySetGeneration else {
+                throw DeploymentError(.keySetMismatch,
+                    "the installed key set is generation \(header.generation) but the deployment is at generation \(deployment.keySetGeneration)",
+                    remedy: Int64(header.generation) < deployment.keySetGeneration ? .finishKeySetChange : nil)
+            }
             return deployment
         }
     }

@@ -18,6 +18,8 @@ public struct DeploymentStatusReport: Codable, Sendable {
         public var keysInstalled: Bool
         /// The installed key file's key-set ID (from its public header).
         public var installedKeySetID: UUID?
+        /// The installed key file's key-set generation (from its public header).
+        public var installedKeySetGeneration: UInt32?
     }
 
     public struct Database: Codable, Sendable {
@@ -37,6 +39,8 @@ public struct DeploymentStatusReport: Codable, Sendable {
         public var epoch: Int64
         public var keySetID: UUID
         public var keySetFingerprint: String
+        /// The key set's generation: a backup of an older generation is stale.
+        public var keySetGeneration: Int64
         public var passwordSync: PasswordSync
         public var updatedAt: Date
         /// Seconds since the active server's last heartbeat (database clock), `null` if none.
@@ -85,6 +89,8 @@ public struct DeploymentStatusReport: Codable, Sendable {
     public var database: Database
     public var deployment: Deployment?
     public var servers: [Server]
+    /// With `status --backups DIR`: the newest backup of the deployment's key set there.
+    public var newestBackup: KeyLifecycle.BackupStanding?
 }
 
 extension DeploymentAdministration {
@@ -106,6 +112,7 @@ extension DeploymentAdministration {
                 database: .init(schemaVersion: schema, softwareSchemaVersion: needed, schemaMatches: matches),
                 deployment: deployment.map {
                     .init(activeServer: $0.activeServer, epoch: $0.epoch, keySetID: $0.keySetID, keySetFingerprint: $0.keySetFingerprint,
+                          keySetGeneration: $0.keySetGeneration,
                           passwordSync: .init(enabled: $0.passwordSyncEnabled, target: $0.passwordSyncTarget), updatedAt: $0.updatedAt,
                           activeHeartbeatAgeSeconds: activeAge, leaseSeconds: $0.leaseSeconds, activatedAt: $0.activatedAt,
                           activeServerAlive: StoreRules.isAlive(heartbeatAge: activeAge, lease: $0.leaseSeconds))
@@ -147,12 +154,13 @@ extension DeploymentAdministration {
     public static func localStatus(_ installation: ServerInstallation, state: InstallationState = .unknown,
                                    groupFile: String = "/etc/group") -> DeploymentStatusReport.Installation {
         let configuration = installation.configuration
+        let header = (try? installation.installedKeyFileHeader()).flatMap { $0 }
         return .init(
             directory: installation.directory, server: configuration.serverName, softwareVersion: configuration.softwareVersion,
             database: configuration.database, adminGroup: configuration.adminGroup,
             adminGroupScope: AdminGroupScope.resolve(configuration.adminGroup, groupFile: groupFile),
             serviceAccount: configuration.serviceAccount.canonical, state: state,
             activatedEpoch: installation.activeEpoch, keysInstalled: installation.hasInstalledKeySet,
-            installedKeySetID: (try? installation.installedKeyFileHeader()).flatMap { $0 }?.keySetID)
+            installedKeySetID: header?.keySetID, installedKeySetGeneration: header?.generation)
     }
 }

@@ -112,6 +112,35 @@ extension ServerInstallation {
         }
     }
 
+    public static let stagedKeyFileName = "keyset.next.bin"
+
+    /// `<install>/keys/keyset.next.bin`: a key-set change's new key file, durable before the
+    /// database switches to it and installed as `keyset.bin` only after the switch committed.
+    public var stagedKeyFilePath: String { "\(keysDirectory)/\(Self.stagedKeyFileName)" }
+
+    /// Writes the staged key file (atomic, durable, 0600), replacing an older one.
+    func stageKeyFile(_ bytes: [UInt8]) throws {
+        do {
+            try openKeysDirectory().write(bytes, named: Self.stagedKeyFileName, path: stagedKeyFilePath, mode: 0o600, replace: true)
+        } catch let error as KeyFileError {
+            throw DeploymentError(.installation, "cannot stage the new key set: \(error.message)")
+        }
+    }
+
+    /// The staged key file's bytes, or `nil` when nothing is staged.
+    func stagedKeyFile() throws -> [UInt8]? {
+        guard FileManager.default.fileExists(atPath: stagedKeyFilePath) else { return nil }
+        return try SecureFile.read(stagedKeyFilePath)
+    }
+
+    /// Removes the staged key file (a change that did not commit), durably.
+    func discardStagedKeyFile() throws {
+        let keys = try openKeysDirectory()
+        guard unlinkat(keys.descriptor, Self.stagedKeyFileName, 0) == 0 || errno == ENOENT, fsync(keys.descriptor) == 0 else {
+            throw DeploymentError(.installation, "\(stagedKeyFilePath): cannot remove the staged key set")
+        }
+    }
+
     /// How this installation stands: see ``InstallationState``.
     public func state(deployment: DeploymentState?, servers: [RegisteredServer]) -> InstallationState {
         guard let deployment, servers.contains(where: { $0.name == configuration.serverName }) else { return .unregistered }

@@ -33,6 +33,9 @@ public struct DeploymentState: Codable, Sendable, Equatable {
     public var epoch: Int64
     public var keySetID: UUID
     public var keySetFingerprint: String
+    /// The key set's generation (``KeySet/generation``): 1 at setup, one more after every key-set
+    /// change (databases older than schema 4 are at 1).
+    public var keySetGeneration: Int64
     public var passwordSyncEnabled: Bool
     public var passwordSyncTarget: String?
     /// When the row last changed for any reason (an activation, the password-sync target, the lease).
@@ -56,11 +59,13 @@ public struct DeploymentState: Codable, Sendable, Equatable {
 
     public init(activeServer: String, epoch: Int64, keySetID: UUID, keySetFingerprint: String,
                 passwordSyncEnabled: Bool = false, passwordSyncTarget: String? = nil, updatedAt: Date,
-                leaseSeconds: TimeInterval = DeploymentState.defaultLeaseSeconds, activatedAt: Date? = nil) {
+                leaseSeconds: TimeInterval = DeploymentState.defaultLeaseSeconds, activatedAt: Date? = nil,
+                keySetGeneration: Int64 = 1) {
         self.activeServer = activeServer
         self.epoch = epoch
         self.keySetID = keySetID
         self.keySetFingerprint = keySetFingerprint
+        self.keySetGeneration = keySetGeneration
         self.passwordSyncEnabled = passwordSyncEnabled
         self.passwordSyncTarget = passwordSyncTarget
         self.updatedAt = updatedAt
@@ -89,12 +94,16 @@ public struct StoredSecret: Codable, Sendable, Equatable {
     public var nonce: [UInt8]
     /// AES-256-GCM ciphertext followed by the tag.
     public var ciphertext: [UInt8]
+    /// Set by `keys abandon` on a secret no key of the new key set can decrypt: kept (never
+    /// dropped) until `secret set` enters its value again, which clears the mark.
+    public var needsReentry: Bool
 
-    public init(name: String, keyID: KeyID, nonce: [UInt8], ciphertext: [UInt8]) {
+    public init(name: String, keyID: KeyID, nonce: [UInt8], ciphertext: [UInt8], needsReentry: Bool = false) {
         self.name = name
         self.keyID = keyID
         self.nonce = nonce
         self.ciphertext = ciphertext
+        self.needsReentry = needsReentry
     }
 }
 
@@ -102,10 +111,92 @@ public struct StoredSecret: Codable, Sendable, Equatable {
 public struct KeyCheckValue: Codable, Sendable, Equatable {
     public var keyID: KeyID
     public var checkValue: [UInt8]
+    /// The key's status in the deployment's key set (schema 4; `active` before).
+    public var status: KeyStatus
+    /// Whether the key is the key set's primary (schema 4; before it, the lowest key ID).
+    public var isPrimary: Bool
 
-    public init(keyID: KeyID, checkValue: [UInt8]) {
+    public init(keyID: KeyID, checkValue: [UInt8], status: KeyStatus = .active, isPrimary: Bool = false) {
         self.keyID = keyID
         self.checkValue = checkValue
+        self.status = status
+        self.isPrimary = isPrimary
+    }
+}
+
+/// Why the key set changed, as its history records it.
+public enum KeySetChangeReason: String, Codable, Sendable, CaseIterable {
+    case setup
+    case rotate
+    case retire
+    case disable
+    case purge
+    case abandon
+}
+
+/// One row of the key set's append-only history: which generation, with which ID and
+/// fingerprint, created when, by whom and why.
+public struct KeySetHistoryEntry: Codable, Sendable, Equatable {
+    public var time: Date
+    public var generation: Int64
+    public var keySetID: UUID
+    public var fingerprint: String
+    public var server: String
+    public var osUser: String
+    public var reason: KeySetChangeReason
+    /// What changed (the keys concerned, an abandon's reason). Never contains secrets.
+    public var detail: String
+
+    public init(time: Date, generation: Int64, keySetID: UUID, fingerprint: String, server: String, osUser: String,
+                reason: KeySetChangeReason, detail: String) {
+        self.time = time
+        self.generation = generation
+        self.keySetID = keySetID
+        self.fingerprint = fingerprint
+        self.server = server
+        self.osUser = osUser
+        self.reason = reason
+        self.detail = detail
+    }
+}
+
+/// A change of the deployment's key set, written by ``DeploymentStore/changeKeySet(_:origin:)`` in
+/// one transaction: compare-and-set on the epoch and generation read, then the new row, check
+/// values and re-encrypted secrets, the history row and the log row.
+public struct KeySetChange: Sendable, Equatable {
+    /// The epoch read; the writer must be the active server at it (a rotation, retire, disable,
+    /// purge), or, for an abandon, the epoch the takeover moves from.
+    public var expectedEpoch: Int64
+    /// The generation read; the change applies only if the deployment still has it.
+    public var expectedGeneration: Int64
+    public var keySetID: UUID
+    public var fingerprint: String
+    /// The new generation: `expectedGeneration + 1`.
+    public var generation: Int64
+    /// The check values (with status and primary) of every key of the new key set.
+    public var keys: [KeyCheckValue]
+    /// Secrets re-encrypted under the new key set (each replaces the one of its name).
+    public var reencrypted: [StoredSecret]
+    /// Secrets no key of the new key set decrypts (an abandon): kept and marked as needing re-entry.
+    public var needsReentry: [String]
+    public var reason: KeySetChangeReason
+    public var detail: String
+    /// An abandon's takeover: refused while the active server is alive, by the lease as an
+    /// activation judges it (this server then becomes the active one at epoch + 1).
+    public var takeover: Bool { reason == .abandon }
+
+    public init(expectedEpoch: Int64, expectedGeneration: Int64, keySet: KeySet, keys: [KeyCheckValue],
+                reencrypted: [StoredSecret] = [], needsReentry: [String] = [], reason: KeySetChangeReason, detail: String) {
+        self.expectedEpoch = expectedEpoch
+        self.expectedGeneration = expectedGeneration
+        self.keySetID = keySet.id
+        self.fingerprint = keySet.fingerprint
+        self.generation = Int64(keySet.generation)
+        self.keys = keys
+        self.reencrypted = reencrypted
+        self.needsReentry = needsReentry
+        self.reason = reason
+        self.detail = detail
     }
 }
 

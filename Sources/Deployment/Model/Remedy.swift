@@ -29,6 +29,12 @@ public enum Remedy: Sendable, Equatable {
     case rerunSetup
     /// The installation was not found: say where it is.
     case locateInstallation
+    /// A key-set change committed but its key file is not installed yet: run the same change again.
+    case finishKeySetChange
+    /// The key set must get a new primary first (or re-encrypt its secrets): rotate it.
+    case rotateKeySet
+    /// The primary is alive and nothing may override it (an abandon): stop it and wait out the lease.
+    case stopPrimaryAndWait
     /// This server's software is older than the deployment's (the reference's 0x80230443): install
     /// the primary's release here, then upgrade this server's registration.
     case upgradeThisServer

@@ -24,13 +24,14 @@ public enum DeploymentKeyCheck {
                 throw DeploymentError(.keySetMismatch, "key \(stored.keyID)'s check value does not match the deployment's")
             }
         }
-        for secret in try await store.secrets() {
+        // A secret waiting for re-entry (after an abandon) decrypts under no key set by definition.
+        for secret in try await store.secrets() where !secret.needsReentry {
             _ = try SecretCipher.open(secret, keySet: keySet)
         }
     }
 
-    /// The check values to record for `keySet` (one per key).
+    /// The check values to record for `keySet` (one per key, with its status and primary mark).
     public static func checkValues(of keySet: KeySet) -> [KeyCheckValue] {
-        keySet.keys.map { KeyCheckValue(keyID: $0.id, checkValue: $0.checkValue) }
+        keySet.keys.map { KeyCheckValue(keyID: $0.id, checkValue: $0.checkValue, status: $0.descriptor.status, isPrimary: $0.descriptor.isPrimary) }
     }
 }

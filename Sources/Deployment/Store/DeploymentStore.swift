@@ -17,12 +17,16 @@ public struct ActivationRequest: Sendable, Equatable {
     public var requestedLease: TimeInterval?
     /// Set to take over a primary that is still alive; recorded in the log.
     public var forceReason: String?
+    /// The generation of the key set installed; the switch happens only if the deployment still
+    /// has it (a rotation committed meanwhile makes the activation lose with `.conflict`).
+    public var keySetGeneration: Int64
 
     public init(server: String, expectedEpoch: Int64, keySetID: UUID, osUser: String, detail: String,
-                requestedLease: TimeInterval? = nil, forceReason: String? = nil) {
+                requestedLease: TimeInterval? = nil, forceReason: String? = nil, keySetGeneration: Int64 = 1) {
         self.server = server
         self.expectedEpoch = expectedEpoch
         self.keySetID = keySetID
+        self.keySetGeneration = keySetGeneration
         self.osUser = osUser
         self.detail = detail
         self.requestedLease = requestedLease
@@ -160,6 +164,20 @@ public protocol DeploymentStore: Sendable {
     /// server is alive; then nothing is written.
     @discardableResult
     func activate(_ request: ActivationRequest) async throws -> DeploymentState
+
+    /// In one transaction: applies a key-set change (rotate, retire, disable, purge, abandon) by
+    /// compare-and-set on the epoch and the generation read (see ``KeySetChange``): replaces the
+    /// key set's ID, fingerprint and generation in the deployment row and its check values,
+    /// re-encrypted secrets and needs-re-entry marks, and appends a key-set history row and a
+    /// `changed` log row. Throws `.fenced` for a writer that is not the active server at the
+    /// epoch, `.conflict` when the generation (or, for an abandon, the epoch) moved, and
+    /// `.primaryAlive` for an abandon while the active server is alive; then nothing is written.
+    /// Needs schema 4.
+    @discardableResult
+    func changeKeySet(_ change: KeySetChange, origin: WriteOrigin) async throws -> DeploymentState
+
+    /// The key set's history, oldest first (schema 4; empty before).
+    func keySetHistory() async throws -> [KeySetHistoryEntry]
 
     /// Appends a row to the activation log (refused or failed attempts).
     func appendLog(_ entry: ActivationLogEntry) async throws

@@ -214,7 +214,8 @@ public final class SQLiteDeploymentStore: DeploymentStore {
             keySetFingerprint: row.keySetFingerprint, passwordSyncEnabled: row.passwordSyncEnabled,
             passwordSyncTarget: row.passwordSyncTarget, updatedAt: row.updatedAt,
             // Schema 3's columns; a database before it has the default lease and no separate activation time.
-            leaseSeconds: row.leaseSeconds ?? DeploymentState.defaultLeaseSeconds, activatedAt: row.activatedAt)
+            leaseSeconds: row.leaseSeconds ?? DeploymentState.defaultLeaseSeconds, activatedAt: row.activatedAt,
+            keySetGeneration: row.keySetGeneration ?? 1)
     }
 
     public func createDeployment(_ state: DeploymentState, checkValues: [KeyCheckValue], origin: WriteOrigin) async throws {
@@ -239,12 +240,17 @@ public final class SQLiteDeploymentStore: DeploymentStore {
             } else if state.leaseSeconds != DeploymentState.defaultLeaseSeconds {
                 throw StoreRules.leaseNeedsSchema3(version: version)
             }
-            try db.execute(sql: "DELETE FROM key_check_values")
-            for value in checkValues {
-                try db.execute(sql: "INSERT INTO key_check_values (key_id, check_value) VALUES (?, ?)",
-                               arguments: [Int64(value.keyID.rawValue), Data(value.checkValue)])
+            if version >= 4 {
+                try db.execute(sql: "UPDATE deployment SET key_set_generation = ? WHERE id = 1", arguments: [state.keySetGeneration])
+            } else if state.keySetGeneration != 1 {
+                throw StoreRules.keyLifecycleNeedsSchema4(version: version)
             }
+            try self.replaceCheckValues(db, version: version, checkValues)
             try self.logChange(db, version: version, origin: origin, StoreRules.Change.deploymentCreated(state))
+            if version >= 4 {
+                try self.insertHistory(db, generation: state.keySetGeneration, keySetID: state.keySetID, fingerprint: state.keySetFingerprint,
+                                       origin: origin, reason: .setup, detail: StoreRules.Change.keySetCreated(state))
+            }
         }
     }
 
@@ -320,11 +326,7 @@ public final class SQLiteDeploymentStore: DeploymentStore {
             try StoreRules.checkFence(try self.fetchDeployment(db), server: origin.server, epoch: epoch)
             let replaced = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM secrets WHERE name = ?", arguments: [secret.name]) == 1
             if version >= 2 {
-                try db.execute(sql: """
-                    INSERT INTO secrets (name, key_id, nonce, ciphertext, updated_at) VALUES (?, ?, ?, ?, \(Self.nowSQL))
-                    ON CONFLICT(name) DO UPDATE SET key_id = excluded.key_id, nonce = excluded.nonce,
-                        ciphertext = excluded.ciphertext, updated_at = excluded.updated_at
-                    """, arguments: [secret.name, Int64(secret.keyID.rawValue), Data(secret.nonce), Data(secret.ciphertext)])
+                try self.upsertSecret(db, version: version, secret)
             } else {
                 try db.execute(sql: "INSERT OR REPLACE INTO secrets (name, key_id, nonce, ciphertext) VALUES (?, ?, ?, ?)",
                                arguments: [secret.name, Int64(secret.keyID.rawValue), Data(secret.nonce), Data(secret.ciphertext)])
@@ -334,21 +336,132 @@ public final class SQLiteDeploymentStore: DeploymentStore {
         }
     }
 
+    /// Inserts or replaces a secret (schema 2 on): a value set again is no longer waiting for re-entry.
+    private func upsertSecret(_ db: Database, version: Int, _ secret: StoredSecret) throws {
+        let reentry = version >= 4 ? ", needs_reentry" : ""
+        let reentryValue = version >= 4 ? ", 0" : ""
+        try db.execute(sql: """
+            INSERT INTO secrets (name, key_id, nonce, ciphertext, updated_at\(reentry)) VALUES (?, ?, ?, ?, \(Self.nowSQL)\(reentryValue))
+            ON CONFLICT(name) DO UPDATE SET key_id = excluded.key_id, nonce = excluded.nonce,
+                ciphertext = excluded.ciphertext, updated_at = excluded.updated_at\(version >= 4 ? ", needs_reentry = 0" : "")
+            """, arguments: [secret.name, Int64(secret.keyID.rawValue), Data(secret.nonce), Data(secret.ciphertext)])
+    }
+
     public func secrets() async throws -> [StoredSecret] {
         try await read { db in
-            try self.requireSchema(db)
-            return try SecretRow.fetchAll(db, sql: "SELECT name, key_id, nonce, ciphertext FROM secrets ORDER BY name").map { row in
+            let version = try self.requireSchema(db)
+            let reentry = version >= 4 ? "needs_reentry" : "0 AS needs_reentry"
+            return try SecretRow.fetchAll(db, sql: "SELECT name, key_id, nonce, ciphertext, \(reentry) FROM secrets ORDER BY name").map { row in
                 StoredSecret(name: row.name, keyID: try Self.keyID(row.keyId, path: self.path),
-                             nonce: Array(row.nonce), ciphertext: Array(row.ciphertext))
+                             nonce: Array(row.nonce), ciphertext: Array(row.ciphertext), needsReentry: row.needsReentry)
             }
         }
     }
 
     public func checkValues() async throws -> [KeyCheckValue] {
         try await read { db in
-            try self.requireSchema(db)
-            return try CheckValueRow.fetchAll(db, sql: "SELECT key_id, check_value FROM key_check_values ORDER BY key_id").map { row in
-                KeyCheckValue(keyID: try Self.keyID(row.keyId, path: self.path), checkValue: Array(row.checkValue))
+            let version = try self.requireSchema(db)
+            return try self.fetchCheckValues(db, version: version)
+        }
+    }
+
+    /// The check values; before schema 4 every key is active and the lowest ID is the primary.
+    private func fetchCheckValues(_ db: Database, version: Int) throws -> [KeyCheckValue] {
+        let columns = version >= 4
+            ? "status, is_primary"
+            : "'active' AS status, key_id = (SELECT MIN(key_id) FROM key_check_values) AS is_primary"
+        return try CheckValueRow.fetchAll(db, sql: "SELECT key_id, check_value, \(columns) FROM key_check_values ORDER BY key_id").map { row in
+            guard let status = KeyStatus.allCases.first(where: { $0.description == row.status }) else {
+                throw DeploymentError(.database, "\(self.path): key \(row.keyId) has unknown status '\(row.status)'")
+            }
+            return KeyCheckValue(keyID: try Self.keyID(row.keyId, path: self.path), checkValue: Array(row.checkValue),
+                                 status: status, isPrimary: row.isPrimary)
+        }
+    }
+
+    private func replaceCheckValues(_ db: Database, version: Int, _ values: [KeyCheckValue]) throws {
+        try db.execute(sql: "DELETE FROM key_check_values")
+        for value in values {
+            if version >= 4 {
+                try db.execute(sql: "INSERT INTO key_check_values (key_id, check_value, status, is_primary) VALUES (?, ?, ?, ?)",
+                               arguments: [Int64(value.keyID.rawValue), Data(value.checkValue), value.status.description, value.isPrimary])
+            } else {
+                try db.execute(sql: "INSERT INTO key_check_values (key_id, check_value) VALUES (?, ?)",
+                               arguments: [Int64(value.keyID.rawValue), Data(value.checkValue)])
+            }
+        }
+    }
+
+    // MARK: - Key set
+
+    @discardableResult
+    public func changeKeySet(_ change: KeySetChange, origin: WriteOrigin) async throws -> DeploymentState {
+        for secret in change.reencrypted { try StoreRules.checkSecretName(secret.name) }
+        return try await write { db in
+            let version = try self.requireSchema(db)
+            guard version >= 4 else { throw StoreRules.keyLifecycleNeedsSchema4(version: version) }
+            // BEGIN IMMEDIATE holds the write lock: the row, the heartbeat and the secrets read here
+            // cannot move before the commit.
+            let state = try StoreRules.checkKeySetChange(
+                change, state: try self.fetchDeployment(db), origin: origin,
+                isRegistered: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM servers WHERE name = ?", arguments: [origin.server]) == 1,
+                heartbeatAge: try Self.activeServerHeartbeatAge(db))
+            let takeover = change.takeover ? ", active_server = ?, epoch = epoch + 1, activated_at = \(Self.nowSQL)" : ""
+            var arguments: [any DatabaseValueConvertible] = [change.keySetID.uuidString, change.fingerprint, change.generation]
+            if change.takeover { arguments.append(origin.server) }
+            arguments += [change.expectedEpoch, change.expectedGeneration]
+            try db.execute(sql: """
+                UPDATE deployment SET key_set_id = ?, key_set_fingerprint = ?, key_set_generation = ?, updated_at = \(Self.nowSQL)\(takeover)
+                WHERE id = 1 AND epoch = ? AND key_set_generation = ?
+                """, arguments: StatementArguments(arguments))
+            guard db.changesCount == 1 else {
+                throw DeploymentError(.conflict, "the deployment moved while the key set changed; nothing was changed")
+            }
+            if change.takeover {
+                try db.execute(sql: "UPDATE servers SET last_heartbeat = \(Self.nowSQL) WHERE name = ?", arguments: [origin.server])
+            }
+            try self.replaceCheckValues(db, version: version, change.keys)
+            for secret in change.reencrypted {
+                try db.execute(sql: "UPDATE secrets SET key_id = ?, nonce = ?, ciphertext = ?, updated_at = \(Self.nowSQL) WHERE name = ?",
+                               arguments: [Int64(secret.keyID.rawValue), Data(secret.nonce), Data(secret.ciphertext), secret.name])
+            }
+            for name in change.needsReentry {
+                try db.execute(sql: "UPDATE secrets SET needs_reentry = 1 WHERE name = ?", arguments: [name])
+            }
+            let detail = StoreRules.Change.keySet(change)
+            try self.insertHistory(db, generation: change.generation, keySetID: change.keySetID, fingerprint: change.fingerprint,
+                                   origin: origin, reason: change.reason, detail: change.detail)
+            guard let updated = try self.fetchDeployment(db) else {
+                throw DeploymentError(.database, "\(self.path): the deployment row vanished during a key-set change")
+            }
+            if change.takeover {
+                try self.insertLog(db, version: version, ActivationLogEntry(
+                    time: Date(), server: origin.server, previousServer: state.activeServer, epoch: updated.epoch,
+                    keySetID: change.keySetID, osUser: origin.osUser, outcome: .activated, detail: detail))
+            } else {
+                try self.logChange(db, version: version, origin: origin, detail)
+            }
+            return updated
+        }
+    }
+
+    private func insertHistory(_ db: Database, generation: Int64, keySetID: UUID, fingerprint: String, origin: WriteOrigin,
+                               reason: KeySetChangeReason, detail: String) throws {
+        try db.execute(sql: """
+            INSERT INTO key_set_history (time, generation, key_set_id, fingerprint, server, os_user, reason, detail)
+            VALUES (\(Self.nowSQL), ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [generation, keySetID.uuidString, fingerprint, origin.server, origin.osUser, reason.rawValue, detail])
+    }
+
+    public func keySetHistory() async throws -> [KeySetHistoryEntry] {
+        try await read { db in
+            guard try self.requireSchema(db) >= 4 else { return [] }
+            return try HistoryRow.fetchAll(db, sql: "SELECT * FROM key_set_history ORDER BY id").map { row in
+                guard let id = UUID(uuidString: row.keySetId), let reason = KeySetChangeReason(rawValue: row.reason) else {
+                    throw DeploymentError(.database, "\(self.path): a key-set history row is invalid")
+                }
+                return KeySetHistoryEntry(time: row.time, generation: row.generation, keySetID: id, fingerprint: row.fingerprint,
+                                          server: row.server, osUser: row.osUser, reason: reason, detail: row.detail)
             }
         }
     }
@@ -371,7 +484,7 @@ public final class SQLiteDeploymentStore: DeploymentStore {
             let liveness = try StoreRules.checkLiveness(request, state: state, heartbeatAge: try Self.activeServerHeartbeatAge(db))
             try db.execute(sql: """
                 UPDATE deployment SET active_server = ?, epoch = epoch + 1, updated_at = \(Self.nowSQL)
-                WHERE id = 1 AND epoch = ? AND key_set_id = ?
+                WHERE id = 1 AND epoch = ? AND key_set_id = ?\(version >= 4 ? " AND key_set_generation = \(request.keySetGeneration)" : "")
                 """, arguments: [request.server, request.expectedEpoch, request.keySetID.uuidString])
             guard db.changesCount == 1 else {
                 throw DeploymentError(.conflict, "another server became active while activating; nothing was changed")
@@ -490,6 +603,7 @@ public final class SQLiteDeploymentStore: DeploymentStore {
         var updatedAt: Date
         var leaseSeconds: Double?
         var activatedAt: Date?
+        var keySetGeneration: Int64?
     }
 
     private struct SecretRow: Decodable, FetchableRecord {
@@ -498,12 +612,27 @@ public final class SQLiteDeploymentStore: DeploymentStore {
         var keyId: Int64
         var nonce: Data
         var ciphertext: Data
+        var needsReentry: Bool
     }
 
     private struct CheckValueRow: Decodable, FetchableRecord {
         static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
         var keyId: Int64
         var checkValue: Data
+        var status: String
+        var isPrimary: Bool
+    }
+
+    private struct HistoryRow: Decodable, FetchableRecord {
+        static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+        var time: Date
+        var generation: Int64
+        var keySetId: String
+        var fingerprint: String
+        var server: String
+        var osUser: String
+        var reason: String
+        var detail: String
     }
 
     private struct LogRow: Decodable, FetchableRecord {

@@ -14,7 +14,7 @@ enum SchemaSteps {
     static let productMarker = "miis-deployment"
 
     /// Every step, in order: `all[i].version == i + 1`.
-    static let all: [SchemaStep] = [schema1, schema2, schema3]
+    static let all: [SchemaStep] = [schema1, schema2, schema3, schema4]
 
     /// The steps that turn schema `from` (0: an empty database) into schema `to`, in order.
     static func steps(from: Int, to: Int) -> ArraySlice<SchemaStep> {
@@ -178,6 +178,84 @@ enum SchemaSteps {
             "ALTER TABLE activation_log ADD COLUMN forced_reason text",
             "ALTER TABLE activation_log DROP CONSTRAINT activation_log_outcome_check",
             "ALTER TABLE activation_log ADD CONSTRAINT activation_log_outcome_check CHECK (outcome IN ('activated', 'refused', 'failed', 'changed'))",
+        ])
+
+    /// Release 1.3: the key set's life. The deployment row has the key set's generation, each key
+    /// its status and primary mark, each secret a needs-re-entry mark (an abandon), and the key set
+    /// an append-only history. On an upgraded database the history's first row stands for the set
+    /// up of generation 1, which happened before the history existed; on a fresh database the
+    /// deployment row is still empty here, so that INSERT adds nothing and setup writes the row.
+    static let schema4 = SchemaStep(
+        version: 4, release: "1.3",
+        summary: "the key set's life: its generation, key status and primary mark, secrets needing re-entry, the key-set history",
+        sqlite: [
+            """
+            ALTER TABLE deployment ADD COLUMN key_set_generation INTEGER NOT NULL DEFAULT 1 CHECK (key_set_generation >= 1);
+            ALTER TABLE key_check_values ADD COLUMN status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'retired', 'disabled'));
+            ALTER TABLE key_check_values ADD COLUMN is_primary INTEGER NOT NULL DEFAULT 0;
+            UPDATE key_check_values SET is_primary = 1 WHERE key_id = (SELECT MIN(key_id) FROM key_check_values);
+            ALTER TABLE secrets ADD COLUMN needs_reentry INTEGER NOT NULL DEFAULT 0;
+            CREATE TABLE key_set_history (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                time REAL NOT NULL,
+                generation INTEGER NOT NULL,
+                key_set_id TEXT NOT NULL,
+                fingerprint TEXT NOT NULL,
+                server TEXT NOT NULL,
+                os_user TEXT NOT NULL,
+                reason TEXT NOT NULL CHECK (reason IN ('setup', 'rotate', 'retire', 'disable', 'purge', 'abandon')),
+                detail TEXT NOT NULL
+            );
+            CREATE TRIGGER key_set_history_no_update BEFORE UPDATE ON key_set_history
+                BEGIN SELECT RAISE(ABORT, 'the key-set history is append-only'); END;
+            CREATE TRIGGER key_set_history_no_delete BEFORE DELETE ON key_set_history
+                BEGIN SELECT RAISE(ABORT, 'the key-set history is append-only'); END;
+            INSERT INTO key_set_history (time, generation, key_set_id, fingerprint, server, os_user, reason, detail)
+                SELECT COALESCE((SELECT MIN(time) FROM activation_log), updated_at), 1, key_set_id, key_set_fingerprint,
+                       active_server, '-', 'setup', 'set up before the key set had a history (recorded by the schema 4 migration)'
+                FROM deployment;
+            """,
+        ],
+        postgres: [
+            "ALTER TABLE deployment ADD COLUMN key_set_generation bigint NOT NULL DEFAULT 1 CHECK (key_set_generation >= 1)",
+            "ALTER TABLE key_check_values ADD COLUMN status text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'retired', 'disabled'))",
+            "ALTER TABLE key_check_values ADD COLUMN is_primary boolean NOT NULL DEFAULT false",
+            "UPDATE key_check_values SET is_primary = true WHERE key_id = (SELECT min(key_id) FROM key_check_values)",
+            "ALTER TABLE secrets ADD COLUMN needs_reentry boolean NOT NULL DEFAULT false",
+            """
+            CREATE TABLE key_set_history (
+                id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                time timestamptz NOT NULL DEFAULT now(),
+                generation bigint NOT NULL,
+                key_set_id uuid NOT NULL,
+                fingerprint text NOT NULL,
+                server text NOT NULL,
+                os_user text NOT NULL,
+                reason text NOT NULL CHECK (reason IN ('setup', 'rotate', 'retire', 'disable', 'purge', 'abandon')),
+                detail text NOT NULL
+            )
+            """,
+            """
+            CREATE FUNCTION key_set_history_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                RAISE EXCEPTION 'the key-set history is append-only';
+            END
+            $$
+            """,
+            """
+            CREATE TRIGGER key_set_history_no_update_delete BEFORE UPDATE OR DELETE ON key_set_history
+                FOR EACH ROW EXECUTE FUNCTION key_set_history_append_only()
+            """,
+            """
+            CREATE TRIGGER key_set_history_no_truncate BEFORE TRUNCATE ON key_set_history
+                FOR EACH STATEMENT EXECUTE FUNCTION key_set_history_append_only()
+            """,
+            """
+            INSERT INTO key_set_history (time, generation, key_set_id, fingerprint, server, os_user, reason, detail)
+                SELECT coalesce((SELECT min(time) FROM activation_log), updated_at), 1, key_set_id, key_set_fingerprint, active_server, '-',
+                       'setup', 'set up before the key set had a history (recorded by the schema 4 migration)'
+                FROM deployment
+            """,
         ])
 }
 

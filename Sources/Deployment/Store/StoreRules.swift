@@ -84,10 +84,23 @@ enum StoreRules {
         "Exception: 0x80230443: schema mismatch: software version \(softwareVersion) needs database schema \(needed.map(String.init) ?? "unknown") but the database holds schema \(database.map(String.init) ?? "none"). This happens when the primary was updated and this warm standby was not. Update this standby to the primary's version, then try again"
     }
 
+    /// Why a file of the deployment's key set at `generation` is not current, or `nil` when it is.
+    /// The same key set at an older generation is a backup from before a rotation (or another
+    /// key-set change): said as such, naming both generations. One wording for the header-level
+    /// check (``BackupChoice``) and the one after opening (``requireCurrentKeySet(_:of:_:detail:remedy:)``).
+    static func generationMismatch(_ generation: UInt32, of state: DeploymentState) -> String? {
+        guard Int64(generation) != state.keySetGeneration else { return nil }
+        return "is generation \(generation) but the deployment needs generation \(state.keySetGeneration)"
+            + (Int64(generation) < state.keySetGeneration ? ": it is from before the key set last changed (a stale backup)" : "")
+    }
+
     /// Whether `keySet` is the deployment's current key set: the same ID and fingerprint (the
     /// same keys, not merely a file claiming the ID). Throws `.keySetMismatch` naming both IDs.
     static func requireCurrentKeySet(_ keySet: KeySet, of state: DeploymentState, _ what: String = "the installed key set",
                                      detail: String? = nil, remedy: Remedy? = nil) throws {
+        if keySet.id == state.keySetID, let stale = generationMismatch(keySet.generation, of: state) {
+            throw DeploymentError(.keySetMismatch, "\(what) \(keySet.id.lowercasedString) \(stale)", remedy: remedy)
+        }
         guard keySet.id == state.keySetID, keySet.fingerprint == state.keySetFingerprint else {
             let same = keySet.id == state.keySetID ? " (same ID, other keys: fingerprint \(keySet.fingerprint), the deployment records \(state.keySetFingerprint))" : ""
             throw DeploymentError(.keySetMismatch,
@@ -113,8 +126,45 @@ enum StoreRules {
             throw DeploymentError(.keySetMismatch,
                 "key set \(request.keySetID.lowercasedString) is not the deployment's current key set \(state.keySetID.lowercasedString)")
         }
+        guard state.keySetGeneration == request.keySetGeneration else {
+            throw DeploymentError(.conflict,
+                "the key set changed while activating: it is at generation \(state.keySetGeneration), the key file holds generation \(request.keySetGeneration); nothing was changed")
+        }
         return state
     }
+
+    /// The checks before a key-set change's compare-and-set, identical in both stores, on the row
+    /// the store locked: the writer is the active server at the epoch read (or, for an abandon's
+    /// takeover, the epoch is still the one read and the active server is not alive, judged as an
+    /// activation judges it), and the generation is still the one read.
+    static func checkKeySetChange(_ change: KeySetChange, state row: DeploymentState?, origin: WriteOrigin,
+                                  isRegistered: Bool, heartbeatAge: TimeInterval?) throws -> DeploymentState {
+        guard change.generation == change.expectedGeneration + 1, !change.keys.isEmpty,
+              change.keys.filter(\.isPrimary).count == 1 else {
+            throw DeploymentError(.invalidRequest, "a key-set change must advance the generation by one and name exactly one primary key")
+        }
+        let state: DeploymentState
+        if change.takeover {
+            // An abandon moves the deployment to this server like an activation does: the same
+            // epoch and generation compare-and-set and the same liveness rule, never forced.
+            guard let read = row else { throw DeploymentError(.notRegistered, "there is no deployment in the database yet") }
+            let request = ActivationRequest(server: origin.server, expectedEpoch: change.expectedEpoch, keySetID: read.keySetID,
+                                            osUser: origin.osUser, detail: change.detail, keySetGeneration: change.expectedGeneration)
+            state = try checkActivation(request, state: row, isRegistered: isRegistered)
+            _ = try checkLiveness(request, state: state, heartbeatAge: heartbeatAge)
+        } else {
+            state = try checkFence(row, server: origin.server, epoch: change.expectedEpoch)
+            guard state.keySetGeneration == change.expectedGeneration else {
+                throw DeploymentError(.conflict,
+                    "the key set changed meanwhile: it is at generation \(state.keySetGeneration), not \(change.expectedGeneration) as read; nothing was changed")
+            }
+            guard change.keySetID == state.keySetID else {
+                throw DeploymentError(.invalidRequest, "only an abandon replaces the key set's ID")
+            }
+        }
+        return state
+    }
+
 
     /// A write on behalf of the active server: `server` must be the deployment's active server and
     /// `epoch` its current epoch, else the writer is fenced (an old primary after a failover, or a
@@ -184,6 +234,11 @@ enum StoreRules {
 
 
     /// A deployment lease other than the default needs schema 3 (release 1.2).
+    static func keyLifecycleNeedsSchema4(version: Int) -> DeploymentError {
+        DeploymentError(.schemaMismatch,
+            "the database holds schema \(version), which has no key-set generations (schema 4, release 1.3, adds them); upgrade the database first")
+    }
+
     static func leaseNeedsSchema3(version: Int) -> DeploymentError {
         DeploymentError(.schemaMismatch,
             "the database holds schema \(version), which has no lease setting (schema 3, release 1.2, adds it); upgrade the database first")
@@ -224,6 +279,16 @@ enum StoreRules {
 
         static func lease(_ seconds: TimeInterval, previous: DeploymentState) -> String {
             "lease set to \(DeploymentState.formatSeconds(seconds)) s (was \(DeploymentState.formatSeconds(previous.leaseSeconds)) s)"
+        }
+
+        static func keySet(_ change: KeySetChange) -> String {
+            "key set \(change.reason.rawValue): generation \(change.expectedGeneration) -> \(change.generation), key set \(change.keySetID.lowercasedString): \(change.detail)"
+                + (change.reencrypted.isEmpty ? "" : "; \(change.reencrypted.count) secret(s) re-encrypted")
+                + (change.needsReentry.isEmpty ? "" : "; \(change.needsReentry.count) secret(s) need re-entry: \(change.needsReentry.joined(separator: ", "))")
+        }
+
+        static func keySetCreated(_ state: DeploymentState) -> String {
+            "key set \(state.keySetID.lowercasedString) created at setup (generation \(state.keySetGeneration))"
         }
 
         static func secret(_ name: String, keyID: KeyID, replaced: Bool) -> String {

@@ -10,6 +10,8 @@ enum HeaderField: UInt16, CaseIterable {
     case cipher = 6
     case keyIndex = 7
     case comment = 8
+    /// The key set's generation (u32, at least 2); absent for generation 1. See ``KeySet/generation``.
+    case generation = 9
 
     static let criticalFlag: UInt16 = 0x8000
     /// The longest unregistered non-critical field a reader skips (and a writer preserves).
@@ -22,12 +24,16 @@ enum HeaderField: UInt16, CaseIterable {
     /// be skipped. Everything the cryptography depends on is critical.
     var isCritical: Bool {
         switch self {
-        case .sourceServer, .comment: return false
+        // The generation is informational for a reader: it changes nothing it decrypts, the header
+        // MAC and the payload's associated data authenticate it, and a deployment tells a stale
+        // backup by its fingerprint as well. Non-critical, a format-1 reader that predates it still
+        // opens rotated files (skipping it), and generation-1 files never carry it.
+        case .sourceServer, .comment, .generation: return false
         default: return true
         }
     }
 
-    var isRequired: Bool { self != .comment }
+    var isRequired: Bool { self != .comment && self != .generation }
 
     var wireType: UInt16 { rawValue | (isCritical ? Self.criticalFlag : 0) }
 
@@ -42,6 +48,7 @@ enum HeaderField: UInt16, CaseIterable {
         case .cipher: return 13
         case .keyIndex: return 2 + KeySet.maximumKeyCount * KeyFileHeader.indexEntrySize
         case .comment: return 1024
+        case .generation: return 4
         }
     }
 }

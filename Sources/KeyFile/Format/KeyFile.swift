@@ -19,8 +19,8 @@ public struct KeyFile: Sendable {
     /// under the same key; for new content use ``init(keySet:account:sourceServer:kdf:policy:createdAt:comment:)``
     /// or ``reprotected(account:kdf:policy:createdAt:)``, which draw a fresh salt and nonce.
     init(header: KeyFileHeader, keySet: KeySet) throws {
-        guard header.keySetID == keySet.id, header.keys == keySet.descriptors else {
-            throw KeyFileError.invalidInput("header", "the header's key-set ID or key index does not match the key set")
+        guard header.keySetID == keySet.id, header.keys == keySet.descriptors, header.generation == keySet.generation else {
+            throw KeyFileError.invalidInput("header", "the header's key-set ID, generation or key index does not match the key set")
         }
         self.header = header
         self.keySet = keySet
@@ -34,10 +34,11 @@ public struct KeyFile: Sendable {
         createdAt: Int64 = Int64(Date().timeIntervalSince1970), comment: String? = nil
     ) throws {
         try kdf.check(policy)
-        let header = KeyFileHeader(
+        var header = KeyFileHeader(
             keySetID: keySet.id, createdAt: createdAt, sourceServer: sourceServer, account: account,
             kdf: kdf, salt: try SecureRandom.bytes(count: KeyFileHeader.saltSize),
             nonce: try SecureRandom.bytes(count: AES256GCM.nonceSize), keys: keySet.descriptors, comment: comment)
+        header.generation = keySet.generation
         try self.init(header: header, keySet: keySet)
     }
 

@@ -31,6 +31,8 @@ public struct KeyFileHeader: Hashable, Sendable {
     public var keys: [KeyDescriptor]
     /// An optional free-text note, not critical.
     public var comment: String?
+    /// The key set's generation (``KeySet/generation``); 1 when the file has no generation field.
+    public var generation: UInt32 = 1
     /// Non-critical fields from a newer writer, preserved as they were.
     public var unknownFields: [UnknownHeaderField] = []
 
@@ -92,6 +94,9 @@ extension KeyFileHeader {
             }
         }
         if let comment { add(.comment) { $0.write(Array(comment.utf8)) } }
+        // Generation 1 is the field's absence: files of key sets never rotated stay byte-identical
+        // to those of writers that predate the field.
+        if generation > 1 { add(.generation) { $0.write(generation) } }
         for field in unknownFields { fields.append((field.type & ~HeaderField.criticalFlag, field.type, field.value)) }
 
         var writer = ByteWriter()
@@ -106,6 +111,7 @@ extension KeyFileHeader {
     private func validateForWriting() throws {
         guard salt.count == Self.saltSize else { throw KeyFileError.invalidInput("salt", "the salt must be \(Self.saltSize) bytes") }
         guard nonce.count == AES256GCM.nonceSize else { throw KeyFileError.invalidInput("nonce", "the nonce must be 12 bytes") }
+        guard generation >= 1 else { throw KeyFileError.invalidInput("generation", "the key-set generation starts at 1") }
         try KeySet.validate(keys)
         try Self.checkText(sourceServer, field: .sourceServer, allowEmpty: false)
         if let comment { try Self.checkText(comment, field: .comment, allowEmpty: true) }
@@ -208,11 +214,13 @@ extension KeyFileHeader {
         try cipherCursor.expectEnd("the cipher field")
         let keys = try Self.decodeKeyIndex(value(.keyIndex))
         let comment = try values[Int(HeaderField.comment.rawValue)].map { try Self.text($0, field: .comment, allowEmpty: true) }
+        let generation = try values[Int(HeaderField.generation.rawValue)].map(Self.decodeGeneration) ?? 1
 
         self.init(keySetID: keySetID, createdAt: createdAt, sourceServer: sourceServer, account: account,
                   kdf: kdf, salt: salt, nonce: nonce, keys: keys, comment: comment)
         self.majorVersion = majorVersion
         self.minorVersion = minorVersion
+        self.generation = generation
         self.unknownFields = unknown
     }
 
@@ -227,6 +235,18 @@ extension KeyFileHeader {
             throw KeyFileError.malformed(error.message)
         }
         return text
+    }
+
+    /// The generation field: exactly a u32 of at least 2 (generation 1 is written as no field, so
+    /// an explicit 1 is non-canonical).
+    private static func decodeGeneration(_ bytes: ArraySlice<UInt8>) throws -> UInt32 {
+        var cursor = ByteCursor(bytes)
+        let generation = try cursor.readUInt32("the key-set generation")
+        try cursor.expectEnd("the key-set generation")
+        guard generation >= 2 else {
+            throw KeyFileError.malformed("the key-set generation field holds \(generation); generation 1 is written as no field")
+        }
+        return generation
     }
 
     private static func decodeKDF(_ bytes: ArraySlice<UInt8>) throws -> (KDFParameters, [UInt8]) {

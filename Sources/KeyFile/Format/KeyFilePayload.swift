@@ -57,7 +57,7 @@ enum KeyFilePayload {
                 keys.append(key)
             }
             guard offset == buffer.count else { throw KeyFileError.tampered("the decrypted payload has trailing bytes") }
-            return try KeySet(id: header.keySetID, keys: keys)
+            return try KeySet(id: header.keySetID, keys: keys, generation: header.generation)
         }
     }
 }

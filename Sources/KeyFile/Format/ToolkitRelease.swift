@@ -2,5 +2,5 @@
 /// server installation records as its software version. One constant, so that the three tools
 /// and the deployment's schema catalogue never disagree.
 public enum ToolkitRelease {
-    public static let version = "1.2.0"
+    public static let version = "1.3.0"
 }

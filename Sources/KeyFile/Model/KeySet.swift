@@ -59,14 +59,20 @@ public struct KeySet: Sendable {
     public let id: KeySetID
     /// The keys, in ascending ``KeyID`` order.
     public let keys: [Key]
+    /// Which version of the key set this is: 1 when created, one more after every change of its
+    /// keys (a rotation, a retirement, a purge; a new key set after an abandon continues the
+    /// count). A key file of an older generation is a stale backup.
+    public let generation: UInt32
 
     /// Validates the invariants every key file relies on: 1...65,535 keys, IDs non-zero and
     /// unique, exactly one primary and that primary active.
-    public init(id: KeySetID, keys: [Key]) throws {
+    public init(id: KeySetID, keys: [Key], generation: UInt32 = 1) throws {
         let sorted = keys.sorted { $0.id < $1.id }
         try KeySet.validate(sorted.map(\.descriptor))
+        guard generation >= 1 else { throw KeyFileError.invalidInput("generation", "the key-set generation starts at 1") }
         self.id = id
         self.keys = sorted
+        self.generation = generation
     }
 
     /// Checks the key-index invariants; used for both key sets and parsed headers.

@@ -99,6 +99,8 @@ public struct KeyReport: Codable, Sendable, Equatable {
 public struct HeaderReport: Codable, Sendable, Equatable {
     public var formatVersion: String
     public var keySetID: String
+    /// The key set's generation (1 for a file without the generation field).
+    public var generation: UInt32
     public var createdAt: String
     public var sourceServer: String
     public var account: String
@@ -111,6 +113,7 @@ public struct HeaderReport: Codable, Sendable, Equatable {
     public init(_ header: KeyFileHeader) {
         formatVersion = "\(header.majorVersion).\(header.minorVersion)"
         keySetID = header.keySetID.lowercasedString
+        generation = header.generation
         createdAt = KeyFileTime.iso8601(header.createdAt)
         sourceServer = header.sourceServer
         account = header.account.canonical

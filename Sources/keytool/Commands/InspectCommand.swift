@@ -9,7 +9,7 @@ struct InspectCommand: ParsableCommand {
         commandName: "inspect",
         abstract: "Show a key file's header without the password.",
         discussion: """
-        Shows the format version, key-set ID, creation time, source server, account, KDF and its \
+        Shows the format version, key-set ID and generation, creation time, source server, account, KDF and its \
         parameters, cipher, the public key index and whether the whole-file checksum holds. The \
         header is NOT authenticated without the password: the checksum detects corruption, not \
         forgery. Exits 10 when the checksum does not hold (after showing what the file claims).
@@ -39,6 +39,7 @@ struct InspectCommand: ParsableCommand {
                 ["checksum", checksumHolds ? "ok (whole-file SHA-256)" : "MISMATCH: the file is corrupted"],
                 ["format version", report.header.formatVersion],
                 ["key set", report.header.keySetID],
+                ["generation", "\(report.header.generation)"],
                 ["created", report.header.createdAt],
                 ["source server", header.sourceServer],
                 ["account", header.account.canonical],

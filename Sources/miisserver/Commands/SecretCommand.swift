@@ -79,7 +79,7 @@ struct SecretSetCommand: AsyncParsableCommand {
 }
 
 struct SecretListCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the secrets' names and key IDs (never their values).")
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the secrets' names and key IDs (never their values), and which need re-entry.")
 
     @OptionGroup var installation: InstallationOptions
 
@@ -87,15 +87,22 @@ struct SecretListCommand: AsyncParsableCommand {
     var json = false
 
     struct Listing: Codable {
-        struct Entry: Codable { var name: String; var keyID: UInt32 }
+        struct Entry: Codable {
+            var name: String
+            var keyID: UInt32
+            /// After `keys abandon`: no key decrypts it until `secret set` enters it again.
+            var needsReentry: Bool
+        }
         var schemaVersion = 1
         var secrets: [Entry]
     }
 
     func run() async throws {
         let secrets = try await DeploymentAdministration.secrets(try installation.locate())
-        if json { return try JSONOutput.print(Listing(secrets: secrets.map { .init(name: $0.name, keyID: $0.keyID.rawValue) })) }
+        if json { return try JSONOutput.print(Listing(secrets: secrets.map { .init(name: $0.name, keyID: $0.keyID.rawValue, needsReentry: $0.needsReentry) })) }
         if secrets.isEmpty { printLine("No secrets.") }
-        for secret in secrets { printLine("\(secret.name)  key \(secret.keyID)") }
+        for secret in secrets {
+            printLine("\(secret.name)  key \(secret.keyID)" + (secret.needsReentry ? "  NEEDS RE-ENTRY (miisserver secret set \(secret.name))" : ""))
+        }
     }
 }

@@ -20,6 +20,9 @@ struct StatusCommand: AsyncParsableCommand {
     @Flag(name: .customLong("json"), help: "Print the documented JSON document (schemaVersion 1).")
     var json = false
 
+    @Option(name: .customLong("backups"), help: ArgumentHelp("Also show the newest backup of the deployment's key set in DIR (checksum-verified, no password) and whether its generation is current.", valueName: "dir"))
+    var backups: String?
+
     /// `status --json` when the database cannot be reached (schema version 1).
     struct LocalStatusReport: Codable {
         var schemaVersion = 1
@@ -30,7 +33,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         let installation = try installation.locate()
-        let report: DeploymentStatusReport
+        var report: DeploymentStatusReport
         do {
             report = try await DeploymentAdministration.status(installation)
         } catch let error as DeploymentError where error.kind == .database {
@@ -43,14 +46,26 @@ struct StatusCommand: AsyncParsableCommand {
             }
             throw error
         }
+        if let backups, let d = report.deployment {
+            report.newestBackup = KeyLifecycle.newestBackup(in: backups, keySetID: d.keySetID, generation: d.keySetGeneration)
+        }
         if json { return try JSONOutput.print(report) }
         let i = report.installation
         printLine("Database:        \(i.database) (schema \(report.database.schemaVersion))")
         if let d = report.deployment {
             let verdict = d.activeServerAlive ? "alive" : "STALE, older than the lease: a standby may take over"
             printLine("Active server:   \(d.activeServer) at epoch \(d.epoch), last heartbeat \(formatAge(d.activeHeartbeatAgeSeconds)) (lease \(formatSeconds(d.leaseSeconds))): \(verdict)")
-            printLine("Key set:         \(d.keySetID.lowercasedString) fingerprint \(d.keySetFingerprint)")
+            printLine("Key set:         \(d.keySetID.lowercasedString) generation \(d.keySetGeneration) fingerprint \(d.keySetFingerprint)")
             printLine("Password sync:   \(d.passwordSync.enabled ? "enabled, target \(d.passwordSync.target ?? "-")" : "disabled")")
+            if let b = report.newestBackup {
+                if let path = b.path, let generation = b.generation {
+                    let age = formatAge(b.ageSeconds).replacingOccurrences(of: " ago", with: " old")
+                    printLine("Newest backup:   \(path), generation \(generation), \(age): "
+                              + (b.current ? "current" : "STALE, the key set is at generation \(d.keySetGeneration): take a new backup"))
+                } else {
+                    printLine("Newest backup:   none of key set \(d.keySetID.lowercasedString) in \(b.directory)")
+                }
+            }
         } else {
             printLine("Deployment:      none (no primary set up)")
         }
@@ -79,7 +94,7 @@ struct StatusCommand: AsyncParsableCommand {
         printLine("This server:     \(i.server) (\(i.softwareVersion)) \(i.state.rawValue.uppercased())")
         printLine("Installation:    \(i.directory)")
         printLine("Activated epoch: \(i.activatedEpoch.map(String.init) ?? "never")")
-        printLine("Keys installed:  \(i.keysInstalled ? "yes" : "no")\(i.installedKeySetID.map { " (key set \($0.lowercasedString))" } ?? "")")
+        printLine("Keys installed:  \(i.keysInstalled ? "yes" : "no")\(i.installedKeySetID.map { " (key set \($0.lowercasedString) generation \(i.installedKeySetGeneration ?? 1))" } ?? "")")
         printLine("Admin group:     \(i.adminGroup) (\(i.adminGroupScope.rawValue))")
         printLine("Service account: \(i.serviceAccount)")
     }

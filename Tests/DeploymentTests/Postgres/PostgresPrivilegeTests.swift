@@ -7,11 +7,15 @@ import Testing
 /// runtime role with exactly the documented GRANTs does everything else and nothing more.
 @Suite("PostgreSQL store: least-privilege runtime role (real server)")
 struct PostgresPrivilegeTests {
-    /// The GRANTs of docs/postgresql.md, for a runtime role named `role`.
-    static func documentedGrants(_ role: String) -> [String] {
+    /// The GRANT docs/postgresql.md gives for the table schema 4 (release 1.3) adds, after an upgrade to it.
+    static func schema4Grant(_ role: String) -> String { "GRANT SELECT ON key_set_history TO \(role)" }
+
+    /// The GRANTs of docs/postgresql.md, for a runtime role named `role`, on a database of
+    /// `schema` (before schema 4 there is no `key_set_history` to grant on).
+    static func documentedGrants(_ role: String, schema: Int = SchemaCatalog.current) -> [String] {
         [
             "GRANT USAGE ON SCHEMA public TO \(role)",
-            "GRANT SELECT ON meta, key_check_values TO \(role)",
+            schema >= 4 ? "GRANT SELECT ON meta, key_check_values, key_set_history TO \(role)" : "GRANT SELECT ON meta, key_check_values TO \(role)",
             "GRANT SELECT, INSERT, UPDATE ON servers, secrets TO \(role)",
             "GRANT DELETE ON servers TO \(role)",
             "GRANT SELECT, UPDATE ON deployment TO \(role)",
@@ -61,6 +65,16 @@ struct PostgresPrivilegeTests {
                     #expect(checkValues?.kind == .database)
                     let forge = await deploymentError { try await runtime.executeRawSQL("UPDATE activation_log SET detail = 'x'") }
                     #expect(forge?.message.contains("a privilege") == true)
+                    // A key-set change rewrites the check values: the owner's job (docs/postgresql.md).
+                    let next = try KeySet(id: PostgresSamples.keySetID, keys: try KeySet.generate().keys, generation: 2)
+                    let rotation = await deploymentError {
+                        try await runtime.changeKeySet(KeySetChange(expectedEpoch: 2, expectedGeneration: 1, keySet: next,
+                                                                    keys: DeploymentKeyCheck.checkValues(of: next), reason: .rotate, detail: "runtime"),
+                                                       origin: .from("standby-3"))
+                    }
+                    #expect(rotation?.kind == .database, "\(rotation?.message ?? "")")
+                    #expect(try await runtime.deployment()?.keySetGeneration == 1)
+                    #expect(try await runtime.keySetHistory().count == 1)
                     let ddl = await deploymentError { try await runtime.executeRawSQL("CREATE TABLE evil (x int)") }
                     #expect(ddl?.kind == .database)
                     let migrate = await deploymentError { try await runtime.executeRawSQL("ALTER TABLE secrets ADD COLUMN x int") }
@@ -104,7 +118,7 @@ struct PostgresPrivilegeTests {
             try await owner.register(PostgresSamples.server("primary-1", role: .primary, version: "1.1.0"), origin: .test)
             try await owner.register(PostgresSamples.server("standby-1", version: "1.1.0"), origin: .test)
             try await owner.createDeployment(PostgresSamples.deployment(), checkValues: PostgresSamples.checkValues, origin: .test)
-            for grant in Self.documentedGrants(role) { try await owner.executeRawSQL(grant) }
+            for grant in Self.documentedGrants(role, schema: 2) { try await owner.executeRawSQL(grant) }
             var location = try PostgresLocation(url: url)
             location.username = role
             let runtime = try PostgresDeploymentStore(location: location, environment: PostgresTestServer.environment)
@@ -124,6 +138,9 @@ struct PostgresPrivilegeTests {
 
                 #expect(try await upgrade(owner, "primary-1", epoch: 1).fromSchema == 2)
                 #expect(try await runtime.schemaVersion() == SchemaCatalog.current)
+                // The table schema 4 adds needs its GRANT after the upgrade, as docs/postgresql.md says.
+                try await owner.executeRawSQL(Self.schema4Grant(role))
+                #expect(try await runtime.keySetHistory().map(\.generation) == [1])
                 let standby = try await upgrade(runtime, "standby-1", epoch: nil)
                 #expect(standby.previousSoftwareVersion == "1.1.0")
                 #expect(try await runtime.servers().map(\.softwareVersion) == [SchemaCatalog.currentSoftwareVersion, SchemaCatalog.currentSoftwareVersion])

@@ -8,7 +8,7 @@ import Testing
     func versionIsTheToolkitRelease(tool: String) throws {
         let result = try ToolRunner.run(tool, ["--version"])
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout == "1.2.0\n")
+        #expect(result.stdout == "1.3.0\n")
         #expect(result.stderr.isEmpty)
     }
 

@@ -22,7 +22,7 @@ import Testing
         try admin(["CREATE ROLE \(role) LOGIN PASSWORD '\(password)'",
                    "GRANT CONNECT ON DATABASE \(database.url.split(separator: "/").last ?? "") TO \(role)",
                    "GRANT USAGE ON SCHEMA public TO \(role)",
-                   "GRANT SELECT ON meta, key_check_values TO \(role)",
+                   "GRANT SELECT ON meta, key_check_values, key_set_history TO \(role)",
                    "GRANT SELECT, INSERT, UPDATE ON servers, secrets TO \(role)",
                    "GRANT DELETE ON servers TO \(role)",
                    "GRANT SELECT, UPDATE ON deployment TO \(role)",

@@ -81,8 +81,10 @@ import Testing
                                      "--admin-group", "root"])
         #expect(standby.status == 0, "\(standby.stderr)")
         var pgpass: String?
+        var runtimeURL: String?
         if backend == .postgres {
             let url = try #require(try PostgresMembershipTests.runtimeURL(for: .init(url: owner, environment: environment)))
+            runtimeURL = url
             for host in [sync1, sync2] {
                 let repair = try host.run(["miisserver", "repair", "--database", url])
                 #expect(repair.status == 0, "\(host.name): \(repair.stderr)")
@@ -165,12 +167,33 @@ import Testing
         #expect(try sync1.run(["miisserver", "check"]).status == 28)
         #expect(try sync1.run(["miisserver", "heartbeat"], unset: ["HOME", "PGPASSWORD"], extra: pgpass.map { ["PGPASSFILE": $0] } ?? [:]).status == 28)
 
+        // After a suspected key compromise: rotate, then back up; disable and purge the old key; the
+        // key set's history. On PostgreSQL a key-set change runs with the owner's URL
+        // (docs/postgresql.md): sync2 is switched to it for the change, then back to the runtime role.
+        // (Abandoning a lost key set is exercised by KeyLifecycleTests.)
+        if runtimeURL != nil { #expect(try sync2.run(["miisserver", "repair", "--database", owner]).status == 0) }
+        let keyArguments = ["--password-file", newPassword, "--allow-weak-kdf"]
+        let rotate = try sync2.run(["miisserver", "keys", "rotate"] + keyArguments)
+        #expect(rotate.status == 0, "\(rotate.stderr)")
+        #expect(rotate.stderr.contains("take a new backup now"))
+        let afterRotation = try sync2.run(["miisserver", "backup", "--password-file", newPassword] + Self.weak, in: copies)
+        #expect(afterRotation.status == 0, "\(afterRotation.stderr)")
+        #expect(try sync2.run(["miisserver", "keys", "list"]).stdout.contains("2   active   yes"))
+        #expect(try sync2.run(["miisserver", "keys", "disable", "1"] + keyArguments).status == 0)
+        #expect(try sync2.run(["miisserver", "keys", "purge"] + keyArguments).status == 0)
+        if let runtimeURL { #expect(try sync2.run(["miisserver", "repair", "--database", runtimeURL]).status == 0) }
+        #expect(try sync2.run(["miisserver", "history", "--keys"]).stdout.contains("generation 4  purge"))
+
         // Fail back: a backup on sync2, password sync to sync1, miisactivate on sync1 (sync2 is
         // alive: the planned switch is forced, with its reason logged).
         let failbackKeys = root.file("failback.bin")
         let backupOnSync2 = try sync2.run(["miisserver", "backup", "-o", failbackKeys, "--password-file", newPassword] + Self.weak)
         #expect(backupOnSync2.status == 0, "\(backupOnSync2.stderr)")
         #expect(try sync1.run(["miisserver", "password-sync", "--enable", "--target", "sync1"]).status == 0)
+        // The pre-rotation backup is stale now (miisactivate names both generations).
+        let stale = try sync1.run(["miisactivate", latest, Self.account, "*", "--dry-run", "/q", "--allow-weak-kdf"], stdin: newSecret)
+        #expect(stale.status == 25, "\(stale.stderr)")
+        #expect(stale.stderr.contains("is generation 1 but the deployment needs generation 4"), "\(stale.stderr)")
         let failback = try sync1.run(["miisactivate", failbackKeys, Self.account, "*", "--force", "--reason", "planned fail back", "/q", "--allow-weak-kdf"],
                                      stdin: newSecret)
         #expect(failback.status == 0, "\(failback.stderr)")

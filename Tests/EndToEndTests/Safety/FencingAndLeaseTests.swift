@@ -1,4 +1,5 @@
 import Foundation
+import KeyFile
 import Testing
 
 /// The safety protocol end to end on the built binaries: fencing on every write, a lease no flag
@@ -122,7 +123,8 @@ import Testing
                                       environment: ["SUDO_USER": "mallory"])
         #expect(sync.status == 0, "\(sync.stderr)")
         // Its binaries replaced by a patch release (same schema): it re-registers, a fenced server too.
-        let repair = try deployment.miisserver("sync1", ["upgrade"], release: "1.2.9")
+        let patch = ToolkitRelease.version.split(separator: ".").prefix(2).joined(separator: ".") + ".9"
+        let repair = try deployment.miisserver("sync1", ["upgrade"], release: patch)
         #expect(repair.status == 0, "\(repair.stderr)")
         let changes = try deployment.history(from: "sync2").filter { ($0["outcome"] as? String) == "changed" }.suffix(2)
         #expect(changes.map { $0["server"] as? String } == ["sync1", "sync1"])

@@ -308,9 +308,10 @@ public final class PostgresDeploymentStore: DeploymentStore {
     /// time is the last change's.
     private static func deploymentColumns(version: Int) -> String {
         let common = "active_server, epoch, key_set_id, key_set_fingerprint, password_sync_enabled, password_sync_target, updated_at"
-        return version >= 3
+        let generation = version >= 4 ? ", key_set_generation" : ", 1::int8"
+        return (version >= 3
             ? common + ", lease_seconds, coalesce(activated_at, updated_at)"
-            : common + ", \(DeploymentState.defaultLeaseSeconds)::float8, updated_at"
+            : common + ", \(DeploymentState.defaultLeaseSeconds)::float8, updated_at") + generation
     }
 
     /// The deployment row; `lock` is empty, `FOR SHARE` or `FOR UPDATE`.
@@ -322,11 +323,11 @@ public final class PostgresDeploymentStore: DeploymentStore {
 
     private static func decodeDeployment(_ rows: PostgresRowSequence) async throws -> DeploymentState? {
         var state: DeploymentState?
-        for try await (active, epoch, keySetID, fingerprint, syncEnabled, syncTarget, updatedAt, lease, activatedAt)
-            in rows.decode((String, Int64, UUID, String, Bool, String?, Date, Double, Date).self) {
+        for try await (active, epoch, keySetID, fingerprint, syncEnabled, syncTarget, updatedAt, lease, activatedAt, generation)
+            in rows.decode((String, Int64, UUID, String, Bool, String?, Date, Double, Date, Int64).self) {
             state = DeploymentState(activeServer: active, epoch: epoch, keySetID: keySetID, keySetFingerprint: fingerprint,
                                     passwordSyncEnabled: syncEnabled, passwordSyncTarget: syncTarget, updatedAt: updatedAt,
-                                    leaseSeconds: lease, activatedAt: activatedAt)
+                                    leaseSeconds: lease, activatedAt: activatedAt, keySetGeneration: generation)
         }
         return state
     }
@@ -368,13 +369,18 @@ public final class PostgresDeploymentStore: DeploymentStore {
                 if let existing = try await self.fetchDeployment(connection, version: version, lock: "") { throw Self.secondPrimary(existing) }
                 throw DeploymentError(.invalidRequest, "the deployment already has a primary; set this server up as a standby")
             }
-            try await Self.run(connection, "DELETE FROM key_check_values", logger: Self.logger)
-            for value in checkValues {
-                try await Self.run(connection, """
-                    INSERT INTO key_check_values (key_id, check_value) VALUES (\(Int64(value.keyID.rawValue)), \(Data(value.checkValue)))
-                    """, logger: Self.logger)
+            if version >= 4 {
+                try await Self.run(connection, "UPDATE deployment SET key_set_generation = \(state.keySetGeneration) WHERE id = 1", logger: Self.logger)
+            } else if state.keySetGeneration != 1 {
+                throw StoreRules.keyLifecycleNeedsSchema4(version: version)
             }
+            try await self.replaceCheckValues(connection, version: version, checkValues)
             try await self.logChange(connection, version: version, origin: origin, StoreRules.Change.deploymentCreated(state))
+            if version >= 4 {
+                try await self.insertHistory(connection, generation: state.keySetGeneration, keySetID: state.keySetID,
+                                             fingerprint: state.keySetFingerprint, origin: origin, reason: .setup,
+                                             detail: StoreRules.Change.keySetCreated(state))
+            }
         }
     }
 
@@ -482,6 +488,10 @@ public final class PostgresDeploymentStore: DeploymentStore {
                     ON CONFLICT (name) DO UPDATE SET key_id = excluded.key_id, nonce = excluded.nonce,
                         ciphertext = excluded.ciphertext, updated_at = excluded.updated_at
                     """, logger: Self.logger)
+                if version >= 4 {
+                    // A value set again is no longer waiting for re-entry.
+                    try await Self.run(connection, "UPDATE secrets SET needs_reentry = false WHERE name = \(secret.name)", logger: Self.logger)
+                }
             } else {
                 try await Self.run(connection, """
                     INSERT INTO secrets (name, key_id, nonce, ciphertext)
@@ -496,12 +506,14 @@ public final class PostgresDeploymentStore: DeploymentStore {
 
     public func secrets() async throws -> [StoredSecret] {
         try await withConnection { connection in
-            try await self.requireSchema(connection)
+            let version = try await self.requireSchema(connection)
+            let reentry = version >= 4 ? "needs_reentry" : "false"
             let rows = try await connection.query(
-                "SELECT name, key_id, nonce, ciphertext FROM secrets ORDER BY name COLLATE \"C\"", logger: Self.logger)
+                "SELECT name, key_id, nonce, ciphertext, \(unescaped: reentry) FROM secrets ORDER BY name COLLATE \"C\"", logger: Self.logger)
             var secrets: [StoredSecret] = []
-            for try await (name, keyID, nonce, ciphertext) in rows.decode((String, Int64, Data, Data).self) {
-                secrets.append(StoredSecret(name: name, keyID: try self.keyID(keyID), nonce: Array(nonce), ciphertext: Array(ciphertext)))
+            for try await (name, keyID, nonce, ciphertext, needsReentry) in rows.decode((String, Int64, Data, Data, Bool).self) {
+                secrets.append(StoredSecret(name: name, keyID: try self.keyID(keyID), nonce: Array(nonce), ciphertext: Array(ciphertext),
+                                            needsReentry: needsReentry))
             }
             return secrets
         }
@@ -509,14 +521,121 @@ public final class PostgresDeploymentStore: DeploymentStore {
 
     public func checkValues() async throws -> [KeyCheckValue] {
         try await withConnection { connection in
-            try await self.requireSchema(connection)
-            let rows = try await connection.query(
-                "SELECT key_id, check_value FROM key_check_values ORDER BY key_id", logger: Self.logger)
-            var values: [KeyCheckValue] = []
-            for try await (keyID, checkValue) in rows.decode((Int64, Data).self) {
-                values.append(KeyCheckValue(keyID: try self.keyID(keyID), checkValue: Array(checkValue)))
+            let version = try await self.requireSchema(connection)
+            return try await self.fetchCheckValues(connection, version: version)
+        }
+    }
+
+    /// The check values; before schema 4 every key is active and the lowest ID is the primary.
+    private func fetchCheckValues(_ connection: PostgresConnection, version: Int) async throws -> [KeyCheckValue] {
+        let columns = version >= 4
+            ? "status, is_primary"
+            : "'active'::text, key_id = (SELECT min(key_id) FROM key_check_values)"
+        let rows = try await connection.query(
+            "SELECT key_id, check_value, \(unescaped: columns) FROM key_check_values ORDER BY key_id", logger: Self.logger)
+        var values: [KeyCheckValue] = []
+        for try await (keyID, checkValue, statusName, isPrimary) in rows.decode((Int64, Data, String, Bool).self) {
+            guard let status = KeyStatus.allCases.first(where: { $0.description == statusName }) else {
+                throw DeploymentError(.database, "\(location.redacted): key \(keyID) has unknown status '\(statusName)'")
             }
-            return values
+            values.append(KeyCheckValue(keyID: try self.keyID(keyID), checkValue: Array(checkValue), status: status, isPrimary: isPrimary))
+        }
+        return values
+    }
+
+    private func replaceCheckValues(_ connection: PostgresConnection, version: Int, _ values: [KeyCheckValue]) async throws {
+        try await Self.run(connection, "DELETE FROM key_check_values", logger: Self.logger)
+        for value in values {
+            if version >= 4 {
+                try await Self.run(connection, """
+                    INSERT INTO key_check_values (key_id, check_value, status, is_primary)
+                    VALUES (\(Int64(value.keyID.rawValue)), \(Data(value.checkValue)), \(value.status.description), \(value.isPrimary))
+                    """, logger: Self.logger)
+            } else {
+                try await Self.run(connection, """
+                    INSERT INTO key_check_values (key_id, check_value) VALUES (\(Int64(value.keyID.rawValue)), \(Data(value.checkValue)))
+                    """, logger: Self.logger)
+            }
+        }
+    }
+
+    // MARK: - Key set
+
+    @discardableResult
+    public func changeKeySet(_ change: KeySetChange, origin: WriteOrigin) async throws -> DeploymentState {
+        for secret in change.reencrypted { try StoreRules.checkSecretName(secret.name) }
+        return try await transaction { connection in
+            let version = try await self.requireSchema(connection)
+            guard version >= 4 else { throw StoreRules.keyLifecycleNeedsSchema4(version: version) }
+            // FOR UPDATE: a concurrent activation, rotation or fenced write waits for this one.
+            let state = try StoreRules.checkKeySetChange(
+                change, state: try await self.fetchDeployment(connection, version: version, lock: "FOR UPDATE"), origin: origin,
+                isRegistered: try await self.isRegistered(connection, origin.server),
+                heartbeatAge: try await Self.activeServerHeartbeatAge(connection))
+            let takeover = change.takeover
+            let rows = try await connection.query("""
+                UPDATE deployment SET key_set_id = \(change.keySetID), key_set_fingerprint = \(change.fingerprint),
+                    key_set_generation = \(change.generation), updated_at = now(),
+                    active_server = CASE WHEN \(takeover) THEN \(origin.server) ELSE active_server END,
+                    epoch = CASE WHEN \(takeover) THEN epoch + 1 ELSE epoch END,
+                    activated_at = CASE WHEN \(takeover) THEN now() ELSE activated_at END
+                WHERE id = 1 AND epoch = \(change.expectedEpoch) AND key_set_generation = \(change.expectedGeneration)
+                RETURNING \(unescaped: Self.deploymentColumns(version: version))
+                """, logger: Self.logger)
+            guard let updated = try await Self.decodeDeployment(rows) else {
+                throw DeploymentError(.conflict, "the deployment moved while the key set changed; nothing was changed")
+            }
+            if takeover {
+                try await Self.run(connection, "UPDATE servers SET last_heartbeat = now() WHERE name = \(origin.server)", logger: Self.logger)
+            }
+            try await self.replaceCheckValues(connection, version: version, change.keys)
+            for secret in change.reencrypted {
+                try await Self.run(connection, """
+                    UPDATE secrets SET key_id = \(Int64(secret.keyID.rawValue)), nonce = \(Data(secret.nonce)),
+                        ciphertext = \(Data(secret.ciphertext)), updated_at = now() WHERE name = \(secret.name)
+                    """, logger: Self.logger)
+            }
+            for name in change.needsReentry {
+                try await Self.run(connection, "UPDATE secrets SET needs_reentry = true WHERE name = \(name)", logger: Self.logger)
+            }
+            try await self.insertHistory(connection, generation: change.generation, keySetID: change.keySetID, fingerprint: change.fingerprint,
+                                         origin: origin, reason: change.reason, detail: change.detail)
+            let detail = StoreRules.Change.keySet(change)
+            if takeover {
+                try await self.insertLog(connection, version: version, ActivationLogEntry(
+                    time: Date(), server: origin.server, previousServer: state.activeServer, epoch: updated.epoch,
+                    keySetID: change.keySetID, osUser: origin.osUser, outcome: .activated, detail: detail))
+            } else {
+                try await self.logChange(connection, version: version, origin: origin, detail)
+            }
+            return updated
+        }
+    }
+
+    private func insertHistory(_ connection: PostgresConnection, generation: Int64, keySetID: UUID, fingerprint: String,
+                               origin: WriteOrigin, reason: KeySetChangeReason, detail: String) async throws {
+        try await Self.run(connection, """
+            INSERT INTO key_set_history (time, generation, key_set_id, fingerprint, server, os_user, reason, detail)
+            VALUES (now(), \(generation), \(keySetID), \(fingerprint), \(origin.server), \(origin.osUser), \(reason.rawValue), \(detail))
+            """, logger: Self.logger)
+    }
+
+    public func keySetHistory() async throws -> [KeySetHistoryEntry] {
+        try await withConnection { connection in
+            guard try await self.requireSchema(connection) >= 4 else { return [] }
+            let rows = try await connection.query("""
+                SELECT time, generation, key_set_id, fingerprint, server, os_user, reason, detail FROM key_set_history ORDER BY id
+                """, logger: Self.logger)
+            var entries: [KeySetHistoryEntry] = []
+            for try await (time, generation, keySetID, fingerprint, server, osUser, reasonName, detail)
+                in rows.decode((Date, Int64, UUID, String, String, String, String, String).self) {
+                guard let reason = KeySetChangeReason(rawValue: reasonName) else {
+                    throw DeploymentError(.database, "\(location.redacted): a key-set history row has unknown reason '\(reasonName)'")
+                }
+                entries.append(KeySetHistoryEntry(time: time, generation: generation, keySetID: keySetID, fingerprint: fingerprint,
+                                                  server: server, osUser: osUser, reason: reason, detail: detail))
+            }
+            return entries
         }
     }
 
@@ -542,6 +661,7 @@ public final class PostgresDeploymentStore: DeploymentStore {
             let rows = try await connection.query("""
                 UPDATE deployment SET active_server = \(request.server), epoch = epoch + 1, updated_at = now()\(unescaped: activatedAt)
                 WHERE id = 1 AND epoch = \(request.expectedEpoch) AND key_set_id = \(request.keySetID)
+                    AND \(unescaped: version >= 4 ? "key_set_generation = \(request.keySetGeneration)" : "true")
                 RETURNING \(unescaped: Self.deploymentColumns(version: version))
                 """, logger: Self.logger)
             guard let updated = try await Self.decodeDeployment(rows) else {
