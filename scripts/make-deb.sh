@@ -47,6 +47,7 @@ fi
 arch=$(dpkg --print-architecture)
 # Reproducible: every file's time is the newest changelog entry's.
 changelog_date=$(sed -n 's/^ -- .*>  \(.*\)$/\1/p' packaging/debian/changelog | head -n 1)
+[ -n "$changelog_date" ] || fail "packaging/debian/changelog's newest entry has no trailer date"
 epoch=${SOURCE_DATE_EPOCH:-$(date -d "$changelog_date" +%s)}
 
 stage=$(mktemp -d "${TMPDIR:-/tmp}/miis-deb.XXXXXX")
@@ -109,7 +110,10 @@ depends=$(cd "$stage/source" && dpkg-shlibdeps -O -e"$root/opt/miis/Bin/keytool"
 [ -n "$depends" ] || fail "dpkg-shlibdeps found no dependencies"
 
 install -m 0755 packaging/debian/postinst packaging/debian/postrm "$root/DEBIAN/"
-installed_size=$(du -s -k --exclude=DEBIAN "$root" | cut -f1)
+# Installed-Size as dpkg-gencontrol computes it (not du's blocks, which depend on the filesystem
+# the stage is on): each file or link rounded up to KiB, a hard-linked file once, 1 per other entry.
+installed_size=$(find "$root" -path "$root/DEBIAN" -prune -o ! -path "$root" -printf '%y %i %s\n' |
+    awk '$1 == "f" || $1 == "l" { if (!seen[$2]++) total += int(($3 + 1023) / 1024); next } { total++ } END { print total }')
 sed -e "s/@VERSION@/$version/" -e "s/@ARCH@/$arch/" -e "s/@INSTALLED_SIZE@/$installed_size/" \
     -e "s/@DEPENDS@/$depends/" packaging/debian/control > "$root/DEBIAN/control"
 (cd "$root" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z | xargs -0 md5sum) > "$root/DEBIAN/md5sums"

@@ -55,7 +55,8 @@ struct DebianPackageTests {
             .trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(try Self.field("Package", of: package) == Self.packageName)
         #expect(try Self.field("Version", of: package) == version)
-        #expect(URL(fileURLWithPath: package).lastPathComponent == "\(Self.packageName)_\(version)_amd64.deb")
+        let architecture = try ToolRunner.run("/usr/bin/dpkg", ["--print-architecture"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(URL(fileURLWithPath: package).lastPathComponent == "\(Self.packageName)_\(version)_\(architecture).deb")
 
         // The runtime dependencies are the binaries' own: every shared library they need belongs to
         // a package the Depends line names (found here independently of dpkg-shlibdeps).
@@ -161,6 +162,9 @@ struct DebianPackageTests {
         let install = try root.dpkg(["--install", package])
         #expect(install.status == 0, "\(install.stdout)\(install.stderr)")
         #expect(try root.installedVersion() == packageVersion)
+        // Every installed file matches the package's md5sums.
+        let verify = try root.dpkg(["--verify", Self.packageName])
+        #expect(verify.status == 0 && verify.stdout.isEmpty, "dpkg --verify: \(verify.stdout)\(verify.stderr)")
 
         let bin = root.path + "/opt/miis/Bin"
         for tool in ["keytool", "miisactivate", "miisserver"] {
@@ -266,8 +270,9 @@ final class ThrowawayRoot {
         let status = try ToolRunner.run("/usr/bin/dpkg-query", ["--status"] + depends)
         try #require(status.status == 0, "the host lacks a dependency: \(status.stderr)")
         try status.stdout.write(toFile: directory.file("var/lib/dpkg/status"), atomically: true, encoding: .utf8)
+        let architecture = try ToolRunner.run("/usr/bin/dpkg", ["--print-architecture"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         for name in depends {
-            for list in ["\(name).list", "\(name):amd64.list"] {
+            for list in ["\(name).list", "\(name):\(architecture).list"] {
                 FileManager.default.createFile(atPath: directory.file("var/lib/dpkg/info/\(list)"), contents: Data())
             }
         }

@@ -1,3 +1,4 @@
+import Deployment
 import Foundation
 import Testing
 
@@ -26,15 +27,15 @@ struct ReleaseBuildTests {
         #expect(binary.range(of: Data("MIIS_FAULT_POINT".utf8)) == nil)
     }
 
-    static let releaseMiisserver = ToolRunner.productsDirectory.deletingLastPathComponent()
-        .appendingPathComponent("release").appendingPathComponent("miisserver").path
+    static let releaseMiisserver = ReleaseProducts.path(of: "miisserver")
 
     /// The software version a server records is the binary's: a release build has no test
     /// switch to be another release (`MIIS_TEST_SOFTWARE_VERSION` is compiled out, its name is
-    /// not in the binary), so a primary it sets up records 1.2.0 and creates schema 3 whatever
-    /// the environment says.
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: releaseMiisserver)))
+    /// not in the binary), so a primary it sets up records this build's release and creates its
+    /// schema whatever the environment says.
+    @Test(ReleaseProducts.condition)
     func releaseBinaryIgnoresTheTestSoftwareVersion() throws {
+        guard ReleaseProducts.check() else { return }
         let directory = try TemporaryDirectory("miis-release-version")
         try "release-Pässword\n".write(toFile: directory.file("pw"), atomically: true, encoding: .utf8)
         chmod(directory.file("pw"), 0o600)
@@ -44,9 +45,10 @@ struct ReleaseBuildTests {
                                                                "--admin-group", "root", "--password-file", directory.file("pw")] + CrashSafetyTests.weak,
                                        environment: environment)
         #expect(setup.status == 0, "\(setup.stderr)")
-        #expect(setup.stdout.contains("(database schema 3)"), "\(setup.stdout)")
+        // The debug build running this test has no simulated release either (none is set here).
+        #expect(setup.stdout.contains("(database schema \(SchemaCatalog.current))"), "\(setup.stdout)")
         let configuration = try Data(contentsOf: URL(fileURLWithPath: directory.file("p") + "/server.json"))
-        #expect(String(decoding: configuration, as: UTF8.self).contains("\"1.2.0\""))
+        #expect(String(decoding: configuration, as: UTF8.self).contains("\"\(SchemaCatalog.currentSoftwareVersion)\""))
         let binary = try Data(contentsOf: URL(fileURLWithPath: Self.releaseMiisserver))
         #expect(binary.range(of: Data("MIIS_TEST_SOFTWARE_VERSION".utf8)) == nil)
     }
