@@ -68,7 +68,7 @@ struct AdministrationTests {
             try await store.activate(Fixture.request("beta", epoch: 1, keySet: file.keySet.id))
         }
         try standby.installation.installKeySet(file, credentials: Credentials(account: try ServiceAccount("CORP\\svc"), password: password), replace: false)
-        try standby.installation.recordActivation(epoch: state.epoch, keySetID: state.keySetID)
+        try standby.installation.recordActivation(epoch: state.epoch, keySetID: state.keySetID, at: state.activatedAt)
         #expect(try await DeploymentAdministration.status(alpha).installation.state == .fenced)
         #expect(try await DeploymentAdministration.status(standby.installation).installation.state == .active)
         await expectDeploymentError(.fenced) { _ = try await DeploymentAdministration.heartbeat(alpha) }

@@ -97,7 +97,7 @@ struct InstallationPermissionsTests {
         let credentials = Credentials(account: installation.configuration.serviceAccount, password: password)
         #expect(deploymentError { try installation.installKeySet(file, credentials: credentials, replace: true) }?.kind == .unsafePermissions)
         #expect(deploymentError { try installation.installKeyFile(try file.serialized(with: credentials), replace: true) }?.kind == .unsafePermissions)
-        #expect(deploymentError { try installation.recordActivation(epoch: 2, keySetID: file.keySet.id) }?.kind == .unsafePermissions)
+        #expect(deploymentError { try installation.recordActivation(epoch: 2, keySetID: file.keySet.id, at: Date()) }?.kind == .unsafePermissions)
         #expect(try FileManager.default.contentsOfDirectory(atPath: decoy).isEmpty)
         #expect(mode(decoy) == 0o755)
     }

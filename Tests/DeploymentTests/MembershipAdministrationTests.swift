@@ -58,7 +58,7 @@ struct MembershipAdministrationTests {
         await expectDeploymentError(.notRegistered) { _ = try await repair(gamma, database: root + "/db.sqlite") }
         // An epoch this server already held is newer than the copy's: refused on the local record alone.
         try copyDatabase(to: root + "/old.sqlite")
-        try alpha.recordActivation(epoch: 2, keySetID: try #require(try alpha.installedKeyFileHeader()).keySetID)
+        try alpha.recordActivation(epoch: 2, keySetID: try #require(try alpha.installedKeyFileHeader()).keySetID, at: Date())
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: root + "/db.sqlite" + suffix) }
         await expectDeploymentError(.database) { _ = try await repair(alpha, database: root + "/old.sqlite") }
         // Without that record, the copy is accepted with the warning that only local facts were compared.

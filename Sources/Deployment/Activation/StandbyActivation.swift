@@ -348,6 +348,7 @@ public struct StandbyActivation: Sendable {
                 throw StoreRules.primaryAlive(state: state, heartbeatAge: age ?? 0, lease: lease).with(.stopPrimaryOrForce)
             }
             liveness = (age, lease, alive)
+            if let warning = try await ClockOffset.measure(store).warning { warnings.append(warning) }
             let heard = age.map { "last heartbeat \(Int($0)) s ago" } ?? "no heartbeat recorded"
             return "\(state.activeServer): \(heard), lease \(DeploymentState.formatSeconds(lease)) s" + (alive ? "; alive, overridden by --force" : "")
         }
@@ -420,7 +421,8 @@ public struct StandbyActivation: Sendable {
             throw refusal
         }
         try FaultInjection.point("activate.after-commit")
-        try installation.recordActivation(epoch: newState.epoch, keySetID: newState.keySetID)
+        // The database's time of the switch, as the activation log has it: this host's clock may be off.
+        try installation.recordActivation(epoch: newState.epoch, keySetID: newState.keySetID, at: newState.activatedAt)
         return report(.activated, state: newState, previous: plan.state.activeServer, forcedReason: plan.forcedReason, warnings: plan.warnings)
     }
 
@@ -456,7 +458,7 @@ public struct StandbyActivation: Sendable {
             throw DeploymentError(.notRegistered, "the deployment disappeared while activating")
         }
         if installation.activeEpoch != state.epoch, FileManager.default.fileExists(atPath: installation.installedKeyFilePath) {
-            try installation.recordActivation(epoch: state.epoch, keySetID: state.keySetID)
+            try installation.recordActivation(epoch: state.epoch, keySetID: state.keySetID, at: state.activatedAt)
         }
         return report(.alreadyActive, state: state, previous: nil, forcedReason: nil, warnings: [])
     }

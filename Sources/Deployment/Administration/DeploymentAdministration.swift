@@ -140,7 +140,7 @@ public enum DeploymentAdministration {
                     deploymentSent = true
                     try await store.createDeployment(state, checkValues: DeploymentKeyCheck.checkValues(of: keySet), origin: origin)
                     try FaultInjection.point("setup.after-deployment-created")
-                    try installation.recordActivation(epoch: 1, keySetID: keySet.id)
+                    try installation.recordActivation(epoch: 1, keySetID: keySet.id, at: state.activatedAt)
                 } catch {
                     let row = await readAfterFailure { try await store.deployment() }
                     if deploymentSent {
@@ -235,7 +235,7 @@ public enum DeploymentAdministration {
             throw DeploymentError(.keySetMismatch,
                 "\(installation.installedKeyFilePath) does not hold the deployment's key set \(deployment.keySetID.lowercasedString)", remedy: .restoreKeySetAndRepair)
         }
-        try installation.recordActivation(epoch: deployment.epoch, keySetID: deployment.keySetID)
+        try installation.recordActivation(epoch: deployment.epoch, keySetID: deployment.keySetID, at: deployment.activatedAt)
         return SetupOutcome(installation: installation, databaseSchema: schema, keySetID: deployment.keySetID,
                             keySetFingerprint: deployment.keySetFingerprint,
                             warnings: adminGroupWarnings(request.adminGroup, groupFile: groupFile))

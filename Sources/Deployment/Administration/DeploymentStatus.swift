@@ -27,6 +27,9 @@ public struct DeploymentStatusReport: Codable, Sendable {
         /// The schema this server's software version needs.
         public var softwareSchemaVersion: Int?
         public var schemaMatches: Bool
+        /// The database server's clock minus this host's, in seconds (positive: the database is
+        /// ahead); `status` warns from 5 s on (``ClockOffset``).
+        public var clockOffsetSeconds: Double?
     }
 
     public struct PasswordSync: Codable, Sendable {
@@ -105,11 +108,13 @@ extension DeploymentAdministration {
             let needed = SchemaCatalog.schema(forSoftwareVersion: configuration.softwareVersion)
             let matches = StoreRules.schemaMismatch(softwareVersion: configuration.softwareVersion, databaseSchema: schema) == nil
             let activeAge = try await store.activeServerHeartbeatAge()
+            let clockOffset = try await ClockOffset.measure(store)
             let lastActiveEpochs = try await lastActiveEpochs(store.activationLog(), current: deployment)
             return DeploymentStatusReport(
                 installation: localStatus(installation, state: installation.state(deployment: deployment, servers: servers),
                                           groupFile: groupFile),
-                database: .init(schemaVersion: schema, softwareSchemaVersion: needed, schemaMatches: matches),
+                database: .init(schemaVersion: schema, softwareSchemaVersion: needed, schemaMatches: matches,
+                               clockOffsetSeconds: (clockOffset.seconds * 1000).rounded() / 1000),
                 deployment: deployment.map {
                     .init(activeServer: $0.activeServer, epoch: $0.epoch, keySetID: $0.keySetID, keySetFingerprint: $0.keySetFingerprint,
                           keySetGeneration: $0.keySetGeneration,

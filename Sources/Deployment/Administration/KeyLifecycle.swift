@@ -184,7 +184,7 @@ public enum KeyLifecycle {
             // The activation record is written before the staged copy goes: until then a re-run finds
             // the staged file and finishes both.
             state = try await commit(change, file: newFile, password: password, installation: installation, store: store, origin: origin) {
-                try installation.recordActivation(epoch: $0.epoch, keySetID: $0.keySetID)
+                try installation.recordActivation(epoch: $0.epoch, keySetID: $0.keySetID, at: $0.activatedAt)
             }
             return try await outcome(change, previous: change.expectedGeneration, state: state, store: store)
         }
@@ -229,7 +229,7 @@ public enum KeyLifecycle {
             logger.info("finishing an interrupted key-set change: installing generation \(staged.keySet.generation)")
             try installation.installKeyFile(bytes, replace: true)
             if state.activeServer == installation.configuration.serverName, installation.activeEpoch != state.epoch {
-                try installation.recordActivation(epoch: state.epoch, keySetID: state.keySetID)
+                try installation.recordActivation(epoch: state.epoch, keySetID: state.keySetID, at: state.activatedAt)
             }
             try installation.discardStagedKeyFile()
             return true

@@ -44,7 +44,9 @@ extension ServerInstallation {
     public var activationRecordPath: String { "\(keysDirectory)/\(Self.activationRecordFileName)" }
 
     /// Records that this server became active at `epoch` with key set `keySetID` (atomic, durable).
-    public func recordActivation(epoch: Int64, keySetID: UUID, at time: Date = Date()) throws {
+    /// `time` is the database's time of the switch (``DeploymentState/activatedAt``), never this
+    /// host's clock, which may be off: the record agrees with the activation log.
+    public func recordActivation(epoch: Int64, keySetID: UUID, at time: Date) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.dateEncodingStrategy = .iso8601

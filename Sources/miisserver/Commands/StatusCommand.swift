@@ -84,6 +84,9 @@ struct StatusCommand: AsyncParsableCommand {
         TextTable.lines(rows).forEach(printLine)
         printLine("")
         printInstallation(i)
+        if let offset = report.database.clockOffsetSeconds, let warning = ClockOffset(seconds: offset).warning {
+            printWarning(warning)
+        }
         if !report.database.schemaMatches, let needed = report.database.softwareSchemaVersion {
             printWarning(DeploymentAdministration.schemaMismatchAdvice(softwareVersion: i.softwareVersion, needed: needed, database: report.database.schemaVersion,
                                                                        activeServer: report.deployment?.activeServer))

@@ -62,7 +62,7 @@ final class DeploymentSandbox: @unchecked Sendable {  // immutable after init
         let current = try #require(try await store.deployment())
         try target.installKeySet(file, credentials: Credentials(account: target.configuration.serviceAccount, password: password), replace: true)
         let state = try await store.activate(ActivationRequest(server: name, expectedEpoch: current.epoch, keySetID: file.keySet.id, osUser: "root", detail: "test takeover", forceReason: "test takeover"))
-        try target.recordActivation(epoch: state.epoch, keySetID: state.keySetID)
+        try target.recordActivation(epoch: state.epoch, keySetID: state.keySetID, at: state.activatedAt)
     }
 }
 

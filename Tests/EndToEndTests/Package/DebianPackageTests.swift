@@ -273,7 +273,7 @@ final class ThrowawayRoot {
         let architecture = try ToolRunner.run("/usr/bin/dpkg", ["--print-architecture"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         for name in depends {
             for list in ["\(name).list", "\(name):\(architecture).list"] {
-                FileManager.default.createFile(atPath: directory.file("var/lib/dpkg/info/\(list)"), contents: Data())
+                _ = FileManager.default.createFile(atPath: directory.file("var/lib/dpkg/info/\(list)"), contents: Data())
             }
         }
     }

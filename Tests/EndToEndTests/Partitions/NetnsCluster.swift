@@ -102,16 +102,21 @@ final class PartitionedDeployment: @unchecked Sendable {
     private let lock = NSLock()
     /// How many faults were injected (partitions, losses, kills, promotions), for the reports.
     var faults = 0
+    /// Per server, the environment that offsets its tools' clock (``FakeClock``); none: the true time.
+    var clocks: [String: [String: String]] = [:]
 
     static let databaseHosts = ["db1", "db2"]
 
     /// `servers`: the first is the primary, the others standbys. `lease`: the deployment's lease.
+    /// `databaseClocks`: per database node, the environment that offsets its server's clock (``FakeClock``).
     static func start(servers: [String], lease: Double, synchronous: Bool = true,
+                      databaseClocks: [ReplicatedPostgres.Node: [String: String]] = [:],
                       sourceLocation: SourceLocation = #_sourceLocation) throws -> PartitionedDeployment? {
         guard let cluster = try NetnsCluster.start(hosts: servers + databaseHosts, sourceLocation: sourceLocation) else { return nil }
         guard let database = try ReplicatedPostgres.start(
             synchronous: synchronous, addresses: [.first: cluster.address("db1"), .second: cluster.address("db2")],
-            launcher: [.first: cluster.launcher("db1"), .second: cluster.launcher("db2")], sourceLocation: sourceLocation) else { return nil }
+            launcher: [.first: cluster.launcher("db1"), .second: cluster.launcher("db2")], nodeEnvironment: databaseClocks,
+            sourceLocation: sourceLocation) else { return nil }
         return try PartitionedDeployment(cluster: cluster, database: database, servers: servers, lease: lease)
     }
 
@@ -140,7 +145,7 @@ final class PartitionedDeployment: @unchecked Sendable {
     @discardableResult
     func miisserver(_ server: String, _ arguments: [String], stdin: String? = nil) throws -> ToolRunner.Result {
         try cluster.run("miisserver", on: server, arguments + ["--install-dir", installDirectory(server)], stdin: stdin,
-                        environment: database.environment)
+                        environment: database.environment.merging(clocks[server] ?? [:]) { $1 })
     }
 
     /// miisactivate on the server's host with the backup, quiet; a success is recorded for invariant 4.
@@ -149,7 +154,8 @@ final class PartitionedDeployment: @unchecked Sendable {
         let result = try cluster.run("miisactivate", on: server,
                                      [backup, DeploymentFixture.account, "*", "/q", "--allow-weak-kdf", "--json",
                                       "--install-dir", installDirectory(server)],
-                                     stdin: DeploymentFixture.password + "\n", environment: database.environment.merging(environment) { $1 })
+                                     stdin: DeploymentFixture.password + "\n",
+                                     environment: database.environment.merging(clocks[server] ?? [:]) { $1 }.merging(environment) { $1 })
         if result.status == 0,
            let report = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any] {
             let epoch = (report["epoch"] as? Int) ?? ((report["deployment"] as? [String: Any])?["epoch"] as? Int) ?? -1

@@ -16,6 +16,8 @@ final class ReplicatedPostgres: @unchecked Sendable {
     let addresses: [Node: String]
     /// The command that runs a node's process on its host (`ip netns exec …`), empty on loopback.
     private let launcher: [Node: [String]]
+    /// What a node's server runs with besides the password (a ``FakeClock`` offset).
+    private let nodeEnvironment: [Node: [String: String]]
     /// Which node is the primary now (changes with ``promote(_:)``).
     private(set) var primary: Node = .first
 
@@ -29,7 +31,8 @@ final class ReplicatedPostgres: @unchecked Sendable {
     /// The pair, or nil (with a note, or a recorded issue in CI) where PostgreSQL's server binaries
     /// are missing.
     static func start(synchronous: Bool = false, addresses: [Node: String] = [.first: "127.0.0.1", .second: "127.0.0.1"],
-                      launcher: [Node: [String]] = [:], sourceLocation: SourceLocation = #_sourceLocation) throws -> ReplicatedPostgres? {
+                      launcher: [Node: [String]] = [:], nodeEnvironment: [Node: [String: String]] = [:],
+                      sourceLocation: SourceLocation = #_sourceLocation) throws -> ReplicatedPostgres? {
         let serverBinaries = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
         guard serverBinaries.contains(where: { FileManager.default.fileExists(atPath: "/usr/lib/postgresql/\($0)/bin/initdb") }) else {
             if !(ProcessInfo.processInfo.environment["CI"] ?? "").isEmpty {
@@ -39,15 +42,18 @@ final class ReplicatedPostgres: @unchecked Sendable {
             }
             return nil
         }
-        return try ReplicatedPostgres(synchronous: synchronous, addresses: addresses, launcher: launcher, sourceLocation: sourceLocation)
+        return try ReplicatedPostgres(synchronous: synchronous, addresses: addresses, launcher: launcher, nodeEnvironment: nodeEnvironment,
+                                      sourceLocation: sourceLocation)
     }
 
-    private init(synchronous: Bool, addresses: [Node: String], launcher: [Node: [String]], sourceLocation: SourceLocation) throws {
+    private init(synchronous: Bool, addresses: [Node: String], launcher: [Node: [String]], nodeEnvironment: [Node: [String: String]],
+                 sourceLocation: SourceLocation) throws {
         root = try TemporaryDirectory("miis-pg-pair")
         chmod(root.path, 0o755)
         password = UUID().uuidString.replacingOccurrences(of: "-", with: "")
         self.addresses = addresses
         self.launcher = launcher
+        self.nodeEnvironment = nodeEnvironment
         let base = Self.freePortPair()
         ports = [.first: base, .second: base + 1]
         let first = addresses[.first] ?? "127.0.0.1"
@@ -133,7 +139,7 @@ final class ReplicatedPostgres: @unchecked Sendable {
     private func run(_ node: Node, _ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) throws {
         // The launcher is `/bin/bash netns-cluster.sh exec RUN HOST` or nothing: bash runs either way.
         let command = (launcher[node].map { Array($0.dropFirst()) + ["/bin/bash"] } ?? []) + [Self.script] + arguments
-        let result = try HarnessCommand.run(command, environment: environment, timeout: 120)
+        let result = try HarnessCommand.run(command, environment: environment.merging(nodeEnvironment[node] ?? [:]) { $1 }, timeout: 120)
         guard result.status == 0 else {
             Issue.record("pg-node.sh \(arguments.first ?? ""): \(result.stderr)", sourceLocation: sourceLocation)
             throw PairError.failed(result.stderr)
