@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build and the tests need, when missing. Run as root (CI is).
 set -euo pipefail
-packages=(pkg-config libssl-dev libsqlite3-dev openssl postgresql man-db strace systemd dpkg-dev lintian iproute2 nftables)
+packages=(pkg-config libssl-dev libsqlite3-dev openssl postgresql man-db strace systemd dpkg-dev lintian iproute2 nftables faketime)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -35,10 +35,7 @@ package enum StandardStreams {
     /// The command line as the tool received it: arguments that are not UTF-8 keep their bytes
     /// (``FileSystemPath``), so a file name `$'\xff.bin'` opens that file. Without the program name.
     package static func arguments() -> [String] {
-        (1..<Int(CommandLine.argc)).map { index in
-            guard let argument = CommandLine.unsafeArgv[index] else { return "" }
-            return FileSystemPath.string(cString: argument)
-        }
+        ProcessArguments.afterProgramName
     }
 
     /// Writes `text` to standard output. Escaped file-name bytes are shown as `\xHH`.

@@ -40,7 +40,7 @@ struct MiisServer: AsyncParsableCommand {
 
     /// The last path component of the name this process was started as (`argv[0]`).
     static var invokedName: String {
-        guard let first = CommandLine.arguments.first, let last = first.split(separator: "/").last else { return "" }
+        guard let first = ProcessArguments.programName, let last = first.split(separator: "/").last else { return "" }
         return String(last)
     }
 }

@@ -127,7 +127,7 @@ public struct ServerInstallation: Sendable {
         if count > 0 {
             return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
         }
-        guard let first = CommandLine.arguments.first, first.contains("/") else { return nil }
+        guard let first = ProcessArguments.programName, first.contains("/") else { return nil }
         return first
     }
 

@@ -39,6 +39,27 @@ import Testing
         #expect(try deployment.deploymentState().epoch == 2)
     }
 
+    // MARK: a preloaded library
+
+    /// libfaketime calls `setenv` in its constructor, before the Swift runtime's: the runtime,
+    /// which finds `argv` from `environ`, then saw no arguments (swiftlang/swift#76080). Before,
+    /// every tool crashed with a stack trace (Range requires lowerBound <= upperBound, status 132);
+    /// now they read the kernel's copy of the command line, and miisactivate is still itself.
+    @Test func aPreloadedLibraryThatCallsSetenvKeepsTheCommandLine() throws {
+        guard let clock = FakeClock.environment(offset: 3600) else { return }
+        let version = try ToolRunner.run("keytool", ["--version"], environment: clock)
+        #expect(version.status == 0, "\(version.stderr)")
+        #expect(version.stdout == (try ToolRunner.run("keytool", ["--version"]).stdout), "\(version.stdout)")
+        #expect(version.stderr == "")
+        let unknown = try ToolRunner.run("miisserver", ["no-such-command"], environment: clock)
+        #expect(unknown.status == 64, "\(unknown.stderr)")
+        #expect(unknown.stderr.hasPrefix("miisserver: unknown command 'no-such-command'"), "\(unknown.stderr)")
+        // The multi-call binary still knows the name it was started as.
+        let help = try ToolRunner.run("miisactivate", ["/?"], environment: clock)
+        #expect(help.status == 0, "\(help.stderr)")
+        #expect(help.stdout.hasPrefix("Activates a standby server"), "\(help.stdout)")
+    }
+
     // MARK: a reader that goes away
 
     /// `TOOL ... | true` where `true` has exited before the tool writes: the tool must end like any
