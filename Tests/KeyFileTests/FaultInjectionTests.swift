@@ -18,8 +18,15 @@ struct FaultInjectionTests {
         #expect(Arming("postgres.after-commit@2:error") == Arming(name: "postgres.after-commit", hit: 2, action: .throwError))
     }
 
+    @Test func stopSuffixStopsTheProcessInstead() {
+        #expect(Arming("postgres.before-commit:stop") == Arming(name: "postgres.before-commit", hit: 1, action: .stop))
+        #expect(Arming("activate.after-commit@2:stop") == Arming(name: "activate.after-commit", hit: 2, action: .stop))
+        // One action per arming: a second suffix is part of a (non-existent) name, never a second action.
+        #expect(Arming("a:error:stop") == Arming(name: "a:error", hit: 1, action: .stop))
+    }
+
     @Test func malformedValuesArmNothing() {
-        for value in ["", "@2", ":error", "name@0", "name@-1", "name@x", "name@2x:error", "@1:error"] {
+        for value in ["", "@2", ":error", ":stop", "name@0", "name@-1", "name@x", "name@2x:error", "name@2x:stop", "@1:error", "@1:stop"] {
             #expect(Arming(value) == nil, "\(value)")
         }
     }
@@ -27,6 +34,7 @@ struct FaultInjectionTests {
     @Test func aListArmsSeveralPoints() {
         #expect(FaultInjection.parse("a:error,b@2") == [Arming(name: "a", hit: 1, action: .throwError), Arming(name: "b", hit: 2, action: .kill)])
         #expect(FaultInjection.parse("a") == [Arming(name: "a", hit: 1, action: .kill)])
+        #expect(FaultInjection.parse("a:stop,b@2:error") == [Arming(name: "a", hit: 1, action: .stop), Arming(name: "b", hit: 2, action: .throwError)])
         #expect(FaultInjection.parse("a,,b") == nil)
         #expect(FaultInjection.parse("a,b@0") == nil)
     }

@@ -15,6 +15,10 @@ import Glibc
 ///   kills itself with SIGKILL, as a power cut would;
 /// - `name:error` or `name@N:error`: the point throws an I/O error (`EIO`, category `io`) instead,
 ///   so that the caller's error path runs, as a failing disk or a lost connection would make it;
+/// - `name:stop` or `name@N:stop`: the process stops itself with SIGSTOP there (all its threads,
+///   as a frozen VM or a `kill -STOP` would), so that a test can inject a fault at that exact
+///   moment (it waits for the process to show state `T` in /proc/PID/stat) and then resume it
+///   with SIGCONT;
 /// - several of these, comma-separated, arm several points (an error, then a second one on the
 ///   error path); a malformed value arms nothing.
 ///
@@ -36,6 +40,7 @@ package enum FaultInjection {
         enum Action: Equatable {
             case kill
             case throwError
+            case stop
         }
         var name: String
         var hit: Int
@@ -47,14 +52,17 @@ package enum FaultInjection {
             self.action = action
         }
 
-        /// Parses `name[@N][:error]`; `nil` for an empty value or a bad count (nothing is armed
-        /// rather than a misspelt arming firing at the wrong time).
+        /// Parses `name[@N][:error|:stop]`; `nil` for an empty value or a bad count (nothing is
+        /// armed rather than a misspelt arming firing at the wrong time).
         init?(_ value: String) {
             var rest = Substring(value)
             action = .kill
             if rest.hasSuffix(":error") {
                 rest = rest.dropLast(":error".count)
                 action = .throwError
+            } else if rest.hasSuffix(":stop") {
+                rest = rest.dropLast(":stop".count)
+                action = .stop
             }
             hit = 1
             if let at = rest.lastIndex(of: "@") {
@@ -92,6 +100,8 @@ package enum FaultInjection {
         switch arming.action {
         case .kill: kill(getpid(), SIGKILL)
         case .throwError: throw injectedError(name)
+        // Returns once resumed (SIGCONT): the code after the point runs as if nothing happened.
+        case .stop: kill(getpid(), SIGSTOP)
         }
     }
 

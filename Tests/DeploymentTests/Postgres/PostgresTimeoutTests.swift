@@ -67,4 +67,48 @@ struct PostgresTimeoutTests {
             try await store.close()
         }
     }
+
+    /// The operation watchdog firing while COMMIT is on its way is an unknown outcome, not a
+    /// server that "did not answer": the server may commit (here it does, once the deferred
+    /// trigger that stands in for a slow COMMIT finishes).
+    @Test func watchdogDuringCommitIsAnUnknownOutcome() async throws {
+        try await PostgresTestServer.withFreshDatabase { url in
+            let setup = try PostgresDeploymentStore(url: url, environment: PostgresTestServer.environment)
+            try await setup.executeRawSQL("CREATE TABLE slow_commit (x int)")
+            try await setup.executeRawSQL("""
+                CREATE FUNCTION slow_commit_trigger() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(3); RETURN NULL; END $$
+                """)
+            try await setup.executeRawSQL("""
+                CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT ON slow_commit DEFERRABLE INITIALLY DEFERRED
+                FOR EACH ROW EXECUTE FUNCTION slow_commit_trigger()
+                """)
+            try await setup.close()
+            let store = try PostgresDeploymentStore(url: url, environment: PostgresTestServer.environment,
+                                                    timeouts: .init(lock: 10, statement: 30, operation: 1))
+            try await store.connect()
+            let error = await deploymentError { try await store.executeRawSQL("INSERT INTO slow_commit VALUES (1)") }
+            #expect(error?.kind == .database)
+            #expect(error?.message.hasSuffix("did not answer within 1 s during COMMIT: outcome unknown: run it again") == true,
+                    "\(error?.message ?? "")")
+            try await store.close()
+        }
+    }
+
+    /// Every session of the store carries `idle_in_transaction_session_timeout`: a transaction left
+    /// idle (its client stopped or cut off) is ended by the server and gives its row locks back.
+    @Test func sessionsEndTransactionsLeftIdle() async throws {
+        try await PostgresTestServer.withFreshDatabase { url in
+            let store = try PostgresDeploymentStore(url: url, environment: PostgresTestServer.environment,
+                                                    timeouts: .init(lock: 10, statement: 30, operation: 60, idleInTransaction: 2))
+            try await store.executeRawSQL("""
+                DO $$ BEGIN
+                    IF current_setting('idle_in_transaction_session_timeout') <> '2s' THEN
+                        RAISE EXCEPTION 'idle_in_transaction_session_timeout is %', current_setting('idle_in_transaction_session_timeout');
+                    END IF;
+                END $$
+                """)
+            try await store.close()
+            #expect(PostgresDeploymentStore.Timeouts().idleInTransaction < PostgresDeploymentStore.Timeouts().lock)
+        }
+    }
 }

@@ -10,7 +10,10 @@ import Testing
 /// 2. the activation rows' epochs are 2, 3, … without gaps or duplicates, and the row's epoch is
 ///    1 + their count;
 /// 3. no heartbeat of a server is committed after the activation that ended its epoch (unless it
-///    became active again);
+///    became active again); no secret write or key-set change carries an older epoch than one that
+///    already existed: each writes a `changed` log row in its own transaction, with the epoch of
+///    the deployment row that transaction saw, and that row must name the server holding that
+///    epoch and come after (by log order) no activation of a later epoch;
 /// 4. every activation that reported success (exit 0) is in the log, at the epoch it reported;
 /// 5. no key file lost or half-written: every server that held the deployment has one, and every
 ///    key file present is intact (`keytool verify` without the password: the whole-file checksum).
@@ -90,6 +93,26 @@ enum InvariantChecker {
             guard let ownEpoch, let ended = activations.first(where: { ($0["epoch"] as? Int) == ownEpoch + 1 }),
                   let endedAt = dates(ended["time"]) else { continue }
             if heartbeat > endedAt { violation("\(name)'s heartbeat at \(heartbeat) was committed after epoch \(ownEpoch) ended at \(endedAt)") }
+        }
+
+        // 3, continued: secret writes and key-set changes. Their `changed` rows are the only record
+        // with an epoch (the secrets and key_set_history rows carry none); the log's order is the
+        // order in which the rows were inserted, and a fenced write inserts its row only after it
+        // holds the deployment row (FOR SHARE or FOR UPDATE), so a stale write that got through
+        // would show as a row of an older epoch after a newer activation, or as a row naming a
+        // server that did not hold the epoch it recorded.
+        let setupPrimary = deployment.servers.first ?? ""
+        for (index, entry) in history.enumerated() where (entry["outcome"] as? String) == "changed" {
+            guard let detail = entry["detail"] as? String, detail.hasPrefix("secret '") || detail.hasPrefix("key set "),
+                  let writer = entry["server"] as? String, let writeEpoch = entry["epoch"] as? Int else { continue }
+            let holder = writeEpoch == 1 ? setupPrimary
+                : activations.first(where: { ($0["epoch"] as? Int) == writeEpoch })?["server"] as? String
+            if holder != writer {
+                violation("\(writer) committed \"\(detail)\" at epoch \(writeEpoch), which \(holder ?? "no server") held")
+            }
+            if let newer = history[..<index].first(where: { ($0["outcome"] as? String) == "activated" && (($0["epoch"] as? Int) ?? 0) > writeEpoch }) {
+                violation("\(writer) committed \"\(detail)\" at epoch \(writeEpoch) after epoch \(newer["epoch"] ?? "?") existed")
+            }
         }
 
         // 4. Every acknowledged activation is in the log.

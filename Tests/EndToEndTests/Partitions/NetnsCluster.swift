@@ -141,11 +141,11 @@ final class PartitionedDeployment: @unchecked Sendable {
 
     func installDirectory(_ server: String) -> String { root.file(server) }
 
-    /// `miisserver ARGS --install-dir` on the server's own host.
+    /// `miisserver ARGS --install-dir` on the server's own host (`environment` added to the database's).
     @discardableResult
-    func miisserver(_ server: String, _ arguments: [String], stdin: String? = nil) throws -> ToolRunner.Result {
+    func miisserver(_ server: String, _ arguments: [String], stdin: String? = nil, environment: [String: String] = [:]) throws -> ToolRunner.Result {
         try cluster.run("miisserver", on: server, arguments + ["--install-dir", installDirectory(server)], stdin: stdin,
-                        environment: database.environment.merging(clocks[server] ?? [:]) { $1 })
+                        environment: database.environment.merging(clocks[server] ?? [:]) { $1 }.merging(environment) { $1 })
     }
 
     /// miisactivate on the server's host with the backup, quiet; a success is recorded for invariant 4.

@@ -51,6 +51,8 @@ struct ReleaseBuildTests {
         #expect(String(decoding: configuration, as: UTF8.self).contains("\"\(SchemaCatalog.currentSoftwareVersion)\""))
         let binary = try Data(contentsOf: URL(fileURLWithPath: Self.releaseMiisserver))
         #expect(binary.range(of: Data("MIIS_TEST_SOFTWARE_VERSION".utf8)) == nil)
+        // Nor can the tests' switch for the PostgreSQL operation watchdog shorten a release build's.
+        #expect(binary.range(of: Data("MIIS_TEST_POSTGRES_OPERATION_TIMEOUT".utf8)) == nil)
     }
 
     /// `make release` links with lld, packed relative relocations and without the toolchain's

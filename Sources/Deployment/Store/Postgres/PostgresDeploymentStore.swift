@@ -31,14 +31,47 @@ public final class PostgresDeploymentStore: DeploymentStore {
         /// The longest a single statement may run on the server.
         public var statement: TimeInterval
         /// The longest one call may wait for the server's answers (a dead network); then the
-        /// connection is closed and the call fails with `.database`.
+        /// connection is closed and the call fails with `.database` (an unknown outcome if COMMIT
+        /// was on its way).
         public var operation: TimeInterval
+        /// How long the server lets a session sit idle inside an open transaction before it ends
+        /// the session and rolls the transaction back (`idle_in_transaction_session_timeout`).
+        /// Without it, a client that stopped between two statements (frozen, partitioned away,
+        /// crashed without the host noticing) keeps its locks on the deployment row until TCP
+        /// keepalive gives up, about two hours, and every activation meanwhile fails on its lock
+        /// timeout. The store's transactions contain only SQL (no prompt, no file work, no key
+        /// derivation between statements), so a few seconds is generous. It is shorter than
+        /// ``lock`` so that a takeover waiting for the row gets it before its own lock timeout:
+        /// the holder has been idle at least as long as the waiter has waited.
+        public var idleInTransaction: TimeInterval
 
-        public init(lock: TimeInterval = 10, statement: TimeInterval = 30, operation: TimeInterval = 60) {
+        public init(lock: TimeInterval = 10, statement: TimeInterval = 30, operation: TimeInterval = 60,
+                    idleInTransaction: TimeInterval = 5) {
             self.lock = lock
             self.statement = statement
             self.operation = operation
+            self.idleInTransaction = idleInTransaction
         }
+
+        /// The defaults; in a debug build (the tests'), `MIIS_TEST_POSTGRES_OPERATION_TIMEOUT`
+        /// (seconds, 1 to 60) shortens ``operation``, so that a partition test waiting for the
+        /// watchdog (an answer to COMMIT that never comes) takes seconds. A release build has no
+        /// such switch: the name is not in its binary (ReleaseBuildTests).
+        public static var standard: Timeouts {
+            var timeouts = Timeouts()
+            #if DEBUG
+            if let text = ProcessInfo.processInfo.environment[testOperationTimeoutVariable], let seconds = Double(text),
+               seconds >= 1, seconds <= timeouts.operation {
+                timeouts.operation = seconds
+            }
+            #endif
+            return timeouts
+        }
+
+        #if DEBUG
+        /// Debug builds only: see ``standard``.
+        public static let testOperationTimeoutVariable = "MIIS_TEST_POSTGRES_OPERATION_TIMEOUT"
+        #endif
     }
 
     /// The location as a URL without secrets, for messages.
@@ -49,12 +82,12 @@ public final class PostgresDeploymentStore: DeploymentStore {
     /// call does (or ``connect()``). Throws `.database` for a bad URL, a URL with a password, or
     /// an unusable TLS root certificate file.
     public convenience init(url: String, environment: [String: String] = ProcessInfo.processInfo.environment,
-                            timeouts: Timeouts = Timeouts()) throws {
+                            timeouts: Timeouts = .standard) throws {
         try self.init(location: PostgresLocation(url: url), environment: environment, timeouts: timeouts)
     }
 
     public init(location: PostgresLocation, environment: [String: String] = ProcessInfo.processInfo.environment,
-                timeouts: Timeouts = Timeouts()) throws {
+                timeouts: Timeouts = .standard) throws {
         self.location = location
         self.timeouts = timeouts
         // One connection configuration per server of the host list, each with its own password
@@ -80,6 +113,8 @@ public final class PostgresDeploymentStore: DeploymentStore {
                 // Never hang: a lock held by another session or a runaway statement ends in a clear error.
                 ("lock_timeout", "\(Int(timeouts.lock * 1000))ms"),
                 ("statement_timeout", "\(Int(timeouts.statement * 1000))ms"),
+                // A session that stopped talking inside a transaction gives the deployment row back.
+                ("idle_in_transaction_session_timeout", "\(Int(timeouts.idleInTransaction * 1000))ms"),
             ]
             candidates.append(PostgresSession.Candidate(location: single, configuration: configuration,
                                                         passwordSource: lookup.source, passwordWarnings: lookup.warnings))
@@ -792,10 +827,22 @@ public final class PostgresDeploymentStore: DeploymentStore {
             return result
         } catch {
             watchdog.cancel()
-            await session.release(broken: deadline.fired || PostgresErrorMapping.breaksConnection(error))
+            let unanswered = error is UnansweredCommit
+            await session.release(broken: unanswered || deadline.fired || PostgresErrorMapping.breaksConnection(error))
+            let target = "\(location.serverDescription)/\(location.database)"
+            // COMMIT was on its way when the connection went (whoever closed it, the watchdog
+            // included): the server may have committed. That, not the timeout, is what the caller
+            // must hear.
+            if unanswered {
+                if deadline.fired {
+                    throw DeploymentError(.database,
+                        "PostgreSQL at \(target) did not answer within \(Int(timeouts.operation)) s during COMMIT: outcome unknown: run it again")
+                }
+                throw PostgresErrorMapping.commitOutcomeUnknown(location: location)
+            }
             if deadline.fired {
                 throw DeploymentError(.database,
-                    "PostgreSQL at \(location.serverDescription)/\(location.database) did not answer within \(Int(timeouts.operation)) s; the connection was closed")
+                    "PostgreSQL at \(target) did not answer within \(Int(timeouts.operation)) s; the connection was closed")
             }
             throw PostgresErrorMapping.queryError(error, location: location, timeouts: timeouts)
         }
@@ -813,10 +860,15 @@ public final class PostgresDeploymentStore: DeploymentStore {
                     return result
                 }
             } catch let error as PostgresTransactionError {
-                // A connection lost while COMMIT was on its way: the server may have committed
-                // or not, and no one can tell from here. Said so, never reported as a failure.
-                if error.closureError == nil, let commitError = error.commitError, PostgresErrorMapping.breaksConnection(commitError) {
-                    throw PostgresErrorMapping.commitOutcomeUnknown(location: location)
+                if error.closureError == nil, let commitError = error.commitError {
+                    // The server ended the session before it read COMMIT (it sat idle in the
+                    // transaction too long): rolled back, nothing written. Said precisely.
+                    if PostgresErrorMapping.endedIdleTransaction(commitError) {
+                        throw PostgresErrorMapping.queryError(commitError, location: location, timeouts: timeouts)
+                    }
+                    // A connection lost while COMMIT was on its way: the server may have committed
+                    // or not, and no one can tell from here. Said so, never reported as a failure.
+                    if PostgresErrorMapping.breaksConnection(commitError) { throw UnansweredCommit() }
                 }
                 // The error of the step that failed, as it was thrown (ours pass through, the
                 // server's are mapped by `withConnection`); a failed ROLLBACK adds nothing to it.
@@ -832,6 +884,10 @@ public final class PostgresDeploymentStore: DeploymentStore {
         }
     }
 }
+
+/// COMMIT was sent and the connection went before its answer came: `withConnection` reports the
+/// unknown outcome (also when its own watchdog closed the connection).
+private struct UnansweredCommit: Error {}
 
 /// Whether an operation's watchdog fired (shared by the call and its watchdog task).
 private final class OperationDeadline: Sendable {

@@ -46,6 +46,10 @@ enum PostgresErrorMapping {
             case .server:
                 return serverError(error, location: location, timeouts: timeouts, passwordSource: nil)
             case .connectionError, .serverClosedConnection, .uncleanShutdown, .clientClosedConnection:
+                // The server's FATAL error that closed the connection, when there was one.
+                if let cause = error.underlying as? PSQLError, cause.code == .server {
+                    return serverError(cause, location: location, timeouts: timeouts, passwordSource: nil)
+                }
                 return DeploymentError(.database, "lost the connection to PostgreSQL at \(target)")
             default:
                 return DeploymentError(.database, "PostgreSQL at \(target): \(error.code)")
@@ -65,9 +69,20 @@ enum PostgresErrorMapping {
             "lost the connection to PostgreSQL at \(location.serverDescription)/\(location.database) during COMMIT: outcome unknown: run it again")
     }
 
+    /// Whether the server ended the session because it sat idle inside a transaction longer than
+    /// `idle_in_transaction_session_timeout` (SQLSTATE 25P03, FATAL): the transaction was rolled
+    /// back. The error arrives as the answer to the next query, or, when it came while no query was
+    /// waiting, as the cause of the closed connection the next query finds.
+    static func endedIdleTransaction(_ error: any Error) -> Bool {
+        guard let error = error as? PSQLError else { return false }
+        let server = error.code == .server ? error : error.underlying as? PSQLError
+        return server?.serverInfo?[.sqlState] == "25P03"
+    }
+
     /// Whether the connection is unusable after `error` (the next call reconnects).
     static func breaksConnection(_ error: any Error) -> Bool {
         guard let error = error as? PSQLError else { return false }
+        if endedIdleTransaction(error) { return true }
         switch error.code {
         case .connectionError, .serverClosedConnection, .uncleanShutdown, .clientClosedConnection, .messageDecodingFailure,
              .unexpectedBackendMessage:
@@ -105,6 +120,9 @@ enum PostgresErrorMapping {
         case "25006":
             return DeploymentError(.database,
                 "PostgreSQL at \(target) is read-only (a hot standby?): list the primary in the URL, or add target_session_attrs=read-write to a multi-host URL")
+        case "25P03":
+            return DeploymentError(.database,
+                "PostgreSQL at \(target) ended the transaction after \(Self.seconds(timeouts.idleInTransaction)) s idle (idle_in_transaction_session_timeout): nothing was written; run it again")
         case "40001", "40P01":
             return DeploymentError(.database, "PostgreSQL at \(target) aborted a conflicting transaction; try again")
         default:

@@ -1,0 +1,77 @@
+import Foundation
+import Testing
+
+/// A tool that stopped itself at a `name:stop` fault point (`MIIS_FAULT_POINT`, debug builds):
+/// found among the machine's processes by its command line (the tools run under `ip netns exec`,
+/// so they are not the test's children), then resumed with SIGCONT once the test injected its fault.
+struct StoppedTool {
+    let pid: pid_t
+
+    /// Waits, at most `timeout` seconds, for a process whose program is the built `tool` and
+    /// whose arguments include every one of `arguments` (an install directory, a subcommand) to
+    /// be stopped (state `T` in /proc/PID/stat). Nil, with a recorded issue, if none stopped in time.
+    static func wait(for tool: String, arguments: [String], timeout: TimeInterval = 30,
+                     sourceLocation: SourceLocation = #_sourceLocation) -> StoppedTool? {
+        let executable = ToolRunner.path(of: tool)
+        let deadline = Date().addingTimeInterval(timeout)
+        repeat {
+            for pid in processes(of: executable, with: arguments) where state(of: pid) == "T" {
+                return StoppedTool(pid: pid)
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+        } while Date() < deadline
+        Issue.record("no \(tool) \(arguments.joined(separator: " ")) stopped within \(Int(timeout)) s", sourceLocation: sourceLocation)
+        return nil
+    }
+
+    /// Lets the tool run on from its fault point.
+    func resume() {
+        kill(pid, SIGCONT)
+    }
+
+    /// The processes whose argv[0] is `executable` (not the shell or `ip` that launched them,
+    /// whose command lines hold the same words) and whose arguments include `arguments`.
+    private static func processes(of executable: String, with arguments: [String]) -> [pid_t] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry -> pid_t? in
+            guard let pid = pid_t(entry),
+                  let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
+            let argv = data.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+            guard argv.first == executable, arguments.allSatisfy(argv.dropFirst().contains) else { return nil }
+            return pid
+        }
+    }
+
+    /// The state letter of /proc/PID/stat: the field after the command name in parentheses.
+    private static func state(of pid: pid_t) -> Character? {
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/stat") else { return nil }
+        let text = String(decoding: data, as: UTF8.self)
+        guard let close = text.lastIndex(of: ")") else { return nil }
+        return text[text.index(after: close)...].first { $0 != " " }
+    }
+}
+
+/// A tool run on a background thread, for a test that must act while it runs (it stops at a
+/// fault point); ``wait(timeout:)`` is bounded.
+final class BackgroundRun: @unchecked Sendable {
+    private let group = DispatchGroup()
+    private let lock = NSLock()
+    private var outcome: Result<ToolRunner.Result, any Error>?
+
+    init(_ work: @escaping @Sendable () throws -> ToolRunner.Result) {
+        DispatchQueue.global().async(group: group) {
+            let result = Result { try work() }
+            self.lock.lock(); self.outcome = result; self.lock.unlock()
+        }
+    }
+
+    /// The tool's result, or nil (with a recorded issue) if it did not end within `timeout` seconds.
+    func wait(timeout: TimeInterval, sourceLocation: SourceLocation = #_sourceLocation) throws -> ToolRunner.Result? {
+        guard group.wait(timeout: .now() + timeout) == .success else {
+            Issue.record("the tool did not end within \(Int(timeout)) s", sourceLocation: sourceLocation)
+            return nil
+        }
+        lock.lock(); defer { lock.unlock() }
+        return try outcome?.get()
+    }
+}
