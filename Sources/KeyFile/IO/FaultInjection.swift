@@ -101,7 +101,11 @@ package enum FaultInjection {
         case .kill: kill(getpid(), SIGKILL)
         case .throwError: throw injectedError(name)
         // Returns once resumed (SIGCONT): the code after the point runs as if nothing happened.
-        case .stop: kill(getpid(), SIGSTOP)
+        // Sent to this thread, not the process: a process-directed SIGSTOP goes to a thread the
+        // kernel picks (the main one, waiting), and this one would run on into the step after
+        // the point before the group stop reached it. Directed here, it stops this thread on
+        // its way out of the call, then every other one.
+        case .stop: pthread_kill(pthread_self(), SIGSTOP)
         }
     }
 

@@ -9,13 +9,14 @@ struct StoppedTool {
 
     /// Waits, at most `timeout` seconds, for a process whose program is the built `tool` and
     /// whose arguments include every one of `arguments` (an install directory, a subcommand) to
-    /// be stopped (state `T` in /proc/PID/stat). Nil, with a recorded issue, if none stopped in time.
+    /// be stopped: every one of its threads in state `T` (/proc/PID/task/TID/stat). Nil, with a
+    /// recorded issue, if none stopped in time.
     static func wait(for tool: String, arguments: [String], timeout: TimeInterval = 30,
                      sourceLocation: SourceLocation = #_sourceLocation) -> StoppedTool? {
         let executable = ToolRunner.path(of: tool)
         let deadline = Date().addingTimeInterval(timeout)
         repeat {
-            for pid in processes(of: executable, with: arguments) where state(of: pid) == "T" {
+            for pid in processes(of: executable, with: arguments) where allThreadsStopped(pid) {
                 return StoppedTool(pid: pid)
             }
             Thread.sleep(forTimeInterval: 0.05)
@@ -42,9 +43,15 @@ struct StoppedTool {
         }
     }
 
-    /// The state letter of /proc/PID/stat: the field after the command name in parentheses.
-    private static func state(of pid: pid_t) -> Character? {
-        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/stat") else { return nil }
+    /// Whether the process has threads and all of them are stopped.
+    private static func allThreadsStopped(_ pid: pid_t) -> Bool {
+        let threads = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        return !threads.isEmpty && threads.allSatisfy { state(of: "/proc/\(pid)/task/\($0)/stat") == "T" }
+    }
+
+    /// The state letter of a stat file: the field after the command name in parentheses.
+    private static func state(of statFile: String) -> Character? {
+        guard let data = FileManager.default.contents(atPath: statFile) else { return nil }
         let text = String(decoding: data, as: UTF8.self)
         guard let close = text.lastIndex(of: ")") else { return nil }
         return text[text.index(after: close)...].first { $0 != " " }
