@@ -98,10 +98,13 @@ stop)
 kill)
     if [ -f "$data/postmaster.pid" ]; then
         pid=$(head -n 1 "$data/postmaster.pid")
-        kill -KILL "$pid" 2>/dev/null || true
-        # The postmaster's children notice its death and exit; a crashed node keeps its pid file.
-        for _ in $(seq 1 50); do pgrep -P "$pid" >/dev/null 2>&1 || break; sleep 0.1; done
-        pkill -KILL -P "$pid" 2>/dev/null || true
+        # Every process of the server at once, as in a crash. The postmaster is stopped first so
+        # that it forks no backend between the listing of its children and the kill: once it is
+        # dead its children are re-parented and -P no longer finds them; left alive, a backend can
+        # go on answering its client (and committing) until it notices. A crashed node keeps its
+        # pid file.
+        kill -STOP "$pid" 2>/dev/null || true
+        kill -KILL "$pid" $(pgrep -P "$pid") 2>/dev/null || true
     fi
     ;;
 freeze|thaw)

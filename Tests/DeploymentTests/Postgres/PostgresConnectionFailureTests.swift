@@ -108,4 +108,20 @@ struct PostgresConnectionFailureTests {
                                         environment: PostgresTestServer.environment, within: 6)
         #expect(message?.contains("timed out after 2 s") == true, "\(message ?? "")")
     }
+
+    /// A server that accepts and authenticates, then stops answering before the session-state
+    /// query of `target_session_attrs` returns: bounded by `connect_timeout` like the connection
+    /// itself (before the fix that query had no bound and the command waited as long as TCP did).
+    @Test func serverThatStopsAnsweringAfterConnectingTimesOut() async throws {
+        guard let base = PostgresTestServer.configuredURL() else { return }
+        var location = try PostgresLocation(url: base)
+        let relay = try StallingRelay(toPort: location.port)
+        location.endpoint = .tcp(host: "127.0.0.1", port: relay.port)
+        location.connectTimeout = 2
+        location.sslMode = .disable
+        location.targetSessionAttributes = .readWrite
+        let message = try await failure(location.redacted, environment: PostgresTestServer.environment, within: 8)
+        #expect(message == "PostgreSQL at 127.0.0.1:\(relay.port)/\(location.database) did not answer within 2 s after connecting",
+                "\(message ?? "")")
+    }
 }

@@ -1,7 +1,6 @@
 import Foundation
 import KeyFile
 import PostgresNIO
-import Synchronization
 
 /// The deployment store on PostgreSQL, for real multi-host deployments (primary and standbys on
 /// different hosts sharing one database). Chosen by a `postgres://` or `postgresql://` location;
@@ -812,14 +811,7 @@ public final class PostgresDeploymentStore: DeploymentStore {
     /// Lends the store's connection to `body`, one call at a time; errors become `.database`.
     private func withConnection<T>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         let connection = try await session.acquire()
-        // A watchdog for a server that stopped answering (TCP keeps waiting): it closes the
-        // connection, which fails the pending query.
-        let deadline = OperationDeadline()
-        let watchdog = Task { [timeout = timeouts.operation] in
-            try await Task.sleep(nanoseconds: UInt64(timeout * 1_000_000_000))
-            deadline.fire()
-            try? await connection.close()
-        }
+        let watchdog = ConnectionWatchdog(closing: connection, after: timeouts.operation)
         do {
             let result = try await body(connection)
             watchdog.cancel()
@@ -828,19 +820,19 @@ public final class PostgresDeploymentStore: DeploymentStore {
         } catch {
             watchdog.cancel()
             let unanswered = error is UnansweredCommit
-            await session.release(broken: unanswered || deadline.fired || PostgresErrorMapping.breaksConnection(error))
+            await session.release(broken: unanswered || watchdog.fired || PostgresErrorMapping.breaksConnection(error))
             let target = "\(location.serverDescription)/\(location.database)"
             // COMMIT was on its way when the connection went (whoever closed it, the watchdog
             // included): the server may have committed. That, not the timeout, is what the caller
             // must hear.
             if unanswered {
-                if deadline.fired {
+                if watchdog.fired {
                     throw DeploymentError(.database,
                         "PostgreSQL at \(target) did not answer within \(Int(timeouts.operation)) s during COMMIT: outcome unknown: run it again")
                 }
                 throw PostgresErrorMapping.commitOutcomeUnknown(location: location)
             }
-            if deadline.fired {
+            if watchdog.fired {
                 throw DeploymentError(.database,
                     "PostgreSQL at \(target) did not answer within \(Int(timeouts.operation)) s; the connection was closed")
             }
@@ -888,11 +880,3 @@ public final class PostgresDeploymentStore: DeploymentStore {
 /// COMMIT was sent and the connection went before its answer came: `withConnection` reports the
 /// unknown outcome (also when its own watchdog closed the connection).
 private struct UnansweredCommit: Error {}
-
-/// Whether an operation's watchdog fired (shared by the call and its watchdog task).
-private final class OperationDeadline: Sendable {
-    private let value = Mutex(false)
-
-    var fired: Bool { value.withLock { $0 } }
-    func fire() { value.withLock { $0 = true } }
-}

@@ -115,6 +115,10 @@ actor PostgresSession {
                     continue
                 }
                 if wanted == .any { return connection }
+                // Bounded like the connection itself: a server can accept and authenticate, then
+                // stop answering (frozen, or gone with its host) before this first query returns.
+                let watchdog = ConnectionWatchdog(closing: connection, after: candidate.location.connectTimeout)
+                defer { watchdog.cancel() }
                 do {
                     let (inRecovery, readOnly) = try await Self.sessionState(connection)
                     if wanted.accepts(inRecovery: inRecovery, readOnly: readOnly, strict: strict) { return connection }
@@ -122,7 +126,9 @@ actor PostgresSession {
                         reasons.append("\(candidate.location.endpoint.description) is \(inRecovery ? "a hot standby (in recovery)" : readOnly ? "read-only" : "a writable primary")")
                     }
                 } catch {
-                    let mapped = PostgresErrorMapping.queryError(error, location: candidate.location, timeouts: timeouts)
+                    let mapped = watchdog.fired
+                        ? DeploymentError(.database, "PostgreSQL at \(candidate.location.serverDescription)/\(candidate.location.database) did not answer within \(Int(candidate.location.connectTimeout)) s after connecting")
+                        : PostgresErrorMapping.queryError(error, location: candidate.location, timeouts: timeouts)
                     lastError = mapped
                     if strict { reasons.append(mapped.message) }
                 }
