@@ -109,7 +109,7 @@ depends=$(cd "$stage/source" && dpkg-shlibdeps -O -e"$root/opt/miis/Bin/keytool"
     sed -n 's/^shlibs:Depends=//p') || { cat "$stage/shlibdeps.err" >&2; fail "dpkg-shlibdeps failed"; }
 [ -n "$depends" ] || fail "dpkg-shlibdeps found no dependencies"
 
-install -m 0755 packaging/debian/postinst packaging/debian/postrm "$root/DEBIAN/"
+install -m 0755 packaging/debian/postinst packaging/debian/prerm packaging/debian/postrm "$root/DEBIAN/"
 # Installed-Size as dpkg-gencontrol computes it (not du's blocks, which depend on the filesystem
 # the stage is on): each file or link rounded up to KiB, a hard-linked file once, 1 per other entry.
 installed_size=$(find "$root" -path "$root/DEBIAN" -prune -o ! -path "$root" -printf '%y %i %s\n' |

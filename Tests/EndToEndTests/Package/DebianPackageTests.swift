@@ -121,7 +121,7 @@ struct DebianPackageTests {
         #expect(changelog.stdout.hasPrefix("\(Self.packageName) (\(version))"), "\(changelog.stdout)")
         let control = try TemporaryDirectory("miis-deb-control")
         #expect(try ToolRunner.run("/usr/bin/dpkg-deb", ["--control", package, control.path]).status == 0)
-        for script in ["postinst", "postrm"] {
+        for script in ["postinst", "prerm", "postrm"] {
             #expect(try ToolRunner.run("/bin/sh", ["-n", control.file(script)]).status == 0, "\(script)")
         }
     }
