@@ -77,8 +77,9 @@ bench-smoke: release
 	scripts/bench.py --tiny --runs 2 --products .build/release --output .build/BENCHMARKS-smoke.md
 
 # make install PREFIX=DIR: release binaries into DIR/Bin, man pages, shell completions.
+# DESTDIR=STAGE stages them under STAGE/DIR (for packagers).
 install: release
-	scripts/install.sh "$(PREFIX)"
+	DESTDIR="$(DESTDIR)" scripts/install.sh "$(PREFIX)"
 
 # make deb: the Debian package miis-keyfile-toolkit_VERSION_ARCH.deb in .build/deb, from the release
 # binaries (dpkg-deb, offline; packaging/debian/README).

@@ -2,7 +2,10 @@
 # Installs release binaries into PREFIX/Bin (the reference's InstallationDirectory\Bin), man pages
 # into PREFIX/share/man/man1, the documents they refer to into PREFIX/share/doc/miis and
 # bash/zsh/fish completions under PREFIX/share.
-# Usage: scripts/install.sh PREFIX [PRODUCTS_DIR]
+# Usage: [DESTDIR=STAGE] scripts/install.sh PREFIX [PRODUCTS_DIR]
+# DESTDIR stages the installation (GNU convention): the files go to STAGE/PREFIX, for a packager to
+# copy to PREFIX. The tools find their installation from their own path, so nothing in the files
+# names either.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 prefix=${1:?usage: scripts/install.sh PREFIX [PRODUCTS_DIR]}
@@ -11,6 +14,8 @@ tools=(keytool miisactivate miisserver)
 # miisactivate is the miisserver binary under its other name (one multi-call executable): installed
 # as a hard link, so that Bin/ holds two files and /proc/self/exe names Bin/ for both names.
 binaries=(keytool miisserver)
+target=$prefix
+prefix="${DESTDIR:-}$prefix"
 
 if [ -L "$prefix/Bin" ]; then
     echo "install.sh: $prefix/Bin is a symbolic link; refusing to install through it" >&2
@@ -49,4 +54,4 @@ install -m 0644 README.md docs/keytool.md docs/miisserver.md docs/postgresql.md 
     "$prefix/share/doc/miis/"
 echo "installed ${tools[*]} into $prefix/Bin, documents into $prefix/share/doc/miis"
 # man finds PREFIX/share/man through PATH (PREFIX/Bin on PATH) on man-db, but not everywhere.
-echo "man pages: add $prefix/share/man to MANPATH, e.g. export MANPATH=\"$prefix/share/man:\$(manpath)\""
+echo "man pages: add $target/share/man to MANPATH, e.g. export MANPATH=\"$target/share/man:\$(manpath)\""

@@ -40,6 +40,23 @@ import Testing
         }
     }
 
+    /// `make install DESTDIR=STAGE PREFIX=DIR` stages everything under STAGE/DIR and writes nothing to DIR.
+    @Test func destdirStagesTheInstallation() throws {
+        let stage = try TemporaryDirectory("miis-stage")
+        let prefix = "/opt/miis-staged-\(UUID().uuidString)"
+        let result = try ToolRunner.run("/bin/bash", [Self.repository.appendingPathComponent("scripts/install.sh").path, prefix,
+                                                      ToolRunner.productsDirectory.path], environment: ["DESTDIR": stage.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: prefix))
+        #expect(result.stdout.contains("MANPATH=\"\(prefix)/share/man:"), "\(result.stdout)")
+        for file in ["Bin/keytool", "Bin/miisserver", "Bin/miisactivate", "share/man/man1/miisactivate.1", "share/doc/miis/README.md",
+                     "share/bash-completion/completions/miisserver"] {
+            #expect(FileManager.default.fileExists(atPath: stage.path + prefix + "/" + file), "\(file)")
+        }
+        let version = try ToolRunner.run(stage.path + prefix + "/Bin/keytool", ["--version"])
+        #expect(version.status == 0, "\(version.stderr)")
+    }
+
     /// Every subcommand `--help` lists is documented in the man page generated from the same parser.
     @Test(arguments: ["keytool", "miisserver"])
     func manPageMatchesHelp(tool: String) throws {
