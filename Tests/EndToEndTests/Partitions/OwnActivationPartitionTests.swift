@@ -102,11 +102,9 @@ import Testing
         #expect(Date().timeIntervalSince(started) < 20, "the takeover waited \(Date().timeIntervalSince(started)) s")
 
         stoppedHeartbeat.resume()
-        for (name, run) in [("heartbeat", heartbeat)] {
-            let result = try #require(try run.wait(timeout: 60))
-            #expect(result.status == 29, "\(name): \(result.stderr)")
-            #expect(result.stderr.hasSuffix(Self.endedIdle), "\(name): \(result.stderr)")
-        }
+        let result = try #require(try heartbeat.wait(timeout: 60))
+        #expect(result.status == 29, "\(result.stderr)")
+        #expect(result.stderr.hasSuffix(Self.endedIdle), "\(result.stderr)")
         // The fenced write after the takeover is refused too (the secret never reaches the database).
         let secret = try deployment.miisserver("sync1", ["secret", "set", "ldap", "--allow-weak-kdf", "--password-file", deployment.passwordFile],
                                                stdin: "value\n")
@@ -114,6 +112,38 @@ import Testing
         #expect(try deployment.database.sql(.first, "SELECT count(*) FROM secrets WHERE name = 'ldap'") == "0")
         #expect(try deployment.miisserver("sync1", ["check"]).status == 28)
         let observation = try InvariantChecker.expectHolds(deployment, "writers stopped in flight")
+        #expect(observation.epoch == 2 && observation.activations == 1)
+    }
+
+    /// A secret write stopped in flight (its row written, FOR SHARE held, not committed) while a
+    /// standby takes over: resumed, it must be refused with "nothing was written" and the secret
+    /// must not be in the database.
+    ///
+    /// Known issue (found by this test, intermittent, most runs here): resumed, the tool sends its
+    /// COMMIT on the session the server ended and then waits; neither the answer nor the store's
+    /// 60 s watchdog ends it (its event loop and its timer both stay idle), while the same
+    /// scenario with the heartbeat, or with a 15 s watchdog, ends at once. Not understood yet;
+    /// the closing note of issue 15 has what was observed. The bound here is 20 s, then the tool is killed.
+    @Test func aSecretWriteStoppedInFlightIsRefusedAfterTheTakeover() throws {
+        guard let deployment = try PartitionedDeployment.start(servers: ["sync1", "sync2"], lease: 1) else { return }
+        let write = BackgroundRun {
+            try deployment.miisserver("sync1", ["secret", "set", "inflight", "--allow-weak-kdf", "--password-file", deployment.passwordFile],
+                                      stdin: "value\n", environment: Self.stopBeforeCommit)
+        }
+        let stopped = try #require(StoppedTool.wait(for: "miisserver", arguments: ["secret", "inflight", deployment.installDirectory("sync1")]))
+        deployment.faults += 1
+        Thread.sleep(forTimeInterval: 1.5)
+        let takeover = try deployment.activate("sync2")
+        #expect(takeover.status == 0, "\(takeover.stderr)")
+        stopped.resume()
+        withKnownIssue("a secret write resumed after its session was ended can wait past the store's watchdog", isIntermittent: true) {
+            let result = try #require(try write.wait(timeout: 20))
+            #expect(result.status == 29, "\(result.stderr)")
+            #expect(result.stderr.hasSuffix(Self.endedIdle), "\(result.stderr)")
+        }
+        kill(stopped.pid, SIGKILL)
+        #expect(try deployment.database.sql(.first, "SELECT count(*) FROM secrets WHERE name = 'inflight'") == "0")
+        let observation = try InvariantChecker.expectHolds(deployment, "a secret write stopped in flight")
         #expect(observation.epoch == 2 && observation.activations == 1)
     }
 }
