@@ -25,8 +25,14 @@ struct FaultInjectionTests {
         #expect(Arming("a:error:stop") == Arming(name: "a:error", hit: 1, action: .stop))
     }
 
+    @Test func pauseSuffixSleepsTheThreadInstead() {
+        #expect(Arming("postgres.before-commit:pause=7") == Arming(name: "postgres.before-commit", hit: 1, action: .pause(seconds: 7)))
+        #expect(Arming("a@3:pause=0.5") == Arming(name: "a", hit: 3, action: .pause(seconds: 0.5)))
+    }
+
     @Test func malformedValuesArmNothing() {
-        for value in ["", "@2", ":error", ":stop", "name@0", "name@-1", "name@x", "name@2x:error", "name@2x:stop", "@1:error", "@1:stop"] {
+        for value in ["", "@2", ":error", ":stop", "name@0", "name@-1", "name@x", "name@2x:error", "name@2x:stop", "@1:error", "@1:stop",
+                      "a:pause=", "a:pause=x", "a:pause=-1", "a:pause=601", "a:pause=nan", "a:pause=inf", ":pause=1", "a@0:pause=1"] {
             #expect(Arming(value) == nil, "\(value)")
         }
     }

@@ -19,6 +19,9 @@ import Glibc
 ///   as a frozen VM or a `kill -STOP` would), so that a test can inject a fault at that exact
 ///   moment (it waits for the process to show state `T` in /proc/PID/stat) and then resume it
 ///   with SIGCONT;
+/// - `name:pause=S` or `name@N:pause=S`: the thread that reached the point sleeps S seconds (0 to
+///   600) and goes on, while the process's other threads run (a slow step, or a thread the
+///   scheduler did not run: the database may end an idle session meanwhile);
 /// - several of these, comma-separated, arm several points (an error, then a second one on the
 ///   error path); a malformed value arms nothing.
 ///
@@ -41,6 +44,7 @@ package enum FaultInjection {
             case kill
             case throwError
             case stop
+            case pause(seconds: Double)
         }
         var name: String
         var hit: Int
@@ -52,12 +56,17 @@ package enum FaultInjection {
             self.action = action
         }
 
-        /// Parses `name[@N][:error|:stop]`; `nil` for an empty value or a bad count (nothing is
-        /// armed rather than a misspelt arming firing at the wrong time).
+        /// Parses `name[@N][:error|:stop|:pause=S]`; `nil` for an empty value, a bad count or a bad
+        /// pause (nothing is armed rather than a misspelt arming firing at the wrong time).
         init?(_ value: String) {
             var rest = Substring(value)
             action = .kill
-            if rest.hasSuffix(":error") {
+            if let colon = rest.lastIndex(of: ":"), rest[colon...].hasPrefix(":pause=") {
+                guard let seconds = Double(rest[rest.index(colon, offsetBy: ":pause=".count)...]),
+                      seconds >= 0, seconds <= 600 else { return nil }
+                rest = rest[..<colon]
+                action = .pause(seconds: seconds)
+            } else if rest.hasSuffix(":error") {
                 rest = rest.dropLast(":error".count)
                 action = .throwError
             } else if rest.hasSuffix(":stop") {
@@ -106,6 +115,10 @@ package enum FaultInjection {
         // the point before the group stop reached it. Directed here, it stops this thread on
         // its way out of the call, then every other one.
         case .stop: pthread_kill(pthread_self(), SIGSTOP)
+        case .pause(let seconds):
+            var request = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - seconds.rounded(.down)) * 1_000_000_000))
+            var remaining = timespec()
+            while nanosleep(&request, &remaining) == -1 && errno == EINTR { request = remaining }
         }
     }
 

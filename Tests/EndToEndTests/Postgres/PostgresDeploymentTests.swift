@@ -88,6 +88,28 @@ import Testing
         #expect(try deployment.miisserver("sync2", ["check"]).status == 0)
     }
 
+    /// The server ends a session left idle inside its transaction (5 s,
+    /// `idle_in_transaction_session_timeout`); the write, paused 7 s before its COMMIT, then finds
+    /// its connection closed. It must fail at once, saying nothing was written: postgres-nio drops
+    /// a statement handed to a connection that has closed, and its caller would wait for ever
+    /// (the store's watchdog only closes the connection, which is closed already).
+    @Test func aWriteResumedAfterTheServerEndedItsSessionFailsAtOnce() throws {
+        guard let database = try Self.freshDatabase() else { return }
+        let deployment = try DeploymentFixture(database: database.url, environment: database.environment)
+        let write = BackgroundRun {
+            try ToolRunner.run("miisserver", ["secret", "set", "paused", "--allow-weak-kdf", "--password-file", deployment.passwordFile,
+                                             "--install-dir", deployment.installDirectory("sync1")],
+                               stdin: "value\n",
+                               environment: database.environment.merging(["MIIS_FAULT_POINT": "postgres.before-commit:pause=7"]) { $1 })
+        }
+        let result = try #require(try write.wait(timeout: 30))
+        #expect(result.status == 29, "\(result.stderr)")
+        #expect(result.stderr.hasSuffix("nothing was written; run it again\n"), "\(result.stderr)")
+        let count = try ToolRunner.run("/usr/bin/psql", ["-X", "-At", database.url, "-c", "SELECT count(*) FROM secrets WHERE name = 'paused'"],
+                                       environment: database.environment)
+        #expect(count.stdout == "0\n", "\(count.stderr)")
+    }
+
     @Test func serverDownIsAClearErrorAndChangesNothing() throws {
         guard let database = try Self.freshDatabase() else { return }
         let deployment = try DeploymentFixture(database: database.url, environment: database.environment)

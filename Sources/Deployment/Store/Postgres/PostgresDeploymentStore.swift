@@ -233,12 +233,12 @@ public final class PostgresDeploymentStore: DeploymentStore {
     }
 
     private func schemaVersion(_ connection: PostgresConnection) async throws -> Int? {
-        let tableRows = try await connection.query("""
+        let tableRows = try await connection.fetch("""
             SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
             WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
             """, logger: Self.logger)
         var tables: [String] = []
-        for try await name in tableRows.decode(String.self) { tables.append(name) }
+        for name in try tableRows.decode(String.self) { tables.append(name) }
         if tables.isEmpty { return nil }
         let foreign = "\(location.redacted): this PostgreSQL database is not a MIIS deployment database"
         guard tables.contains("meta") else {
@@ -246,8 +246,8 @@ public final class PostgresDeploymentStore: DeploymentStore {
         }
         var meta: [String: String] = [:]
         do {
-            let rows = try await connection.query("SELECT key::text, value::text FROM meta", logger: Self.logger)
-            for try await (key, value) in rows.decode((String?, String?).self) {
+            let rows = try await connection.fetch("SELECT key::text, value::text FROM meta", logger: Self.logger)
+            for (key, value) in try rows.decode((String?, String?).self) {
                 if let key, let value { meta[key] = value }
             }
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == "42703" {
@@ -295,9 +295,9 @@ public final class PostgresDeploymentStore: DeploymentStore {
             if let state = try await self.fetchDeployment(connection, version: version, lock: "FOR SHARE"), state.activeServer == name {
                 throw DeploymentError(.invalidRequest, "server '\(name)' is the deployment's active server; it cannot be unregistered")
             }
-            let rows = try await connection.query("DELETE FROM servers WHERE name = \(name) RETURNING name", logger: Self.logger)
+            let rows = try await connection.fetch("DELETE FROM servers WHERE name = \(name) RETURNING name", logger: Self.logger)
             var count = 0
-            for try await _ in rows.decode(String.self) { count += 1 }
+            for _ in try rows.decode(String.self) { count += 1 }
             guard count == 1 else {
                 throw DeploymentError(.notRegistered, "server '\(name)' is not registered in this deployment")
             }
@@ -317,9 +317,9 @@ public final class PostgresDeploymentStore: DeploymentStore {
             let query: PostgresQuery = name.map {
                 "SELECT name, software_version, role, registered_at, last_heartbeat FROM servers WHERE name = \($0) \(unescaped: lock)"
             } ?? "SELECT name, software_version, role, registered_at, last_heartbeat FROM servers ORDER BY name COLLATE \"C\""
-            let rows = try await connection.query(query, logger: Self.logger)
+            let rows = try await connection.fetch(query, logger: Self.logger)
             var servers: [RegisteredServer] = []
-            for try await (name, version, roleText, registeredAt, lastHeartbeat) in rows.decode((String, String, String, Date, Date?).self) {
+            for (name, version, roleText, registeredAt, lastHeartbeat) in try rows.decode((String, String, String, Date, Date?).self) {
                 guard let role = ServerRole(rawValue: roleText) else {
                     throw DeploymentError(.database, "\(self.location.redacted): server row with unknown role '\(roleText)'")
                 }
@@ -350,15 +350,15 @@ public final class PostgresDeploymentStore: DeploymentStore {
 
     /// The deployment row; `lock` is empty, `FOR SHARE` or `FOR UPDATE`.
     private func fetchDeployment(_ connection: PostgresConnection, version: Int, lock: String) async throws -> DeploymentState? {
-        let rows = try await connection.query(
+        let rows = try await connection.fetch(
             "SELECT \(unescaped: Self.deploymentColumns(version: version)) FROM deployment WHERE id = 1 \(unescaped: lock)", logger: Self.logger)
-        return try await Self.decodeDeployment(rows)
+        return try Self.decodeDeployment(rows)
     }
 
-    private static func decodeDeployment(_ rows: PostgresRowSequence) async throws -> DeploymentState? {
+    private static func decodeDeployment(_ rows: PostgresQueryResult) throws -> DeploymentState? {
         var state: DeploymentState?
-        for try await (active, epoch, keySetID, fingerprint, syncEnabled, syncTarget, updatedAt, lease, activatedAt, generation)
-            in rows.decode((String, Int64, UUID, String, Bool, String?, Date, Double, Date, Int64).self) {
+        for (active, epoch, keySetID, fingerprint, syncEnabled, syncTarget, updatedAt, lease, activatedAt, generation)
+            in try rows.decode((String, Int64, UUID, String, Bool, String?, Date, Double, Date, Int64).self) {
             state = DeploymentState(activeServer: active, epoch: epoch, keySetID: keySetID, keySetFingerprint: fingerprint,
                                     passwordSyncEnabled: syncEnabled, passwordSyncTarget: syncTarget, updatedAt: updatedAt,
                                     leaseSeconds: lease, activatedAt: activatedAt, keySetGeneration: generation)
@@ -367,9 +367,9 @@ public final class PostgresDeploymentStore: DeploymentStore {
     }
 
     private func isRegistered(_ connection: PostgresConnection, _ name: String) async throws -> Bool {
-        let rows = try await connection.query("SELECT count(*) FROM servers WHERE name = \(name)", logger: Self.logger)
+        let rows = try await connection.fetch("SELECT count(*) FROM servers WHERE name = \(name)", logger: Self.logger)
         var count: Int64 = 0
-        for try await value in rows.decode(Int64.self) { count = value }
+        for value in try rows.decode(Int64.self) { count = value }
         return count == 1
     }
 
@@ -386,14 +386,14 @@ public final class PostgresDeploymentStore: DeploymentStore {
             guard try await self.isRegistered(connection, state.activeServer) else {
                 throw DeploymentError(.notRegistered, "server '\(state.activeServer)' is not registered in this deployment")
             }
-            let inserted = try await connection.query("""
+            let inserted = try await connection.fetch("""
                 INSERT INTO deployment (id, active_server, epoch, key_set_id, key_set_fingerprint, password_sync_enabled, password_sync_target, updated_at)
                 VALUES (1, \(state.activeServer), \(state.epoch), \(state.keySetID), \(state.keySetFingerprint),
                         \(state.passwordSyncEnabled), \(state.passwordSyncTarget), now())
                 ON CONFLICT (id) DO NOTHING RETURNING id
                 """, logger: Self.logger)
             var created = false
-            for try await _ in inserted.decode(Int32.self) { created = true }
+            for _ in try inserted.decode(Int32.self) { created = true }
             if created, version >= 3 {
                 try await Self.run(connection, "UPDATE deployment SET lease_seconds = \(state.leaseSeconds), activated_at = updated_at WHERE id = 1",
                                    logger: Self.logger)
@@ -427,10 +427,10 @@ public final class PostgresDeploymentStore: DeploymentStore {
         try await transaction { connection in
             // FOR SHARE: an activation cannot move the row until this heartbeat committed.
             try await self.fencedRow(connection, server: server, epoch: epoch)
-            let updated = try await connection.query(
+            let updated = try await connection.fetch(
                 "UPDATE servers SET last_heartbeat = now() WHERE name = \(server) RETURNING name", logger: Self.logger)
             var count = 0
-            for try await _ in updated.decode(String.self) { count += 1 }
+            for _ in try updated.decode(String.self) { count += 1 }
             guard count == 1 else {
                 throw DeploymentError(.notRegistered, "server '\(server)' is not registered in this deployment")
             }
@@ -447,13 +447,13 @@ public final class PostgresDeploymentStore: DeploymentStore {
     /// By the wall clock of the database server (`clock_timestamp()`, not the transaction's start
     /// `now()`: an activation may have waited for a heartbeat's lock).
     private static func activeServerHeartbeatAge(_ connection: PostgresConnection) async throws -> TimeInterval? {
-        let rows = try await connection.query("""
+        let rows = try await connection.fetch("""
             SELECT EXTRACT(EPOCH FROM (clock_timestamp() - s.last_heartbeat))::float8
             FROM deployment d JOIN servers s ON s.name = d.active_server
             WHERE d.id = 1 AND s.last_heartbeat IS NOT NULL
             """, logger: Self.logger)
         var age: Double?
-        for try await value in rows.decode(Double.self) { age = value }
+        for value in try rows.decode(Double.self) { age = value }
         return age.map { max(0, $0) }
     }
 
@@ -512,9 +512,9 @@ public final class PostgresDeploymentStore: DeploymentStore {
         try await transaction { connection in
             let (version, _) = try await self.fencedRow(connection, server: origin.server, epoch: epoch)
             let keyID = Int64(secret.keyID.rawValue)
-            let existing = try await connection.query("SELECT count(*) FROM secrets WHERE name = \(secret.name)", logger: Self.logger)
+            let existing = try await connection.fetch("SELECT count(*) FROM secrets WHERE name = \(secret.name)", logger: Self.logger)
             var replaced = false
-            for try await count in existing.decode(Int64.self) { replaced = count > 0 }
+            for count in try existing.decode(Int64.self) { replaced = count > 0 }
             if version >= 2 {
                 try await Self.run(connection, """
                     INSERT INTO secrets (name, key_id, nonce, ciphertext, updated_at)
@@ -542,10 +542,10 @@ public final class PostgresDeploymentStore: DeploymentStore {
         try await withConnection { connection in
             let version = try await self.requireSchema(connection)
             let reentry = version >= 4 ? "needs_reentry" : "false"
-            let rows = try await connection.query(
+            let rows = try await connection.fetch(
                 "SELECT name, key_id, nonce, ciphertext, \(unescaped: reentry) FROM secrets ORDER BY name COLLATE \"C\"", logger: Self.logger)
             var secrets: [StoredSecret] = []
-            for try await (name, keyID, nonce, ciphertext, needsReentry) in rows.decode((String, Int64, Data, Data, Bool).self) {
+            for (name, keyID, nonce, ciphertext, needsReentry) in try rows.decode((String, Int64, Data, Data, Bool).self) {
                 secrets.append(StoredSecret(name: name, keyID: try self.keyID(keyID), nonce: Array(nonce), ciphertext: Array(ciphertext),
                                             needsReentry: needsReentry))
             }
@@ -565,10 +565,10 @@ public final class PostgresDeploymentStore: DeploymentStore {
         let columns = version >= 4
             ? "status, is_primary"
             : "'active'::text, key_id = (SELECT min(key_id) FROM key_check_values)"
-        let rows = try await connection.query(
+        let rows = try await connection.fetch(
             "SELECT key_id, check_value, \(unescaped: columns) FROM key_check_values ORDER BY key_id", logger: Self.logger)
         var values: [KeyCheckValue] = []
-        for try await (keyID, checkValue, statusName, isPrimary) in rows.decode((Int64, Data, String, Bool).self) {
+        for (keyID, checkValue, statusName, isPrimary) in try rows.decode((Int64, Data, String, Bool).self) {
             guard let status = KeyStatus.allCases.first(where: { $0.description == statusName }) else {
                 throw DeploymentError(.database, "\(location.redacted): key \(keyID) has unknown status '\(statusName)'")
             }
@@ -607,7 +607,7 @@ public final class PostgresDeploymentStore: DeploymentStore {
                 isRegistered: try await self.isRegistered(connection, origin.server),
                 heartbeatAge: try await Self.activeServerHeartbeatAge(connection))
             let takeover = change.takeover
-            let rows = try await connection.query("""
+            let rows = try await connection.fetch("""
                 UPDATE deployment SET key_set_id = \(change.keySetID), key_set_fingerprint = \(change.fingerprint),
                     key_set_generation = \(change.generation), updated_at = now(),
                     active_server = CASE WHEN \(takeover) THEN \(origin.server) ELSE active_server END,
@@ -616,7 +616,7 @@ public final class PostgresDeploymentStore: DeploymentStore {
                 WHERE id = 1 AND epoch = \(change.expectedEpoch) AND key_set_generation = \(change.expectedGeneration)
                 RETURNING \(unescaped: Self.deploymentColumns(version: version))
                 """, logger: Self.logger)
-            guard let updated = try await Self.decodeDeployment(rows) else {
+            guard let updated = try Self.decodeDeployment(rows) else {
                 throw DeploymentError(.conflict, "the deployment moved while the key set changed; nothing was changed")
             }
             if takeover {
@@ -657,12 +657,12 @@ public final class PostgresDeploymentStore: DeploymentStore {
     public func keySetHistory() async throws -> [KeySetHistoryEntry] {
         try await withConnection { connection in
             guard try await self.requireSchema(connection) >= 4 else { return [] }
-            let rows = try await connection.query("""
+            let rows = try await connection.fetch("""
                 SELECT time, generation, key_set_id, fingerprint, server, os_user, reason, detail FROM key_set_history ORDER BY id
                 """, logger: Self.logger)
             var entries: [KeySetHistoryEntry] = []
-            for try await (time, generation, keySetID, fingerprint, server, osUser, reasonName, detail)
-                in rows.decode((Date, Int64, UUID, String, String, String, String, String).self) {
+            for (time, generation, keySetID, fingerprint, server, osUser, reasonName, detail)
+                in try rows.decode((Date, Int64, UUID, String, String, String, String, String).self) {
                 guard let reason = KeySetChangeReason(rawValue: reasonName) else {
                     throw DeploymentError(.database, "\(location.redacted): a key-set history row has unknown reason '\(reasonName)'")
                 }
@@ -692,13 +692,13 @@ public final class PostgresDeploymentStore: DeploymentStore {
             let liveness = try StoreRules.checkLiveness(request, state: state, heartbeatAge: try await Self.activeServerHeartbeatAge(connection))
             // The compare-and-set itself: zero rows means the row moved, whatever was read above.
             let activatedAt = version >= 3 ? ", activated_at = now()" : ""
-            let rows = try await connection.query("""
+            let rows = try await connection.fetch("""
                 UPDATE deployment SET active_server = \(request.server), epoch = epoch + 1, updated_at = now()\(unescaped: activatedAt)
                 WHERE id = 1 AND epoch = \(request.expectedEpoch) AND key_set_id = \(request.keySetID)
                     AND \(unescaped: version >= 4 ? "key_set_generation = \(request.keySetGeneration)" : "true")
                 RETURNING \(unescaped: Self.deploymentColumns(version: version))
                 """, logger: Self.logger)
-            guard let updated = try await Self.decodeDeployment(rows) else {
+            guard let updated = try Self.decodeDeployment(rows) else {
                 throw DeploymentError(.conflict, "another server became active while activating (the deployment's epoch moved); nothing was changed")
             }
             try await Self.run(connection,
@@ -747,18 +747,17 @@ public final class PostgresDeploymentStore: DeploymentStore {
 
     public func activationLog() async throws -> [ActivationLogEntry] {
         try await withConnection { connection in
-            try await self.requireSchema(connection)
             let version = try await self.requireSchema(connection)
             let liveness = version >= 3
                 ? "lease_seconds, previous_heartbeat_age, forced, forced_reason"
                 : "NULL::float8, NULL::float8, false, NULL::text"
-            let rows = try await connection.query("""
+            let rows = try await connection.fetch("""
                 SELECT time, server, previous_server, epoch, key_set_id, os_user, outcome, detail, \(unescaped: liveness)
                 FROM activation_log ORDER BY id
                 """, logger: Self.logger)
             var entries: [ActivationLogEntry] = []
-            for try await (time, server, previous, epoch, keySetID, osUser, outcome, detail, lease, age, forced, reason)
-                in rows.decode((Date, String, String?, Int64, UUID?, String, String, String, Double?, Double?, Bool, String?).self) {
+            for (time, server, previous, epoch, keySetID, osUser, outcome, detail, lease, age, forced, reason)
+                in try rows.decode((Date, String, String?, Int64, UUID?, String, String, String, Double?, Double?, Bool, String?).self) {
                 entries.append(ActivationLogEntry(time: time, server: server, previousServer: previous, epoch: epoch, keySetID: keySetID,
                                                   osUser: osUser, outcome: ActivationLogEntry.Outcome(rawValue: outcome) ?? .failed,
                                                   detail: detail, leaseSeconds: lease, previousHeartbeatAgeSeconds: age,
@@ -770,9 +769,9 @@ public final class PostgresDeploymentStore: DeploymentStore {
 
     public func now() async throws -> Date {
         try await withConnection { connection in
-            let rows = try await connection.query("SELECT now()", logger: Self.logger)
+            let rows = try await connection.fetch("SELECT now()", logger: Self.logger)
             var now: Date?
-            for try await value in rows.decode(Date.self) { now = value }
+            for value in try rows.decode(Date.self) { now = value }
             guard let now else { throw DeploymentError(.database, "\(self.location.redacted): the server returned no time") }
             return now
         }
@@ -799,8 +798,7 @@ public final class PostgresDeploymentStore: DeploymentStore {
     /// Runs a statement whose rows are not needed, reading them all: a server error that arrives
     /// with or after the first row (a cancelled or failed statement) is thrown, never lost.
     static func run(_ connection: PostgresConnection, _ query: PostgresQuery, logger: Logger) async throws {
-        let rows = try await connection.query(query, logger: logger)
-        for try await _ in rows {}
+        _ = try await connection.fetch(query, logger: logger)
     }
 
     @discardableResult
@@ -840,31 +838,35 @@ public final class PostgresDeploymentStore: DeploymentStore {
         }
     }
 
-    /// `body` in one transaction (postgres-nio's `withTransaction`): committed when it returns,
-    /// rolled back when it throws.
-    private func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+    /// `body` in one transaction: committed when it returns, rolled back when it throws. (Not
+    /// postgres-nio's `withTransaction`: its BEGIN and COMMIT would bypass ``PostgresConnection/fetch(_:logger:)``.)
+    private func transaction<T>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         try await withConnection { connection in
+            try await Self.run(connection, "BEGIN", logger: Self.logger)
             let result: T
             do {
-                result = try await connection.withTransaction(logger: Self.logger) { connection in
-                    let result = try await body(connection)
-                    try FaultInjection.point("postgres.before-commit")
-                    return result
-                }
-            } catch let error as PostgresTransactionError {
-                if error.closureError == nil, let commitError = error.commitError {
-                    // The server ended the session before it read COMMIT (it sat idle in the
-                    // transaction too long): rolled back, nothing written. Said precisely.
-                    if PostgresErrorMapping.endedIdleTransaction(commitError) {
-                        throw PostgresErrorMapping.queryError(commitError, location: location, timeouts: timeouts)
-                    }
-                    // A connection lost while COMMIT was on its way: the server may have committed
-                    // or not, and no one can tell from here. Said so, never reported as a failure.
-                    if PostgresErrorMapping.breaksConnection(commitError) { throw UnansweredCommit() }
-                }
+                result = try await body(connection)
+                try FaultInjection.point("postgres.before-commit")
+            } catch {
                 // The error of the step that failed, as it was thrown (ours pass through, the
-                // server's are mapped by `withConnection`); a failed ROLLBACK adds nothing to it.
-                throw error.closureError ?? error.commitError ?? error.beginError ?? error
+                // server's are mapped by `withConnection`); a failed ROLLBACK adds nothing to it
+                // (a session that ends inside a transaction is rolled back by the server).
+                try? await Self.run(connection, "ROLLBACK", logger: Self.logger)
+                throw error
+            }
+            do {
+                try await Self.run(connection, "COMMIT", logger: Self.logger)
+            } catch {
+                // COMMIT never sent, or the server ended the session before it read COMMIT (it
+                // sat idle in the transaction too long): rolled back, nothing written, and
+                // `withConnection` says so. A connection lost while COMMIT was on its way: the
+                // server may have committed or not, and no one can tell from here; said so,
+                // never reported as a failure.
+                if !(error is StatementNotSent) && !PostgresErrorMapping.endedIdleTransaction(error)
+                    && PostgresErrorMapping.breaksConnection(error) {
+                    throw UnansweredCommit()
+                }
+                throw error
             }
             // Thrown here, the error stands for a COMMIT whose outcome the client never heard.
             do {

@@ -55,6 +55,10 @@ enum PostgresErrorMapping {
                 return DeploymentError(.database, "PostgreSQL at \(target): \(error.code)")
             }
         }
+        if error is StatementNotSent {
+            return DeploymentError(.database,
+                "the connection to PostgreSQL at \(target) had closed before the next statement was sent: nothing was written; run it again")
+        }
         if error is PostgresDecodingError {
             return DeploymentError(.database, "PostgreSQL at \(target): a column has an unexpected type; the database is not a deployment database of this software")
         }
@@ -81,6 +85,7 @@ enum PostgresErrorMapping {
 
     /// Whether the connection is unusable after `error` (the next call reconnects).
     static func breaksConnection(_ error: any Error) -> Bool {
+        if error is StatementNotSent { return true }
         guard let error = error as? PSQLError else { return false }
         if endedIdleTransaction(error) { return true }
         switch error.code {

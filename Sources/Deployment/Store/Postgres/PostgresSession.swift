@@ -143,10 +143,10 @@ actor PostgresSession {
     /// Whether the server is in recovery (a hot standby) and whether its sessions are read-only:
     /// what libpq's `target_session_attrs` looks at.
     private static func sessionState(_ connection: PostgresConnection) async throws -> (inRecovery: Bool, readOnly: Bool) {
-        let rows = try await connection.query(
+        let rows = try await connection.fetch(
             "SELECT pg_catalog.pg_is_in_recovery(), pg_catalog.current_setting('transaction_read_only')", logger: logger)
         var state: (Bool, Bool)?
-        for try await (inRecovery, readOnly) in rows.decode((Bool, String).self) { state = (inRecovery, readOnly == "on") }
+        for (inRecovery, readOnly) in try rows.decode((Bool, String).self) { state = (inRecovery, readOnly == "on") }
         guard let state else { throw DeploymentError(.database, "PostgreSQL returned no session state") }
         return state
     }
