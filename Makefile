@@ -106,10 +106,14 @@ fuzz-smoke: deps
 # The randomized partition scenario for SECONDS (default 600) with fresh seeds, as root: hosts in
 # network namespaces, a replicated PostgreSQL pair, the invariants after every round; it prints
 # the rounds, faults and invariant violations (docs/partitions.md). The suite runs a short fixed-seed version.
+# SEED=N [ROUNDS=M] replays one seed (its random choices; default 10 rounds) instead.
+SEED ?=
+ROUNDS ?= 10
 chaos: deps
 	$(SWIFT) build --build-tests
 	$(MULTICALL_LINK) .build/debug/miisactivate
-	MIIS_CHAOS_SECONDS=$(SECONDS) $(SWIFT) test --skip-build --no-parallel --filter 'PartitionChaosTests'
+	$(if $(SEED),MIIS_CHAOS_SEED=$(SEED) MIIS_CHAOS_ROUNDS=$(ROUNDS),MIIS_CHAOS_SECONDS=$(SECONDS)) \
+		$(SWIFT) test --skip-build --no-parallel --filter 'PartitionChaosTests'
 
 clean:
 	rm -rf .build .build-fuzz

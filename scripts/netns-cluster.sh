@@ -15,8 +15,8 @@
 #   netns-cluster.sh link RUN HOST up|down        HOST's cable plugged in or pulled
 #   netns-cluster.sh drop RUN HOST PEER in|out|both   nftables on HOST drops packets from/to PEER
 #   netns-cluster.sh loss RUN HOST PERCENT        nftables on HOST drops PERCENT % of its packets, both ways
-#   netns-cluster.sh delay RUN HOST MS            tc netem delay on HOST's eth0 (exit 3 when the kernel lacks netem)
-#   netns-cluster.sh heal RUN HOST                every fault of HOST removed (nftables table, netem, link up)
+#   netns-cluster.sh delay RUN HOST MS            HOST's outgoing TCP connections delayed MS ms each way (scripts/delay-relay.py)
+#   netns-cluster.sh heal RUN HOST                every fault of HOST removed (nftables tables, the delay relay, link up)
 #
 # Every command is bounded: no loop waits on the network.
 set -euo pipefail
@@ -41,6 +41,20 @@ remove_run() {  # RUN
 }
 
 host_namespace() { echo "${prefix}-$1-$2"; }
+
+delay_port=15999
+delay_mark=0x6d69
+
+stop_delay() {  # RUN HOST: the redirect rule removed, then the relay stopped
+    local pidfile="/run/${prefix}/$1/$2.delay-pid" pid
+    ip netns exec "$(host_namespace "$1" "$2")" nft delete table ip ${prefix}_delay 2>/dev/null || true
+    if [ -f "$pidfile" ]; then
+        pid=$(cat "$pidfile")
+        # Only our relay: the pid may have been reused once it ended.
+        if grep -q delay-relay.py "/proc/$pid/cmdline" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
+        rm -f "$pidfile" "/run/${prefix}/$1/$2.delay-ready"
+    fi
+}
 
 address_of() {  # RUN HOST
     local file="/run/${prefix}/$1/$2"
@@ -135,17 +149,36 @@ loss)
 add rule inet ${prefix} output oifname eth0 $match drop"
     ;;
 delay)
+    # tc netem needs sch_netem, which the test kernels lack: a relay in HOST's namespace delays
+    # every chunk of HOST's outgoing TCP connections instead, each way (connections already open
+    # are not affected). The nat rule sends them to the relay; the relay's own connections carry
+    # its mark and pass. Loss and drops (the inet table) still apply to what the relay sends.
     run=${1:?run}; host=${2:?host}; ms=${3:?milliseconds}
-    [[ "$ms" =~ ^[0-9]+$ ]] || usage
-    if ! ip netns exec "$(host_namespace "$run" "$host")" tc qdisc replace dev eth0 root netem delay "${ms}ms" 2>/dev/null; then
-        echo "netns-cluster: tc netem is not available in this kernel (sch_netem); no delay injected" >&2
-        exit 3
-    fi
+    [[ "$ms" =~ ^[0-9]+$ ]] && [ "$ms" -le 10000 ] || usage
+    ns=$(host_namespace "$run" "$host")
+    stop_delay "$run" "$host"
+    ready="/run/${prefix}/$run/$host.delay-ready"
+    rm -f "$ready"
+    ip netns exec "$ns" setsid python3 "$(dirname "$0")/delay-relay.py" --port "$delay_port" --delay-ms "$ms" \
+        --mark "$delay_mark" --lifetime 900 --ready-file "$ready" </dev/null >/dev/null 2>&1 &
+    echo $! > "/run/${prefix}/$run/$host.delay-pid"
+    for _ in $(seq 50); do [ -f "$ready" ] && break; sleep 0.1; done
+    [ -f "$ready" ] || { echo "netns-cluster: the delay relay on $host did not start" >&2; stop_delay "$run" "$host"; exit 1; }
+    ip netns exec "$ns" nft -f - <<EOF
+table ip ${prefix}_delay {
+    chain output {
+        type nat hook output priority -100; policy accept;
+        meta mark $delay_mark return
+        ip daddr 127.0.0.0/8 return
+        meta l4proto tcp redirect to :$delay_port
+    }
+}
+EOF
     ;;
 heal)
     run=${1:?run}; host=${2:?host}; ns=$(host_namespace "$run" "$host")
     ip netns exec "$ns" nft delete table inet ${prefix} 2>/dev/null || true
-    ip netns exec "$ns" tc qdisc del dev eth0 root 2>/dev/null || true
+    stop_delay "$run" "$host"
     ip netns exec "$ns" ip link set eth0 up
     ;;
 *)

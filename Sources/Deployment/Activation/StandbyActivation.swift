@@ -454,9 +454,14 @@ public struct StandbyActivation: Sendable {
     /// The "already active" answer. If a previous run crashed after the database switched but
     /// before the local epoch was recorded, recording it now completes that run.
     func convergeAlreadyActive() async throws -> ActivationReport {
+        try FaultInjection.point("activate.already-active")
         guard let state = try await store.deployment() else {
             throw DeploymentError(.notRegistered, "the deployment disappeared while activating")
         }
+        // Read again since the inspection found this server active: another one may have taken
+        // over meanwhile. Its epoch recorded here would make this server believe it holds an
+        // epoch that another one holds, and say so (found by `make chaos`).
+        guard state.activeServer == serverName else { throw Self.anotherServerBecameActive(state) }
         if installation.activeEpoch != state.epoch, FileManager.default.fileExists(atPath: installation.installedKeyFilePath) {
             try installation.recordActivation(epoch: state.epoch, keySetID: state.keySetID, at: state.activatedAt)
         }

@@ -87,23 +87,9 @@ struct PostgresConnectionFailureTests {
     @Test func unresponsiveServerTimesOut() async throws {
         guard PostgresTestServer.configuredURL() != nil else { return }
         // A listening socket that never answers the startup message.
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        #expect(listener >= 0)
-        defer { close(listener) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        #expect(bound == 0)
-        #expect(listen(listener, 4) == 0)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) }
-        }
-        let port = Int(UInt16(bigEndian: address.sin_port))
+        let listener = try LoopbackListener()
+        defer { listener.close() }
+        let port = listener.port
         let message = try await failure("postgres://miis@127.0.0.1:\(port)/miis?connect_timeout=2&sslmode=disable",
                                         environment: PostgresTestServer.environment, within: 6)
         #expect(message?.contains("timed out after 2 s") == true, "\(message ?? "")")

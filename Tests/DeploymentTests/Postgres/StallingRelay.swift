@@ -10,28 +10,11 @@ final class StallingRelay: Sendable {
     let port: Int
 
     init(toPort serverPort: Int, lifetime: TimeInterval = 20) throws {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw POSIXError(.EMFILE) }
-        var address = Self.loopback(port: 0)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ready = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(descriptor, $0, length) == 0 && listen(descriptor, 1) == 0 && getsockname(descriptor, $0, &length) == 0
-            }
-        }
-        guard ready else { close(descriptor); throw POSIXError(.EADDRNOTAVAIL) }
-        port = Int(UInt16(bigEndian: address.sin_port))
+        let listener = try LoopbackListener()
+        port = listener.port
         Thread.detachNewThread {
-            Self.serve(listener: descriptor, serverPort: serverPort, until: Date().addingTimeInterval(lifetime))
+            Self.serve(listener: listener.descriptor, serverPort: serverPort, until: Date().addingTimeInterval(lifetime))
         }
-    }
-
-    private static func loopback(port: UInt16) -> sockaddr_in {
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = port.bigEndian
-        return address
     }
 
     private static func serve(listener: Int32, serverPort: Int, until deadline: Date) {
@@ -42,7 +25,7 @@ final class StallingRelay: Sendable {
         defer { close(client) }
         let server = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(server) }
-        var address = loopback(port: UInt16(serverPort))
+        var address = LoopbackListener.address(port: UInt16(serverPort))
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(server, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
@@ -105,4 +88,36 @@ final class StallingRelay: Sendable {
             return found
         }
     }
+}
+
+/// A listening TCP socket on 127.0.0.1 at a port the kernel chose. Nothing answers on it unless
+/// its owner accepts: alone, a server that never answers the startup message.
+struct LoopbackListener {
+    let descriptor: Int32
+    let port: Int
+
+    init() throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw POSIXError(.EMFILE) }
+        var address = Self.address(port: 0)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ready = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, length) == 0 && listen(descriptor, 4) == 0 && getsockname(descriptor, $0, &length) == 0
+            }
+        }
+        guard ready else { _ = Glibc.close(descriptor); throw POSIXError(.EADDRNOTAVAIL) }
+        self.descriptor = descriptor
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    static func address(port: UInt16) -> sockaddr_in {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = port.bigEndian
+        return address
+    }
+
+    func close() { _ = Glibc.close(descriptor) }
 }

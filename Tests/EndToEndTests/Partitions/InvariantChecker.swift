@@ -115,8 +115,10 @@ enum InvariantChecker {
             }
         }
 
-        // 4. Every acknowledged activation is in the log.
-        for (server, epoch) in deployment.acknowledged {
+        // 4. Every acknowledged activation is in the log. The setup primary activated while it
+        // still holds epoch 1 succeeds as "already the active server" at the setup's epoch, which
+        // no activation row records (found by the first long `make chaos` run).
+        for (server, epoch) in deployment.acknowledged where !(server == setupPrimary && epoch == 1) {
             if !activations.contains(where: { ($0["server"] as? String) == server && ($0["epoch"] as? Int) == epoch }) {
                 violation("the acknowledged activation of \(server) at epoch \(epoch) is not in the log")
             }

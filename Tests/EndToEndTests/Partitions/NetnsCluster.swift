@@ -54,17 +54,14 @@ final class NetnsCluster: @unchecked Sendable {
                                   environment: environment, timeout: timeout)
     }
 
-    /// `netns-cluster.sh FAULT RUN HOST ARGS…`: `drop PEER in|out|both`, `loss PERCENT`, `link up|down`, `heal`.
-    /// Returns false only for a `delay` the kernel cannot inject (no netem).
-    @discardableResult
-    func fault(_ fault: String, _ host: String, _ arguments: [String] = [], sourceLocation: SourceLocation = #_sourceLocation) throws -> Bool {
+    /// `netns-cluster.sh FAULT RUN HOST ARGS…`: `drop PEER in|out|both`, `loss PERCENT`,
+    /// `delay MS`, `link up|down`, `heal`.
+    func fault(_ fault: String, _ host: String, _ arguments: [String] = [], sourceLocation: SourceLocation = #_sourceLocation) throws {
         let result = try HarnessCommand.run([Self.script, fault, runID, host] + arguments, timeout: 60)
-        if fault == "delay", result.status == 3 { return false }
         guard result.status == 0 else {
             Issue.record("netns-cluster.sh \(fault) \(host): \(result.stderr)", sourceLocation: sourceLocation)
             throw ReplicatedPostgres.PairError.failed(result.stderr)
         }
-        return true
     }
 
     /// Cuts `host` off from every host in `peers`, both directions.

@@ -2,8 +2,8 @@ import Foundation
 import Testing
 
 /// The randomized scenario: rounds of random partitions (both directions or one), packet loss,
-/// heartbeats, concurrent activations of random standbys and database failovers over 3 sync
-/// hosts and 2 database nodes, the five invariants checked after every round. The suite runs a
+/// delays (50–400 ms each way), heartbeats, concurrent activations of random standbys and
+/// database failovers over 3 sync hosts and 2 database nodes, the five invariants checked after every round. The suite runs a
 /// fixed seed list for a few rounds; `make chaos SECONDS=N` (MIIS_CHAOS_SECONDS) runs new seeds
 /// until N seconds have passed and prints the counts docs/partitions.md reports.
 @Suite(.serialized) struct PartitionChaosTests {
@@ -23,8 +23,8 @@ import Testing
 
     static let statusesSeen: Set<Int32> = [0, 26, 27, 28, 29]
 
-    /// One run of `rounds` rounds (or until `deadline`) from `seed`.
-    static func chaos(seed: UInt64, rounds: Int, deadline: Date? = nil) throws -> Totals? {
+    /// One run of `rounds` rounds (or until `deadline`) from `seed`; `journal` prints what each round did.
+    static func chaos(seed: UInt64, rounds: Int, deadline: Date? = nil, journal printJournal: Bool = false) throws -> Totals? {
         let servers = ["sync1", "sync2", "sync3"]
         guard let deployment = try PartitionedDeployment.start(servers: servers, lease: 1) else { return nil }
         var random = Generator(state: seed)
@@ -33,17 +33,27 @@ import Testing
         let maximumRounds = deadline == nil ? rounds : 10_000
         for round in 1...max(1, maximumRounds) {
             if let deadline, Date() > deadline { break }
-            let label = "seed \(seed) round \(round)"
+            // What the round did, for the message of a violation: the seed replays the choices,
+            // not the timing, so the message must say what happened.
+            var journal: [String] = []
             // Faults for this round.
             var faulty: [String] = []
             for server in servers {
                 guard Int.random(in: 0..<100, using: &random) < 40 else { continue }
-                switch Int.random(in: 0..<3, using: &random) {
-                case 0: try deployment.cluster.partition(server, from: PartitionedDeployment.databaseHosts)
-                case 1: try deployment.cluster.fault("drop", server, [PartitionedDeployment.databaseHosts[Int.random(in: 0..<2, using: &random)],
-                                                                    ["in", "out"][Int.random(in: 0..<2, using: &random)]])
-                default: try deployment.cluster.fault("loss", server, [String(Int.random(in: 5...30, using: &random))])
+                let fault: [String]
+                switch Int.random(in: 0..<4, using: &random) {
+                case 0: fault = ["partition"]
+                case 1: fault = ["drop", PartitionedDeployment.databaseHosts[Int.random(in: 0..<2, using: &random)],
+                                 ["in", "out"][Int.random(in: 0..<2, using: &random)]]
+                case 2: fault = ["loss", String(Int.random(in: 5...30, using: &random))]
+                default: fault = ["delay", String(Int.random(in: 50...400, using: &random))]
                 }
+                if fault == ["partition"] {
+                    try deployment.cluster.partition(server, from: PartitionedDeployment.databaseHosts)
+                } else {
+                    try deployment.cluster.fault(fault[0], server, Array(fault.dropFirst()))
+                }
+                journal.append("\(server): \(fault.joined(separator: " "))")
                 faulty.append(server)
                 deployment.faults += 1
             }
@@ -65,9 +75,11 @@ import Testing
                     statuses.append(result?.status ?? -1, "\(candidate) activate: \(result?.stderr ?? "")")
                 }
             }
+            journal.append("activate \(candidates.joined(separator: ", "))")
             if failover {
                 Thread.sleep(forTimeInterval: killDelay)
                 let old = deployment.database.primary
+                journal.append("database \(old) killed after \(Int(killDelay * 1000)) ms, the other promoted")
                 try deployment.database.kill(old)
                 try deployment.database.promote(ReplicatedPostgres.other(old))
                 deployment.faults += 2
@@ -75,9 +87,13 @@ import Testing
                 _ = group.wait(timeout: .now() + 120)
                 try deployment.database.rebuildAsStandby(old, synchronous: true)
             }
-            #expect(group.wait(timeout: .now() + 120) == .success, "\(label): an activation did not end")
+            let ended = group.wait(timeout: .now() + 120) == .success
+            let label = "seed \(seed) round \(round) [\(journal.joined(separator: "; "))] statuses: \(statuses.messages); "
+                + "acknowledged (server, epoch) so far: \(deployment.acknowledged)"
+            if printJournal { print("chaos: \(label)") }
+            #expect(ended, "\(label): an activation did not end")
             totals.activations += candidates.count
-            #expect(statuses.values.allSatisfy { statusesSeen.contains($0) }, "\(label): \(statuses.messages)")
+            #expect(statuses.values.allSatisfy { statusesSeen.contains($0) }, "\(label)")
             for server in faulty { try deployment.cluster.fault("heal", server) }
             let observation = try InvariantChecker.expectHolds(deployment, label)
             totals.violations += observation.violations.count
@@ -90,6 +106,15 @@ import Testing
     @Test(arguments: [UInt64(15), 1_215])
     func randomizedRoundsKeepTheInvariants(_ seed: UInt64) throws {
         let environment = ProcessInfo.processInfo.environment
+        if let text = environment["MIIS_CHAOS_SEED"], let replayed = UInt64(text) {
+            // make chaos SEED=N ROUNDS=M: one seed replayed (the same choices; the timing is the machine's).
+            guard seed == 15 else { return }
+            let rounds = environment["MIIS_CHAOS_ROUNDS"].flatMap { Int($0) } ?? 10
+            guard let totals = try Self.chaos(seed: replayed, rounds: max(1, rounds), journal: true) else { return }
+            print("chaos: seed \(replayed): \(totals.rounds) rounds, \(totals.faults) faults, \(totals.activations) activations, \(totals.violations) invariant violations")
+            #expect(totals.violations == 0)
+            return
+        }
         if let text = environment["MIIS_CHAOS_SECONDS"], let seconds = Double(text), seconds > 0 {
             // make chaos: fresh seeds until the time is up (this argument's run only).
             guard seed == 15 else { return }

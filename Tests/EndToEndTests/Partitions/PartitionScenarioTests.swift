@@ -34,8 +34,8 @@ import Testing
         #expect(observation.epoch == 2)
     }
 
-    /// Two standbys activated at the same moment while 10 % of their packets are lost (and
-    /// delayed, where the kernel has netem): exactly one wins, the other is told another server
+    /// Two standbys activated at the same moment while 10 % of their packets are lost and their
+    /// connections delayed 20 ms each way (scripts/delay-relay.py): exactly one wins, the other is told another server
     /// became active (27), or could not reach the database at all (29); never two winners.
     @Test func twoStandbysAtOnceOverALossyNetworkExactlyOneWins() throws {
         // A 5 s lease: the loser, even slowed by lost packets, finds the winner's activation

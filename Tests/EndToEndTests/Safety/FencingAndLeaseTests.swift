@@ -37,6 +37,33 @@ import Testing
         #expect(try setSecret(deployment, "sync2", "ad-connector", "new primary's value").status == 0)
     }
 
+    /// The active server is activated again ("already the active server") while another standby
+    /// takes over between its inspection and its answer. It must learn it lost (27), not report
+    /// success at the winner's epoch and record that epoch as its own: before the fix it did both
+    /// (exit 0, "sync2 is already the active server (epoch 3)", activation.json at epoch 3 while
+    /// sync3 held it), which the first long `make chaos` run found as two servers at one epoch.
+    @Test func anAlreadyActiveServerOvertakenMeanwhileIsToldItLost() throws {
+        let deployment = try DeploymentFixture(standbys: ["sync2", "sync3"], lease: 1)
+        Thread.sleep(forTimeInterval: 1.5)
+        let first = try deployment.activate("sync2")
+        #expect(first.status == 0, "\(first.stderr)")
+        Thread.sleep(forTimeInterval: 1.5)
+        let again = BackgroundRun {
+            try deployment.activate("sync2", environment: ["MIIS_FAULT_POINT": "activate.already-active:pause=5"])
+        }
+        Thread.sleep(forTimeInterval: 2)
+        let takeover = try deployment.activate("sync3")
+        #expect(takeover.status == 0, "\(takeover.stderr)")
+        let result = try #require(try again.wait(timeout: 30))
+        #expect(result.status == 27, "\(result.stdout) \(result.stderr)")
+        #expect(result.stderr == "miisactivate: another server became active: sync3 took over at epoch 3 while this activation was being prepared; nothing was changed\n",
+                "\(result.stderr)")
+        let recorded = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: URL(fileURLWithPath: deployment.installDirectory("sync2") + "/keys/activation.json"))) as? [String: Any]
+        #expect(recorded?["epoch"] as? Int == 2, "\(recorded ?? [:])")
+        #expect(try deployment.deploymentState() == (3, "sync3"))
+    }
+
     @Test func aShortLeaseFlagDoesNotTakeOverALivePrimary() throws {
         let deployment = try DeploymentFixture()
         #expect(try deployment.miisserver("sync1", ["heartbeat"]).status == 0)
