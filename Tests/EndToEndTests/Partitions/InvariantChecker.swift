@@ -6,7 +6,9 @@ import Testing
 /// log, the deployment row, every server's registration and every installation.
 ///
 /// 1. at most one server considers itself active, and `miisserver check` passes on at most one
-///    (the active server); no two installations recorded an activation at the same epoch;
+///    (the active server); no two installations recorded an activation at the same epoch; every
+///    check that passed while the faults were on (``CheckObserver``) was by the server holding
+///    the epoch it reported, so no two servers passed at one epoch;
 /// 2. the activation rows' epochs are 2, 3, … without gaps or duplicates, and the row's epoch is
 ///    1 + their count;
 /// 3. no heartbeat of a server is committed after the activation that ended its epoch (unless it
@@ -78,6 +80,14 @@ enum InvariantChecker {
         for (epoch, servers) in epochsByInstallation where servers.count > 1 {
             violation("installations \(servers.sorted()) all recorded an activation at epoch \(epoch)")
         }
+        let setupPrimary = deployment.servers.first ?? ""
+        // The server that held `epoch`: the setup primary for 1, else the one the log says activated at it.
+        func holder(of epoch: Int) -> String? {
+            epoch == 1 ? setupPrimary : activations.first(where: { ($0["epoch"] as? Int) == epoch })?["server"] as? String
+        }
+        for pass in deployment.passingChecks where holder(of: pass.epoch) != pass.server {
+            violation("miisserver check passed on \(pass.server) at epoch \(pass.epoch), which \(holder(of: pass.epoch) ?? "no server") held")
+        }
 
         // 2. Epochs grow by exactly one per activation row.
         let epochs = activations.compactMap { $0["epoch"] as? Int }
@@ -101,14 +111,12 @@ enum InvariantChecker {
         // holds the deployment row (FOR SHARE or FOR UPDATE), so a stale write that got through
         // would show as a row of an older epoch after a newer activation, or as a row naming a
         // server that did not hold the epoch it recorded.
-        let setupPrimary = deployment.servers.first ?? ""
         for (index, entry) in history.enumerated() where (entry["outcome"] as? String) == "changed" {
             guard let detail = entry["detail"] as? String, detail.hasPrefix("secret '") || detail.hasPrefix("key set "),
                   let writer = entry["server"] as? String, let writeEpoch = entry["epoch"] as? Int else { continue }
-            let holder = writeEpoch == 1 ? setupPrimary
-                : activations.first(where: { ($0["epoch"] as? Int) == writeEpoch })?["server"] as? String
-            if holder != writer {
-                violation("\(writer) committed \"\(detail)\" at epoch \(writeEpoch), which \(holder ?? "no server") held")
+            let epochHolder = holder(of: writeEpoch)
+            if epochHolder != writer {
+                violation("\(writer) committed \"\(detail)\" at epoch \(writeEpoch), which \(epochHolder ?? "no server") held")
             }
             if let newer = history[..<index].first(where: { ($0["outcome"] as? String) == "activated" && (($0["epoch"] as? Int) ?? 0) > writeEpoch }) {
                 violation("\(writer) committed \"\(detail)\" at epoch \(writeEpoch) after epoch \(newer["epoch"] ?? "?") existed")

@@ -96,6 +96,15 @@ final class PartitionedDeployment: @unchecked Sendable {
     let backup: String
     /// Every miisactivate that exited 0: (server, the epoch it reported), for invariant 4.
     private(set) var acknowledged: [(server: String, epoch: Int)] = []
+    /// A `miisserver check` that passed: the server and the epoch it reported.
+    struct PassingCheck: Sendable, CustomStringConvertible {
+        var server: String
+        var epoch: Int
+        var description: String { "(\(server), \(epoch))" }
+    }
+    /// Every check that passed while a ``CheckObserver`` watched, for invariant 1.
+    var passingChecks: [PassingCheck] { lock.withLock { observedChecks } }
+    private var observedChecks: [PassingCheck] = []
     private let lock = NSLock()
     /// How many faults were injected (partitions, losses, kills, promotions), for the reports.
     var faults = 0
@@ -159,6 +168,10 @@ final class PartitionedDeployment: @unchecked Sendable {
             lock.lock(); acknowledged.append((server, epoch)); lock.unlock()
         }
         return result
+    }
+
+    func record(_ pass: PassingCheck) {
+        lock.withLock { observedChecks.append(pass) }
     }
 
     private func expectSuccess(_ result: ToolRunner.Result, sourceLocation: SourceLocation = #_sourceLocation) throws {

@@ -2,9 +2,11 @@ import Foundation
 import Testing
 
 /// The randomized scenario: rounds of random partitions (both directions or one), packet loss,
-/// delays (50–400 ms each way), heartbeats, concurrent activations of random standbys and
-/// database failovers over 3 sync hosts and 2 database nodes, the five invariants checked after every round. The suite runs a
-/// fixed seed list for a few rounds; `make chaos SECONDS=N` (MIIS_CHAOS_SECONDS) runs new seeds
+/// delays (50–400 ms each way), heartbeats, concurrent activations of random standbys, an
+/// activation killed (SIGKILL) or paused (SIGSTOP, then SIGCONT) at a random moment, database
+/// failovers and a frozen database primary, over 3 sync hosts and 2 database nodes, with
+/// `miisserver check` run on every server throughout each round; the five invariants are checked
+/// after every round. The suite runs a fixed seed list for a few rounds; `make chaos SECONDS=N` (MIIS_CHAOS_SECONDS) runs new seeds
 /// until N seconds have passed and prints the counts docs/partitions.md reports.
 @Suite(.serialized) struct PartitionChaosTests {
     /// SplitMix64: a tiny deterministic generator, so that a seed replays the same run.
@@ -22,6 +24,16 @@ import Testing
     struct Totals { var rounds = 0, faults = 0, activations = 0, violations = 0 }
 
     static let statusesSeen: Set<Int32> = [0, 26, 27, 28, 29]
+    /// What the test process sees of a tool it SIGKILLed (Foundation reports the signal's number).
+    static let killedStatus = SIGKILL
+
+    /// A fault on one running activation: what a crashed or paused host does to it.
+    enum ProcessFault {
+        /// SIGKILL after `delay` seconds: a crash, an OOM kill, a power cut of the host.
+        case kill(delay: Double)
+        /// SIGSTOP after `delay` seconds, SIGCONT `pause` seconds later: a VM paused, a long GC.
+        case pause(delay: Double, seconds: Double)
+    }
 
     /// One run of `rounds` rounds (or until `deadline`) from `seed`; `journal` prints what each round did.
     static func chaos(seed: UInt64, rounds: Int, deadline: Date? = nil, journal printJournal: Bool = false) throws -> Totals? {
@@ -68,7 +80,26 @@ import Testing
             let candidates = servers.shuffled(using: &random).prefix(Int.random(in: 1...2, using: &random))
             let failover = failovers < 2 && Int.random(in: 0..<100, using: &random) < 20
             let killDelay = Double(Int.random(in: 0..<400, using: &random)) / 1000
+            // Drawn every round whatever is used, so that a seed's later choices do not depend on this round's.
+            let freeze = !failover && Int.random(in: 0..<100, using: &random) < 15
+            let freezeSeconds = Double(Int.random(in: 1...5, using: &random))
+            let processFaultOn: String? = Int.random(in: 0..<100, using: &random) < 30 ? candidates.randomElement(using: &random) : nil
+            let processFault: ProcessFault = Bool.random(using: &random)
+                ? .kill(delay: Double(Int.random(in: 0..<800, using: &random)) / 1000)
+                : .pause(delay: Double(Int.random(in: 0..<400, using: &random)) / 1000, seconds: Double(Int.random(in: 1...8, using: &random)))
+            // A secret written meanwhile by a random server: the old primary's write racing its
+            // replacement must be fenced, never committed at its older epoch (invariant 3).
+            let writer: String? = Int.random(in: 0..<100, using: &random) < 40 ? servers.randomElement(using: &random) : nil
             let group = DispatchGroup()
+            let observer = CheckObserver(deployment)
+            if let writer {
+                DispatchQueue.global().async(group: group) {
+                    let result = try? deployment.miisserver(writer, ["secret", "set", "chaos-\(round)", "--allow-weak-kdf", "--password-file", deployment.passwordFile],
+                                                            stdin: "value of round \(round)")
+                    statuses.append(result?.status ?? -1, "\(writer) secret set: \(result?.stderr ?? "")")
+                }
+                journal.append("\(writer) writes secret chaos-\(round)")
+            }
             for candidate in candidates {
                 DispatchQueue.global().async(group: group) {
                     let result = try? deployment.activate(candidate)
@@ -76,6 +107,7 @@ import Testing
                 }
             }
             journal.append("activate \(candidates.joined(separator: ", "))")
+            let injection = processFaultOn.map { server in BackgroundRun { Self.inject(processFault, on: server, of: deployment) } }
             if failover {
                 Thread.sleep(forTimeInterval: killDelay)
                 let old = deployment.database.primary
@@ -86,14 +118,30 @@ import Testing
                 failovers += 1
                 _ = group.wait(timeout: .now() + 120)
                 try deployment.database.rebuildAsStandby(old, synchronous: true)
+            } else if freeze {
+                Thread.sleep(forTimeInterval: killDelay)
+                let primary = deployment.database.primary
+                journal.append("database \(primary) frozen after \(Int(killDelay * 1000)) ms for \(Int(freezeSeconds)) s")
+                try deployment.database.freeze(primary)
+                Thread.sleep(forTimeInterval: freezeSeconds)
+                try deployment.database.thaw(primary)
+                deployment.faults += 1
             }
+            let injected = try injection?.wait(timeout: 30)
+            if let injected {
+                journal.append(injected.text)
+                if injected.signalled { deployment.faults += 1 }
+            }
+            let killed = injected?.killed ?? false
             let ended = group.wait(timeout: .now() + 120) == .success
+            let passingChecks = observer.stop()
             let label = "seed \(seed) round \(round) [\(journal.joined(separator: "; "))] statuses: \(statuses.messages); "
-                + "acknowledged (server, epoch) so far: \(deployment.acknowledged)"
+                + "acknowledged (server, epoch) so far: \(deployment.acknowledged); checks passed this round (server, epoch): \(passingChecks)"
             if printJournal { print("chaos: \(label)") }
             #expect(ended, "\(label): an activation did not end")
             totals.activations += candidates.count
-            #expect(statuses.values.allSatisfy { statusesSeen.contains($0) }, "\(label)")
+            let allowed = killed ? statusesSeen.union([Self.killedStatus]) : statusesSeen
+            #expect(statuses.values.allSatisfy { allowed.contains($0) }, "\(label)")
             for server in faulty { try deployment.cluster.fault("heal", server) }
             let observation = try InvariantChecker.expectHolds(deployment, label)
             totals.violations += observation.violations.count
@@ -101,6 +149,39 @@ import Testing
         }
         totals.faults = deployment.faults
         return totals
+    }
+
+    /// What ``inject(_:on:of:)`` did.
+    struct Injection: Sendable {
+        /// For the round's journal.
+        var text: String
+        /// Whether the tool was running and got the signal.
+        var signalled = false
+        var killed = false
+    }
+
+    /// Injects `fault` into `server`'s running activation.
+    static func inject(_ fault: ProcessFault, on server: String, of deployment: PartitionedDeployment) -> Injection {
+        let delay: Double
+        switch fault {
+        case .kill(let seconds), .pause(let seconds, _): delay = seconds
+        }
+        Thread.sleep(forTimeInterval: delay)
+        // The activation may not have started yet (it is spawned through a shell and `ip netns
+        // exec`), or may have ended already: then nothing is injected, and the journal says so.
+        guard let pid = ToolProcesses.first(ToolRunner.path(of: "miisactivate"), with: [deployment.installDirectory(server)], within: 0.3) else {
+            return Injection(text: "\(server) activate: not running")
+        }
+        switch fault {
+        case .kill:
+            kill(pid, SIGKILL)
+            return Injection(text: "\(server) activate: SIGKILL after \(Int(delay * 1000)) ms", signalled: true, killed: true)
+        case .pause(_, let seconds):
+            kill(pid, SIGSTOP)
+            Thread.sleep(forTimeInterval: seconds)
+            kill(pid, SIGCONT)
+            return Injection(text: "\(server) activate: SIGSTOP after \(Int(delay * 1000)) ms, SIGCONT \(Int(seconds)) s later", signalled: true)
+        }
     }
 
     @Test(arguments: [UInt64(15), 1_215])

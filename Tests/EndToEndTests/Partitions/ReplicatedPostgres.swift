@@ -109,6 +109,9 @@ final class ReplicatedPostgres: @unchecked Sendable {
 
     /// SIGKILL of a node's postmaster and its children: a crashed database server.
     func kill(_ node: Node) throws { try run(node, ["kill", directory(node)]) }
+    /// SIGSTOP of a node's postmaster and its children (a paused VM), until ``thaw(_:)``.
+    func freeze(_ node: Node) throws { try run(node, ["freeze", directory(node)]) }
+    func thaw(_ node: Node) throws { try run(node, ["thaw", directory(node)]) }
     /// A clean, fast shutdown.
     func stop(_ node: Node) throws { try run(node, ["stop", directory(node)]) }
     func startAgain(_ node: Node) throws { try run(node, ["start", directory(node)]) }

@@ -16,7 +16,7 @@ struct StoppedTool {
         let executable = ToolRunner.path(of: tool)
         let deadline = Date().addingTimeInterval(timeout)
         repeat {
-            for pid in processes(of: executable, with: arguments) where allThreadsStopped(pid) {
+            for pid in ToolProcesses.find(executable, with: arguments) where allThreadsStopped(pid) {
                 return StoppedTool(pid: pid)
             }
             Thread.sleep(forTimeInterval: 0.05)
@@ -28,19 +28,6 @@ struct StoppedTool {
     /// Lets the tool run on from its fault point.
     func resume() {
         kill(pid, SIGCONT)
-    }
-
-    /// The processes whose argv[0] is `executable` (not the shell or `ip` that launched them,
-    /// whose command lines hold the same words) and whose arguments include `arguments`.
-    private static func processes(of executable: String, with arguments: [String]) -> [pid_t] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.compactMap { entry -> pid_t? in
-            guard let pid = pid_t(entry),
-                  let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
-            let argv = data.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
-            guard argv.first == executable, arguments.allSatisfy(argv.dropFirst().contains) else { return nil }
-            return pid
-        }
     }
 
     /// Whether the process has threads and all of them are stopped.
@@ -58,24 +45,24 @@ struct StoppedTool {
     }
 }
 
-/// A tool run on a background thread, for a test that must act while it runs (it stops at a
-/// fault point); ``wait(timeout:)`` is bounded.
-final class BackgroundRun: @unchecked Sendable {
+/// Work run on a background thread (a tool that stops at a fault point, a fault injected while
+/// tools run), for a test that must act meanwhile; ``wait(timeout:)`` is bounded.
+final class BackgroundRun<Value: Sendable>: @unchecked Sendable {
     private let group = DispatchGroup()
     private let lock = NSLock()
-    private var outcome: Result<ToolRunner.Result, any Error>?
+    private var outcome: Result<Value, any Error>?
 
-    init(_ work: @escaping @Sendable () throws -> ToolRunner.Result) {
+    init(_ work: @escaping @Sendable () throws -> Value) {
         DispatchQueue.global().async(group: group) {
             let result = Result { try work() }
             self.lock.lock(); self.outcome = result; self.lock.unlock()
         }
     }
 
-    /// The tool's result, or nil (with a recorded issue) if it did not end within `timeout` seconds.
-    func wait(timeout: TimeInterval, sourceLocation: SourceLocation = #_sourceLocation) throws -> ToolRunner.Result? {
+    /// The work's result, or nil (with a recorded issue) if it did not end within `timeout` seconds.
+    func wait(timeout: TimeInterval, sourceLocation: SourceLocation = #_sourceLocation) throws -> Value? {
         guard group.wait(timeout: .now() + timeout) == .success else {
-            Issue.record("the tool did not end within \(Int(timeout)) s", sourceLocation: sourceLocation)
+            Issue.record("the background work did not end within \(Int(timeout)) s", sourceLocation: sourceLocation)
             return nil
         }
         lock.lock(); defer { lock.unlock() }
