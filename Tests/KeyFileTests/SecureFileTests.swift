@@ -157,4 +157,45 @@ import Glibc
             #expect(!SecureFile.isTemporaryName(name), "\(name)")
         }
     }
+
+    /// A write killed before its rename leaves its temporary file (a power cut, SIGKILL: found by
+    /// the partition tests' killed activations). The next successful write of the same name
+    /// removes such leftovers once they are older than any write in progress can be; a fresh one
+    /// (another writer's, in flight) and other names' stay.
+    @Test func aSuccessfulWriteRemovesTheStaleTemporariesOfItsName() throws {
+        defer { cleanUp() }
+        let path = directory + "/keyset.bin"
+        let stale = directory + "/.keyset.bin.tmp-0123456789ab"
+        let fresh = directory + "/.keyset.bin.tmp-abcdefabcdef"
+        let otherName = directory + "/.other.bin.tmp-0123456789ab"
+        let notOurs = directory + "/.keyset.bin.tmp-notours"
+        for file in [stale, fresh, otherName, notOurs] { try Data([9, 9]).write(to: URL(fileURLWithPath: file)) }
+        let anHourAgo = Date().addingTimeInterval(-3600)
+        for file in [stale, otherName, notOurs] {
+            try FileManager.default.setAttributes([.modificationDate: anHourAgo], ofItemAtPath: file)
+        }
+        try SecureFile.writeAtomically([1, 2, 3], to: path, replace: true)
+        #expect(!FileManager.default.fileExists(atPath: stale))
+        #expect(FileManager.default.fileExists(atPath: fresh))
+        #expect(FileManager.default.fileExists(atPath: otherName))
+        #expect(FileManager.default.fileExists(atPath: notOurs))
+        #expect(try SecureFile.read(path) == [1, 2, 3])
+    }
+
+    /// Only regular files are swept: a directory or a symbolic link with a temporary's name is left alone.
+    @Test func theSweepLeavesDirectoriesAndLinksAlone() throws {
+        defer { cleanUp() }
+        let folder = directory + "/.keyset.bin.tmp-0123456789ab"
+        let link = directory + "/.keyset.bin.tmp-0123456789ac"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
+        #expect(symlink("/etc/hostname", link) == 0)
+        for file in [folder, link] {
+            var times = [timespec(tv_sec: 1, tv_nsec: 0), timespec(tv_sec: 1, tv_nsec: 0)]
+            #expect(utimensat(AT_FDCWD, file, &times, AT_SYMLINK_NOFOLLOW) == 0)
+        }
+        try SecureFile.writeAtomically([1], to: directory + "/keyset.bin", replace: true)
+        #expect(FileManager.default.fileExists(atPath: folder))
+        var status = stat()
+        #expect(lstat(link, &status) == 0)
+    }
 }

@@ -69,10 +69,12 @@ package enum SecureFile {
 
     // MARK: - The atomic writer
 
+    private static let temporaryRandomBytes = 6
+
     /// The temporary file an atomic write of `name` creates next to it: `.NAME.tmp-` and 12
     /// random hex digits. ``isTemporaryName(_:)`` recognizes exactly these names.
     package static func temporaryName(for name: String) throws -> String {
-        ".\(name).tmp-\(try SecureRandom.bytes(count: 6).hexString)"
+        ".\(name).tmp-\(try SecureRandom.bytes(count: temporaryRandomBytes).hexString)"
     }
 
     /// Whether `name` is a temporary file of an atomic write (``temporaryName(for:)``): left
@@ -118,7 +120,8 @@ package enum SecureFile {
     /// `replace: false` `linkat` (an existing `name` is refused atomically), and the directory is
     /// `fsync`ed. Readers see the old content or the new, never a mix. Any failure before the
     /// commit, a failed verification included, removes the temporary file and leaves `name` as it
-    /// was; only a crash can leave a temporary file behind.
+    /// was; only a crash can leave a temporary file behind, and the next successful write of
+    /// `name` removes it once it is stale (``removeStaleTemporaries(of:in:)``).
     ///
     /// Every step is relative to `directory`, so a caller that checked the directory through its
     /// descriptor writes into the directory it checked, even if its path is meanwhile replaced by a
@@ -168,7 +171,37 @@ package enum SecureFile {
             unlinkat(directory, temporary, 0)
         }
         committed = true
+        removeStaleTemporaries(of: name, in: directory)
         guard fsync(directory) == 0 else { throw ioError(path, errno, "cannot sync its directory") }
+    }
+
+    /// How long a temporary file of a write in progress may exist: longer than any write takes
+    /// (its verification runs the KDF once, bounded by the parameters' ceiling), so that an older
+    /// one can only be a crashed write's.
+    static let staleTemporaryAge: time_t = 600
+
+    /// Removes what crashed writes of `name` left in `directory` (a write killed before its rename
+    /// leaves its temporary file, possibly partial): regular files named exactly as
+    /// ``temporaryName(for:)`` names them for `name`, owned by this user and unchanged for
+    /// ``staleTemporaryAge``. Best effort: the write it follows has succeeded whatever happens here.
+    private static func removeStaleTemporaries(of name: String, in directory: Int32) {
+        let listing = dup(directory)
+        guard listing >= 0 else { return }
+        guard let stream = fdopendir(listing) else { close(listing); return }
+        defer { closedir(stream) }
+        // The duplicate shares the directory's read offset: start from the first entry.
+        rewinddir(stream)
+        let prefix = ".\(name).tmp-"
+        let now = time(nil)
+        while let entry = readdir(stream) {
+            let entryName = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard entryName.hasPrefix(prefix), entryName.utf8.count == prefix.utf8.count + 2 * temporaryRandomBytes,
+                  entryName.dropFirst(prefix.count).allSatisfy(\.isHexDigit) else { continue }
+            var status = stat()
+            guard fstatat(directory, entryName, &status, AT_SYMLINK_NOFOLLOW) == 0, (status.st_mode & S_IFMT) == S_IFREG,
+                  status.st_uid == geteuid(), now - status.st_mtim.tv_sec >= staleTemporaryAge else { continue }
+            unlinkat(directory, entryName, 0)
+        }
     }
 
     /// `name` must name an entry of the directory itself, not a path through other directories.
