@@ -21,7 +21,26 @@ import Testing
         }
     }
 
-    struct Totals { var rounds = 0, faults = 0, activations = 0, violations = 0 }
+    struct Totals {
+        var rounds = 0, activations = 0, violations = 0
+        /// Faults injected, by kind: partition, drop, loss, delay, tool SIGKILL, tool SIGSTOP,
+        /// database kill, promotion, database freeze.
+        var faultsByKind: [String: Int] = [:]
+        var faults: Int { faultsByKind.values.reduce(0, +) }
+
+        mutating func count(_ kind: String) { faultsByKind[kind, default: 0] += 1 }
+
+        mutating func add(_ other: Totals) {
+            rounds += other.rounds; activations += other.activations; violations += other.violations
+            faultsByKind.merge(other.faultsByKind, uniquingKeysWith: +)
+        }
+
+        /// The line `make chaos` prints (docs/partitions.md quotes it).
+        var summary: String {
+            let kinds = faultsByKind.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            return "\(rounds) rounds, \(faults) faults (\(kinds)), \(activations) activations, \(violations) invariant violations"
+        }
+    }
 
     static let statusesSeen: Set<Int32> = [0, 26, 27, 28, 29]
     /// What the test process sees of a tool it SIGKILLed (Foundation reports the signal's number).
@@ -67,7 +86,7 @@ import Testing
                 }
                 journal.append("\(server): \(fault.joined(separator: " "))")
                 faulty.append(server)
-                deployment.faults += 1
+                totals.count(fault[0])
             }
             // Some servers heartbeat; then, maybe after the lease, one or two standbys activate at once.
             let statuses = StatusBox()
@@ -114,7 +133,8 @@ import Testing
                 journal.append("database \(old) killed after \(Int(killDelay * 1000)) ms, the other promoted")
                 try deployment.database.kill(old)
                 try deployment.database.promote(ReplicatedPostgres.other(old))
-                deployment.faults += 2
+                totals.count("database kill")
+                totals.count("promotion")
                 failovers += 1
                 _ = group.wait(timeout: .now() + 120)
                 try deployment.database.rebuildAsStandby(old, synchronous: true)
@@ -125,12 +145,12 @@ import Testing
                 try deployment.database.freeze(primary)
                 Thread.sleep(forTimeInterval: freezeSeconds)
                 try deployment.database.thaw(primary)
-                deployment.faults += 1
+                totals.count("database freeze")
             }
             let injected = try injection?.wait(timeout: 30)
             if let injected {
                 journal.append(injected.text)
-                if injected.signalled { deployment.faults += 1 }
+                if injected.signalled { totals.count(injected.killed ? "tool SIGKILL" : "tool SIGSTOP") }
             }
             let killed = injected?.killed ?? false
             let ended = group.wait(timeout: .now() + 120) == .success
@@ -147,7 +167,6 @@ import Testing
             totals.violations += observation.violations.count
             totals.rounds += 1
         }
-        totals.faults = deployment.faults
         return totals
     }
 
@@ -192,7 +211,7 @@ import Testing
             guard seed == 15 else { return }
             let rounds = environment["MIIS_CHAOS_ROUNDS"].flatMap { Int($0) } ?? 10
             guard let totals = try Self.chaos(seed: replayed, rounds: max(1, rounds), journal: true) else { return }
-            print("chaos: seed \(replayed): \(totals.rounds) rounds, \(totals.faults) faults, \(totals.activations) activations, \(totals.violations) invariant violations")
+            print("chaos: seed \(replayed): \(totals.summary)")
             #expect(totals.violations == 0)
             return
         }
@@ -204,16 +223,16 @@ import Testing
             var seed = UInt64(Date().timeIntervalSince1970)
             while Date() < deadline, runs < 1_000 {
                 guard let totals = try Self.chaos(seed: seed, rounds: 0, deadline: min(deadline, Date().addingTimeInterval(300))) else { return }
-                print("chaos: seed \(seed): \(totals.rounds) rounds, \(totals.faults) faults, \(totals.activations) activations, \(totals.violations) invariant violations")
-                all.rounds += totals.rounds; all.faults += totals.faults; all.activations += totals.activations; all.violations += totals.violations
+                print("chaos: seed \(seed): \(totals.summary)")
+                all.add(totals)
                 runs += 1
                 seed &+= 1
             }
-            print("chaos: total: \(runs) runs, \(all.rounds) rounds, \(all.faults) faults, \(all.activations) activations, \(all.violations) invariant violations")
+            print("chaos: total: \(runs) runs, \(all.summary)")
             return
         }
         guard let totals = try Self.chaos(seed: seed, rounds: 3) else { return }
-        print("chaos: seed \(seed): \(totals.rounds) rounds, \(totals.faults) faults, \(totals.activations) activations, \(totals.violations) invariant violations")
+        print("chaos: seed \(seed): \(totals.summary)")
         #expect(totals.rounds == 3 && totals.violations == 0)
     }
 }
