@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// The randomized scenario: rounds of random partitions (both directions or one), packet loss,
-/// delays (50–400 ms each way), heartbeats, concurrent activations of random standbys, an
+/// delays (50–400 ms each way), pulled links, heartbeats, concurrent activations of random standbys, an
 /// activation killed (SIGKILL) or paused (SIGSTOP, then SIGCONT) at a random moment, database
 /// failovers and a frozen database primary, over 3 sync hosts and 2 database nodes, with
 /// `miisserver check` run on every server throughout each round; the five invariants are checked
@@ -23,7 +23,7 @@ import Testing
 
     struct Totals {
         var rounds = 0, activations = 0, violations = 0
-        /// Faults injected, by kind: partition, drop, loss, delay, tool SIGKILL, tool SIGSTOP,
+        /// Faults injected, by kind: partition, drop, loss, delay, link, tool SIGKILL, tool SIGSTOP,
         /// database kill, promotion, database freeze.
         var faultsByKind: [String: Int] = [:]
         var faults: Int { faultsByKind.values.reduce(0, +) }
@@ -72,12 +72,14 @@ import Testing
             for server in servers {
                 guard Int.random(in: 0..<100, using: &random) < 40 else { continue }
                 let fault: [String]
-                switch Int.random(in: 0..<4, using: &random) {
+                switch Int.random(in: 0..<5, using: &random) {
                 case 0: fault = ["partition"]
                 case 1: fault = ["drop", PartitionedDeployment.databaseHosts[Int.random(in: 0..<2, using: &random)],
                                  ["in", "out"][Int.random(in: 0..<2, using: &random)]]
                 case 2: fault = ["loss", String(Int.random(in: 5...30, using: &random))]
-                default: fault = ["delay", String(Int.random(in: 50...400, using: &random))]
+                case 3: fault = ["delay", String(Int.random(in: 50...400, using: &random))]
+                // The cable pulled: no route at all, so connections fail at once rather than time out.
+                default: fault = ["link", "down"]
                 }
                 if fault == ["partition"] {
                     try deployment.cluster.partition(server, from: PartitionedDeployment.databaseHosts)
