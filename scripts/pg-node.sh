@@ -108,11 +108,18 @@ kill)
     fi
     ;;
 freeze|thaw)
-    signal=STOP; [ "$command" = thaw ] && signal=CONT
     if [ -f "$data/postmaster.pid" ]; then
         pid=$(head -n 1 "$data/postmaster.pid")
-        # The postmaster and exactly its children (the backends and helpers of this node).
-        kill -"$signal" $(pgrep -P "$pid") "$pid" 2>/dev/null || true
+        # The postmaster and exactly its children (the backends and helpers of this node). Frozen,
+        # the postmaster is stopped first, so that it forks no backend between the listing of its
+        # children and their stop (clients keep connecting meanwhile); thawed, it goes last.
+        if [ "$command" = freeze ]; then
+            kill -STOP "$pid" 2>/dev/null || true
+            kill -STOP $(pgrep -P "$pid") 2>/dev/null || true
+        else
+            kill -CONT $(pgrep -P "$pid") 2>/dev/null || true
+            kill -CONT "$pid" 2>/dev/null || true
+        fi
     fi
     ;;
 promote)

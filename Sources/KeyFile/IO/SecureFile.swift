@@ -82,7 +82,13 @@ package enum SecureFile {
     package static func isTemporaryName(_ name: String) -> Bool {
         guard name.hasPrefix("."), let range = name.ranges(of: ".tmp-").last else { return false }
         let suffix = name[range.upperBound...]
-        return !suffix.isEmpty && suffix.allSatisfy(\.isHexDigit) && range.lowerBound > name.index(after: name.startIndex)
+        return !suffix.isEmpty && isLowercaseHex(suffix) && range.lowerBound > name.index(after: name.startIndex)
+    }
+
+    /// What `hexString` writes: ASCII `0-9a-f` only (`Character.isHexDigit` would also take
+    /// upper case and the full-width forms).
+    private static func isLowercaseHex(_ text: Substring) -> Bool {
+        text.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
     }
 
     /// Writes `bytes` to `path` atomically and durably; see
@@ -185,18 +191,18 @@ package enum SecureFile {
     /// ``temporaryName(for:)`` names them for `name`, owned by this user and unchanged for
     /// ``staleTemporaryAge``. Best effort: the write it follows has succeeded whatever happens here.
     private static func removeStaleTemporaries(of name: String, in directory: Int32) {
-        let listing = dup(directory)
+        // A descriptor of its own (its own read offset, close-on-exec), not a dup of the caller's.
+        let listing = openat(directory, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard listing >= 0 else { return }
         guard let stream = fdopendir(listing) else { close(listing); return }
         defer { closedir(stream) }
-        // The duplicate shares the directory's read offset: start from the first entry.
-        rewinddir(stream)
         let prefix = ".\(name).tmp-"
         let now = time(nil)
         while let entry = readdir(stream) {
+            // Decoded as the temporary's name was encoded when it was created (a Swift String passed as a C string).
             let entryName = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
             guard entryName.hasPrefix(prefix), entryName.utf8.count == prefix.utf8.count + 2 * temporaryRandomBytes,
-                  entryName.dropFirst(prefix.count).allSatisfy(\.isHexDigit) else { continue }
+                  isLowercaseHex(entryName.dropFirst(prefix.count)) else { continue }
             var status = stat()
             guard fstatat(directory, entryName, &status, AT_SYMLINK_NOFOLLOW) == 0, (status.st_mode & S_IFMT) == S_IFREG,
                   status.st_uid == geteuid(), now - status.st_mtim.tv_sec >= staleTemporaryAge else { continue }

@@ -8,7 +8,8 @@ import Testing
 /// 1. at most one server considers itself active, and `miisserver check` passes on at most one
 ///    (the active server); no two installations recorded an activation at the same epoch; every
 ///    check that passed while the faults were on (``CheckObserver``) was by the server holding
-///    the epoch it reported, so no two servers passed at one epoch;
+///    the epoch it reported, and none was asked after an activation to a later epoch had been
+///    acknowledged (exit 0) to its administrator;
 /// 2. the activation rows' epochs are 2, 3, … without gaps or duplicates, and the row's epoch is
 ///    1 + their count;
 /// 3. no heartbeat of a server is committed after the activation that ended its epoch (unless it
@@ -34,7 +35,8 @@ enum InvariantChecker {
         return formatter.date(from: text)
     }
 
-    static func observe(_ deployment: PartitionedDeployment) throws -> Observation {
+    /// `passingChecks`: what a ``CheckObserver`` saw while the faults were on.
+    static func observe(_ deployment: PartitionedDeployment, passingChecks: [CheckObserver.Pass] = []) throws -> Observation {
         var observation = Observation()
         func violation(_ text: String) { observation.violations.append(text) }
 
@@ -85,8 +87,13 @@ enum InvariantChecker {
         func holder(of epoch: Int) -> String? {
             epoch == 1 ? setupPrimary : activations.first(where: { ($0["epoch"] as? Int) == epoch })?["server"] as? String
         }
-        for pass in deployment.passingChecks where holder(of: pass.epoch) != pass.server {
-            violation("miisserver check passed on \(pass.server) at epoch \(pass.epoch), which \(holder(of: pass.epoch) ?? "no server") held")
+        for pass in passingChecks {
+            if holder(of: pass.epoch) != pass.server {
+                violation("miisserver check passed on \(pass.server) at epoch \(pass.epoch), which \(holder(of: pass.epoch) ?? "no server") held")
+            }
+            if let later = deployment.acknowledged.first(where: { $0.epoch > pass.epoch && $0.at < pass.askedAt }) {
+                violation("miisserver check passed on \(pass.server) at epoch \(pass.epoch), asked after \(later.server)'s activation to epoch \(later.epoch) had returned success")
+            }
         }
 
         // 2. Epochs grow by exactly one per activation row.
@@ -126,7 +133,8 @@ enum InvariantChecker {
         // 4. Every acknowledged activation is in the log. The setup primary activated while it
         // still holds epoch 1 succeeds as "already the active server" at the setup's epoch, which
         // no activation row records (found by the first long `make chaos` run).
-        for (server, epoch) in deployment.acknowledged where !(server == setupPrimary && epoch == 1) {
+        for acknowledgement in deployment.acknowledged where !(acknowledgement.server == setupPrimary && acknowledgement.epoch == 1) {
+            let (server, epoch) = (acknowledgement.server, acknowledgement.epoch)
             if !activations.contains(where: { ($0["server"] as? String) == server && ($0["epoch"] as? Int) == epoch }) {
                 violation("the acknowledged activation of \(server) at epoch \(epoch) is not in the log")
             }
@@ -151,9 +159,9 @@ enum InvariantChecker {
 
     /// Checks and records every violation as a test issue; returns the observation.
     @discardableResult
-    static func expectHolds(_ deployment: PartitionedDeployment, _ label: String,
+    static func expectHolds(_ deployment: PartitionedDeployment, _ label: String, passingChecks: [CheckObserver.Pass] = [],
                             sourceLocation: SourceLocation = #_sourceLocation) throws -> Observation {
-        let observation = try observe(deployment)
+        let observation = try observe(deployment, passingChecks: passingChecks)
         for violation in observation.violations { Issue.record("\(label): \(violation)", sourceLocation: sourceLocation) }
         return observation
     }

@@ -94,17 +94,16 @@ final class PartitionedDeployment: @unchecked Sendable {
     let url: String
     let passwordFile: String
     let backup: String
-    /// Every miisactivate that exited 0: (server, the epoch it reported), for invariant 4.
-    private(set) var acknowledged: [(server: String, epoch: Int)] = []
-    /// A `miisserver check` that passed: the server and the epoch it reported.
-    struct PassingCheck: Sendable, CustomStringConvertible {
+    /// A `miisactivate` that exited 0: the server, the epoch it reported and when it returned.
+    struct Acknowledgement: Sendable, CustomStringConvertible {
         var server: String
         var epoch: Int
+        var at: Date
         var description: String { "(\(server), \(epoch))" }
     }
-    /// Every check that passed while a ``CheckObserver`` watched, for invariant 1.
-    var passingChecks: [PassingCheck] { lock.withLock { observedChecks } }
-    private var observedChecks: [PassingCheck] = []
+    /// Every miisactivate that exited 0, for invariants 1 and 4.
+    var acknowledged: [Acknowledgement] { lock.withLock { acknowledgements } }
+    private var acknowledgements: [Acknowledgement] = []
     private let lock = NSLock()
     /// How many faults were injected (partitions, losses, kills, promotions), for the reports.
     var faults = 0
@@ -165,13 +164,10 @@ final class PartitionedDeployment: @unchecked Sendable {
         if result.status == 0,
            let report = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any] {
             let epoch = (report["epoch"] as? Int) ?? ((report["deployment"] as? [String: Any])?["epoch"] as? Int) ?? -1
-            lock.lock(); acknowledged.append((server, epoch)); lock.unlock()
+            let acknowledgement = Acknowledgement(server: server, epoch: epoch, at: Date())
+            lock.withLock { acknowledgements.append(acknowledgement) }
         }
         return result
-    }
-
-    func record(_ pass: PassingCheck) {
-        lock.withLock { observedChecks.append(pass) }
     }
 
     private func expectSuccess(_ result: ToolRunner.Result, sourceLocation: SourceLocation = #_sourceLocation) throws {

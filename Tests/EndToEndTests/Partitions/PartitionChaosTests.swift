@@ -58,118 +58,135 @@ import Testing
     static func chaos(seed: UInt64, rounds: Int, deadline: Date? = nil, journal printJournal: Bool = false) throws -> Totals? {
         let servers = ["sync1", "sync2", "sync3"]
         guard let deployment = try PartitionedDeployment.start(servers: servers, lease: 1) else { return nil }
-        var random = Generator(state: seed)
         var totals = Totals()
         var failovers = 0
         let maximumRounds = deadline == nil ? rounds : 10_000
         for round in 1...max(1, maximumRounds) {
             if let deadline, Date() > deadline { break }
-            // What the round did, for the message of a violation: the seed replays the choices,
-            // not the timing, so the message must say what happened.
-            var journal: [String] = []
-            // Faults for this round.
-            var faulty: [String] = []
-            for server in servers {
-                guard Int.random(in: 0..<100, using: &random) < 40 else { continue }
-                let fault: [String]
-                switch Int.random(in: 0..<5, using: &random) {
-                case 0: fault = ["partition"]
-                case 1: fault = ["drop", PartitionedDeployment.databaseHosts[Int.random(in: 0..<2, using: &random)],
-                                 ["in", "out"][Int.random(in: 0..<2, using: &random)]]
-                case 2: fault = ["loss", String(Int.random(in: 5...30, using: &random))]
-                case 3: fault = ["delay", String(Int.random(in: 50...400, using: &random))]
-                // The cable pulled: no route at all, so connections fail at once rather than time out.
-                default: fault = ["link", "down"]
-                }
-                if fault == ["partition"] {
-                    try deployment.cluster.partition(server, from: PartitionedDeployment.databaseHosts)
-                } else {
-                    try deployment.cluster.fault(fault[0], server, Array(fault.dropFirst()))
-                }
-                journal.append("\(server): \(fault.joined(separator: " "))")
-                faulty.append(server)
-                totals.count(fault[0])
-            }
-            // Some servers heartbeat; then, maybe after the lease, one or two standbys activate at once.
-            let statuses = StatusBox()
-            for server in servers {
-                guard Bool.random(using: &random) else { continue }
-                let result = try deployment.miisserver(server, ["heartbeat"])
-                statuses.append(result.status, "\(server) heartbeat: \(result.stderr)")
-            }
-            if Bool.random(using: &random) { Thread.sleep(forTimeInterval: 1.2) }
-            let candidates = servers.shuffled(using: &random).prefix(Int.random(in: 1...2, using: &random))
-            let failover = failovers < 2 && Int.random(in: 0..<100, using: &random) < 20
-            let killDelay = Double(Int.random(in: 0..<400, using: &random)) / 1000
-            // Drawn every round whatever is used, so that a seed's later choices do not depend on this round's.
-            let freeze = !failover && Int.random(in: 0..<100, using: &random) < 15
-            let freezeSeconds = Double(Int.random(in: 1...5, using: &random))
-            let processFaultOn: String? = Int.random(in: 0..<100, using: &random) < 30 ? candidates.randomElement(using: &random) : nil
-            let processFault: ProcessFault = Bool.random(using: &random)
-                ? .kill(delay: Double(Int.random(in: 0..<800, using: &random)) / 1000)
-                : .pause(delay: Double(Int.random(in: 0..<400, using: &random)) / 1000, seconds: Double(Int.random(in: 1...8, using: &random)))
-            // A secret written meanwhile by a random server: the old primary's write racing its
-            // replacement must be fenced, never committed at its older epoch (invariant 3).
-            let writer: String? = Int.random(in: 0..<100, using: &random) < 40 ? servers.randomElement(using: &random) : nil
-            let group = DispatchGroup()
-            let observer = CheckObserver(deployment)
-            if let writer {
-                DispatchQueue.global().async(group: group) {
-                    let result = try? deployment.miisserver(writer, ["secret", "set", "chaos-\(round)", "--allow-weak-kdf", "--password-file", deployment.passwordFile],
-                                                            stdin: "value of round \(round)")
-                    statuses.append(result?.status ?? -1, "\(writer) secret set: \(result?.stderr ?? "")")
-                }
-                journal.append("\(writer) writes secret chaos-\(round)")
-            }
-            for candidate in candidates {
-                DispatchQueue.global().async(group: group) {
-                    let result = try? deployment.activate(candidate)
-                    statuses.append(result?.status ?? -1, "\(candidate) activate: \(result?.stderr ?? "")")
-                }
-            }
-            journal.append("activate \(candidates.joined(separator: ", "))")
-            let injection = processFaultOn.map { server in BackgroundRun { Self.inject(processFault, on: server, of: deployment) } }
-            if failover {
-                Thread.sleep(forTimeInterval: killDelay)
-                let old = deployment.database.primary
-                journal.append("database \(old) killed after \(Int(killDelay * 1000)) ms, the other promoted")
-                try deployment.database.kill(old)
-                try deployment.database.promote(ReplicatedPostgres.other(old))
-                totals.count("database kill")
-                totals.count("promotion")
-                failovers += 1
-                _ = group.wait(timeout: .now() + 120)
-                try deployment.database.rebuildAsStandby(old, synchronous: true)
-            } else if freeze {
-                Thread.sleep(forTimeInterval: killDelay)
-                let primary = deployment.database.primary
-                journal.append("database \(primary) frozen after \(Int(killDelay * 1000)) ms for \(Int(freezeSeconds)) s")
-                try deployment.database.freeze(primary)
-                Thread.sleep(forTimeInterval: freezeSeconds)
-                try deployment.database.thaw(primary)
-                totals.count("database freeze")
-            }
-            let injected = try injection?.wait(timeout: 30)
-            if let injected {
-                journal.append(injected.text)
-                if injected.signalled { totals.count(injected.killed ? "tool SIGKILL" : "tool SIGSTOP") }
-            }
-            let killed = injected?.killed ?? false
-            let ended = group.wait(timeout: .now() + 120) == .success
-            let passingChecks = observer.stop()
-            let label = "seed \(seed) round \(round) [\(journal.joined(separator: "; "))] statuses: \(statuses.messages); "
-                + "acknowledged (server, epoch) so far: \(deployment.acknowledged); checks passed this round (server, epoch): \(passingChecks)"
-            if printJournal { print("chaos: \(label)") }
-            #expect(ended, "\(label): an activation did not end")
-            totals.activations += candidates.count
-            let allowed = killed ? statusesSeen.union([Self.killedStatus]) : statusesSeen
-            #expect(statuses.values.allSatisfy { allowed.contains($0) }, "\(label)")
-            for server in faulty { try deployment.cluster.fault("heal", server) }
-            let observation = try InvariantChecker.expectHolds(deployment, label)
-            totals.violations += observation.violations.count
-            totals.rounds += 1
+            // Each round draws from a generator of its own, made from the seed and the round: a
+            // round's choices do not depend on how many values an earlier round drew.
+            var random = Generator(state: seed ^ (UInt64(round) &* 0x9E37_79B9_7F4A_7C15))
+            try Self.round(round, of: seed, on: deployment, servers: servers, failovers: &failovers, totals: &totals,
+                           random: &random, printJournal: printJournal)
         }
         return totals
+    }
+
+    /// One round: its faults, heartbeats, activations and racing writes, then the invariants.
+    private static func round(_ round: Int, of seed: UInt64, on deployment: PartitionedDeployment, servers: [String],
+                              failovers: inout Int, totals: inout Totals, random: inout Generator, printJournal: Bool) throws {
+        // What the round did, for the message of a violation: the seed replays the choices,
+        // not the timing, so the message must say what happened.
+        var journal: [String] = []
+        // Faults for this round, healed however the round ends.
+        var faulty: [String] = []
+        defer { for server in faulty { try? deployment.cluster.fault("heal", server) } }
+        for server in servers {
+            guard Int.random(in: 0..<100, using: &random) < 40 else { continue }
+            let fault: [String]
+            switch Int.random(in: 0..<5, using: &random) {
+            case 0: fault = ["partition"]
+            case 1: fault = ["drop", PartitionedDeployment.databaseHosts[Int.random(in: 0..<2, using: &random)],
+                             ["in", "out"][Int.random(in: 0..<2, using: &random)]]
+            case 2: fault = ["loss", String(Int.random(in: 5...30, using: &random))]
+            case 3: fault = ["delay", String(Int.random(in: 50...400, using: &random))]
+            // The cable pulled: no route at all, so connections fail at once rather than time out.
+            default: fault = ["link", "down"]
+            }
+            faulty.append(server)
+            if fault == ["partition"] {
+                try deployment.cluster.partition(server, from: PartitionedDeployment.databaseHosts)
+            } else {
+                try deployment.cluster.fault(fault[0], server, Array(fault.dropFirst()))
+            }
+            journal.append("\(server): \(fault.joined(separator: " "))")
+            totals.count(fault[0])
+        }
+        // Some servers heartbeat; then, maybe after the lease, one or two standbys activate at once.
+        let statuses = StatusBox()
+        for server in servers {
+            guard Bool.random(using: &random) else { continue }
+            let result = try deployment.miisserver(server, ["heartbeat"])
+            statuses.append(result.status, "\(server) heartbeat: \(result.stderr)")
+        }
+        if Bool.random(using: &random) { Thread.sleep(forTimeInterval: 1.2) }
+        let candidates = servers.shuffled(using: &random).prefix(Int.random(in: 1...2, using: &random))
+        let failover = failovers < 2 && Int.random(in: 0..<100, using: &random) < 20
+        let freeze = !failover && Int.random(in: 0..<100, using: &random) < 15
+        let databaseFaultDelay = Double(Int.random(in: 0..<400, using: &random)) / 1000
+        let freezeSeconds = Double(Int.random(in: 1...5, using: &random))
+        let processFaultOn: String? = Int.random(in: 0..<100, using: &random) < 30 ? candidates.randomElement(using: &random) : nil
+        let processFault: ProcessFault = Bool.random(using: &random)
+            ? .kill(delay: Double(Int.random(in: 0..<800, using: &random)) / 1000)
+            : .pause(delay: Double(Int.random(in: 0..<400, using: &random)) / 1000, seconds: Double(Int.random(in: 1...8, using: &random)))
+        // A secret written meanwhile by a random server: the old primary's write racing its
+        // replacement must be fenced, never committed at its older epoch (invariant 3).
+        let writer: String? = Int.random(in: 0..<100, using: &random) < 40 ? servers.randomElement(using: &random) : nil
+
+        let group = DispatchGroup()
+        let observer = CheckObserver(deployment)
+        // However the round ends (a harness step may throw), the observer's loop stops.
+        defer { observer.stop() }
+        if let writer {
+            DispatchQueue.global().async(group: group) {
+                let result = try? deployment.miisserver(writer, ["secret", "set", "chaos-\(round)", "--allow-weak-kdf", "--password-file", deployment.passwordFile],
+                                                        stdin: "value of round \(round)")
+                statuses.append(result?.status ?? -1, "\(writer) secret set: \(result?.stderr ?? "")")
+            }
+            journal.append("\(writer) writes secret chaos-\(round)")
+        }
+        for candidate in candidates {
+            DispatchQueue.global().async(group: group) {
+                let result = try? deployment.activate(candidate)
+                statuses.append(result?.status ?? -1, "\(candidate) activate: \(result?.stderr ?? "")")
+            }
+        }
+        journal.append("activate \(candidates.joined(separator: ", "))")
+        let injection = processFaultOn.map { server in BackgroundRun { Self.inject(processFault, on: server, of: deployment) } }
+        if failover {
+            Thread.sleep(forTimeInterval: databaseFaultDelay)
+            let old = deployment.database.primary
+            journal.append("database \(old) killed after \(Int(databaseFaultDelay * 1000)) ms, the other promoted")
+            try deployment.database.kill(old)
+            try deployment.database.promote(ReplicatedPostgres.other(old))
+            totals.count("database kill")
+            totals.count("promotion")
+            failovers += 1
+            _ = group.wait(timeout: .now() + 120)
+            try deployment.database.rebuildAsStandby(old, synchronous: true)
+        } else if freeze {
+            Thread.sleep(forTimeInterval: databaseFaultDelay)
+            let primary = deployment.database.primary
+            journal.append("database \(primary) frozen after \(Int(databaseFaultDelay * 1000)) ms for \(Int(freezeSeconds)) s")
+            try deployment.database.freeze(primary)
+            defer { try? deployment.database.thaw(primary) }
+            totals.count("database freeze")
+            Thread.sleep(forTimeInterval: freezeSeconds)
+        }
+        let injected = try injection?.wait(timeout: 30)
+        if let injected {
+            journal.append(injected.text)
+            if injected.signalled { totals.count(injected.killed ? "tool SIGKILL" : "tool SIGSTOP") }
+        }
+        let ended = group.wait(timeout: .now() + 120) == .success
+        let passingChecks = observer.stop()
+        let passCounts = Dictionary(grouping: passingChecks, by: \.description).map { "\($0.key) ×\($0.value.count)" }.sorted()
+        let label = "seed \(seed) round \(round) [\(journal.joined(separator: "; "))] statuses: \(statuses.messages); "
+            + "acknowledged (server, epoch) so far: \(deployment.acknowledged); checks passed this round: \(passCounts)"
+        if printJournal { print("chaos: \(label)") }
+        #expect(ended, "\(label): an activation did not end")
+        totals.activations += candidates.count
+        // SIGKILL is an outcome only for the activation that got it.
+        let killedActivation = injected?.killed == true ? processFaultOn.map { "\($0) activate:" } : nil
+        for entry in statuses.entries where !statusesSeen.contains(entry.status) {
+            let killed = entry.status == Self.killedStatus && killedActivation.map(entry.message.hasPrefix) == true
+            #expect(killed, "unexpected status \(entry.status) of \(entry.message): \(label)")
+        }
+        for server in faulty { try deployment.cluster.fault("heal", server) }
+        faulty = []
+        let observation = try InvariantChecker.expectHolds(deployment, label, passingChecks: passingChecks)
+        totals.violations += observation.violations.count
+        totals.rounds += 1
     }
 
     /// What ``inject(_:on:of:)`` did.
