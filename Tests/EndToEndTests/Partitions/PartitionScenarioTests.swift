@@ -67,7 +67,8 @@ import Testing
     /// (recorded as a known issue until `PostgresConnection.fetch`). The likely cause, the one
     /// that fix removes: the session broke inside a transaction, and the ROLLBACK postgres-nio's
     /// `withTransaction` then sent went to the closed connection, which drops a statement without
-    /// an answer, so the tool waited for ever.
+    /// an answer, so the tool waited for ever. Since that fix it passed 12 runs of 12 (2026-12-07,
+    /// 8 of them beside a running `make chaos`), so it is an ordinary test again.
     @Test(arguments: [0.05, 0.3])
     func databasePrimaryKilledDuringAnActivation(_ delay: Double) throws {
         try killTheDatabasePrimary(during: delay)
