@@ -255,6 +255,40 @@ struct DeploymentStoreContractTests {
         #expect(abs(try await store.now().timeIntervalSinceNow) < 60)
     }
 
+    /// SQLite replicates nothing; the suite's PostgreSQL server is a single node, asynchronous
+    /// with no standby streaming: nothing to warn about (a streaming standby is DatabaseFailoverTests').
+    @Test(arguments: StoreFactory.all)
+    func commitDurabilityNamesTheReplicationMode(_ factory: StoreFactory) async throws {
+        let (store, _, _) = try await Fixture.deployed(factory)
+        let durability = try await store.commitDurability()
+        if factory.name == "SQLite" {
+            #expect(durability == CommitDurability(replication: .embedded))
+        } else {
+            #expect(durability == CommitDurability(replication: .asynchronous, synchronousStandbyNames: "", synchronousCommit: "on",
+                                                   streamingStandbys: 0))
+        }
+        #expect(durability.warning == nil)
+    }
+
+    /// The settings read as PostgreSQL applies them: a named standby makes commits wait unless
+    /// `synchronous_commit` is `off` or `local`.
+    @Test func postgresSettingsReadAsAMode() {
+        #expect(CommitDurability.postgres(synchronousStandbyNames: "*", synchronousCommit: "on", streamingStandbys: 1).replication == .synchronous)
+        #expect(CommitDurability.postgres(synchronousStandbyNames: "FIRST 1 (db1, db2)", synchronousCommit: "remote_apply",
+                                          streamingStandbys: 1).replication == .synchronous)
+        #expect(CommitDurability.postgres(synchronousStandbyNames: "*", synchronousCommit: "local", streamingStandbys: 1).replication == .asynchronous)
+        #expect(CommitDurability.postgres(synchronousStandbyNames: "*", synchronousCommit: "off", streamingStandbys: 1).replication == .asynchronous)
+        #expect(CommitDurability.postgres(synchronousStandbyNames: " ", synchronousCommit: "on", streamingStandbys: 1).replication == .asynchronous)
+        // Warnings: an asynchronous standby (a failover loses what it had not received), and a
+        // synchronous setting with no standby (every write waits); neither for a lone server.
+        #expect(CommitDurability.postgres(synchronousStandbyNames: "", synchronousCommit: "on", streamingStandbys: 1).warning?.message
+                .hasPrefix("the database replicates asynchronously to 1 standby server: ") == true)
+        #expect(CommitDurability.postgres(synchronousStandbyNames: "*", synchronousCommit: "on", streamingStandbys: 0).warning?.message
+                .hasPrefix("synchronous replication is configured (synchronous_standby_names = '*') but no standby server is streaming") == true)
+        #expect(CommitDurability.postgres(synchronousStandbyNames: "", synchronousCommit: "on", streamingStandbys: 0).warning == nil)
+        #expect(CommitDurability.postgres(synchronousStandbyNames: "*", synchronousCommit: "on", streamingStandbys: 1).warning == nil)
+    }
+
     @Test(arguments: StoreFactory.all)
     func activateMovesTheDeploymentByExactlyOneEpochAndLogs(_ factory: StoreFactory) async throws {
         let (store, _, keySet) = try await Fixture.deployed(factory)

@@ -30,6 +30,9 @@ public struct DeploymentStatusReport: Codable, Sendable {
         /// The database server's clock minus this host's, in seconds (positive: the database is
         /// ahead); `status` warns from 5 s on (``ClockOffset``).
         public var clockOffsetSeconds: Double?
+        /// What an acknowledged commit survives: embedded (SQLite), synchronous or asynchronous
+        /// replication (``CommitDurability``).
+        public var replication: CommitDurability?
     }
 
     public struct PasswordSync: Codable, Sendable {
@@ -109,12 +112,13 @@ extension DeploymentAdministration {
             let matches = StoreRules.schemaMismatch(softwareVersion: configuration.softwareVersion, databaseSchema: schema) == nil
             let activeAge = try await store.activeServerHeartbeatAge()
             let clockOffset = try await ClockOffset.measure(store)
+            let durability = try await store.commitDurability()
             let lastActiveEpochs = try await lastActiveEpochs(store.activationLog(), current: deployment)
             return DeploymentStatusReport(
                 installation: localStatus(installation, state: installation.state(deployment: deployment, servers: servers),
                                           groupFile: groupFile),
                 database: .init(schemaVersion: schema, softwareSchemaVersion: needed, schemaMatches: matches,
-                               clockOffsetSeconds: (clockOffset.seconds * 1000).rounded() / 1000),
+                               clockOffsetSeconds: (clockOffset.seconds * 1000).rounded() / 1000, replication: durability),
                 deployment: deployment.map {
                     .init(activeServer: $0.activeServer, epoch: $0.epoch, keySetID: $0.keySetID, keySetFingerprint: $0.keySetFingerprint,
                           keySetGeneration: $0.keySetGeneration,

@@ -188,6 +188,9 @@ public protocol DeploymentStore: Sendable {
     /// The database's current time, the clock that judges liveness.
     func now() async throws -> Date
 
+    /// What an acknowledged commit survives (the database's replication mode); read only.
+    func commitDurability() async throws -> CommitDurability
+
     /// Releases connections.
     func close() async throws
 }

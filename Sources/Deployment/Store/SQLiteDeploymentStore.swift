@@ -557,6 +557,11 @@ public final class SQLiteDeploymentStore: DeploymentStore {
         try await read { db in Date(timeIntervalSince1970: try Double.fetchOne(db, sql: "SELECT \(Self.nowSQL)") ?? 0) }
     }
 
+    /// One file on this host: nothing is replicated, and no database failover can lose a commit.
+    public func commitDurability() async throws -> CommitDurability {
+        CommitDurability(replication: .embedded)
+    }
+
     public func close() async throws {
         do { try queue.close() } catch { throw Self.mapped(error, path: path) }
     }

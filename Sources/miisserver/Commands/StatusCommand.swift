@@ -52,6 +52,11 @@ struct StatusCommand: AsyncParsableCommand {
         if json { return try JSONOutput.print(report) }
         let i = report.installation
         printLine("Database:        \(i.database) (schema \(report.database.schemaVersion))")
+        if let replication = report.database.replication, replication.replication != .embedded {
+            let names = replication.synchronousStandbyNames.map { $0.isEmpty ? "" : ", synchronous_standby_names '\($0)'" } ?? ""
+            let streaming = replication.streamingStandbys.map { ", \($0) standby server\($0 == 1 ? "" : "s") streaming" } ?? ""
+            printLine("Replication:     \(replication.replication.rawValue)\(names)\(streaming)")
+        }
         if let d = report.deployment {
             let verdict = d.activeServerAlive ? "alive" : "STALE, older than the lease: a standby may take over"
             printLine("Active server:   \(d.activeServer) at epoch \(d.epoch), last heartbeat \(formatAge(d.activeHeartbeatAgeSeconds)) (lease \(formatSeconds(d.leaseSeconds))): \(verdict)")
@@ -87,6 +92,7 @@ struct StatusCommand: AsyncParsableCommand {
         if let offset = report.database.clockOffsetSeconds, let warning = ClockOffset(seconds: offset).warning {
             printWarning(warning)
         }
+        if let warning = report.database.replication?.warning { printWarning(warning) }
         if !report.database.schemaMatches, let needed = report.database.softwareSchemaVersion {
             printWarning(DeploymentAdministration.schemaMismatchAdvice(softwareVersion: i.softwareVersion, needed: needed, database: report.database.schemaVersion,
                                                                        activeServer: report.deployment?.activeServer))

@@ -57,6 +57,8 @@ struct PostgresPrivilegeTests {
                     #expect(state.epoch == 2)
                     #expect(try await runtime.activationAttempts().count == 2)
                     _ = try await runtime.now()
+                    // status and miisactivate read the replication mode as the runtime role.
+                    #expect(try await runtime.commitDurability().replication == .asynchronous)
 
                     // What the runtime role must not do.
                     let second = await deploymentError { try await runtime.executeRawSQL("DELETE FROM deployment") }

@@ -154,4 +154,47 @@ import Testing
         #expect(try deployment.deploymentState(from: "sync1") == (1, "sync1"))
         #expect(try deployment.miisserver("sync2", ["check"]).status == 28)
     }
+
+    /// `status` names the replication mode (`database.replication`) and warns, as `miisactivate`
+    /// does, when a standby streams asynchronously (a failover can lose what was acknowledged);
+    /// set synchronous, no warning; synchronous with the standby gone, a warning that every write waits.
+    @Test func statusAndActivationTellTheReplicationMode() throws {
+        guard let pair = try ReplicatedPostgres.start(synchronous: false) else { return }
+        let deployment = try DeploymentFixture(database: pair.url(), lease: 1, environment: pair.environment)
+        var streaming = false
+        for _ in 0..<100 where !streaming {
+            streaming = (try? pair.sql(.first, "SELECT count(*) FROM pg_stat_replication")) == "1"
+            if !streaming { Thread.sleep(forTimeInterval: 0.1) }
+        }
+        #expect(streaming)
+        func replication(_ server: String) throws -> [String: Any]? {
+            let status = try deployment.miisserver(server, ["status", "--json"])
+            let report = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
+            return (report?["database"] as? [String: Any])?["replication"] as? [String: Any]
+        }
+        let asynchronous = try #require(try replication("sync1"))
+        #expect(asynchronous["replication"] as? String == "asynchronous")
+        #expect(asynchronous["streamingStandbys"] as? Int == 1)
+        #expect(asynchronous["synchronousStandbyNames"] as? String == "")
+        let text = try deployment.miisserver("sync1", ["status"])
+        #expect(text.stdout.contains("Replication:     asynchronous, 1 standby server streaming\n"), "\(text.stdout)")
+        let lossWarning = "the database replicates asynchronously to 1 standby server: a commit acknowledged now, an activation's included, is lost"
+        #expect(text.stderr.contains(lossWarning), "\(text.stderr)")
+        Thread.sleep(forTimeInterval: 1.5)
+        let activation = try deployment.activate("sync2")
+        #expect(activation.status == 0, "\(activation.stderr)")
+        #expect(activation.stderr.contains(lossWarning), "\(activation.stderr)")
+
+        try pair.setSynchronous(true)
+        let synchronous = try #require(try replication("sync2"))
+        #expect(synchronous["replication"] as? String == "synchronous")
+        let quiet = try deployment.miisserver("sync2", ["status"])
+        #expect(quiet.stdout.contains("Replication:     synchronous, synchronous_standby_names '*', 1 standby server streaming\n"), "\(quiet.stdout)")
+        #expect(!quiet.stderr.contains("replicat"), "\(quiet.stderr)")
+
+        try pair.stop(.second)
+        let waiting = try deployment.miisserver("sync2", ["status"])
+        #expect(waiting.stderr.contains("synchronous replication is configured (synchronous_standby_names = '*') but no standby server is streaming: "
+                                        + "every write (heartbeat, activation, secret) waits until one connects"), "\(waiting.stderr)")
+    }
 }

@@ -109,6 +109,8 @@ final class ReplicatedPostgres: @unchecked Sendable {
 
     /// SIGKILL of a node's postmaster and its children: a crashed database server.
     func kill(_ node: Node) throws { try run(node, ["kill", directory(node)]) }
+    /// `synchronous_standby_names` on the primary: `'*'` (every commit waits for the standby) or empty.
+    func setSynchronous(_ synchronous: Bool) throws { try run(primary, ["sync", directory(primary), synchronous ? "on" : "off"]) }
     /// SIGSTOP of a node's postmaster and its children (a paused VM), until ``thaw(_:)``.
     func freeze(_ node: Node) throws { try run(node, ["freeze", directory(node)]) }
     func thaw(_ node: Node) throws { try run(node, ["thaw", directory(node)]) }

@@ -777,6 +777,23 @@ public final class PostgresDeploymentStore: DeploymentStore {
         }
     }
 
+    public func commitDurability() async throws -> CommitDurability {
+        try await withConnection { connection in
+            // pg_stat_replication shows every role one row per WAL sender (only the privileged see
+            // their details): a count is all that is needed.
+            let rows = try await connection.fetch("""
+                SELECT pg_catalog.current_setting('synchronous_standby_names'), pg_catalog.current_setting('synchronous_commit'),
+                       (SELECT count(*) FROM pg_catalog.pg_stat_replication)
+                """, logger: Self.logger)
+            var durability: CommitDurability?
+            for (names, level, streaming) in try rows.decode((String, String, Int64).self) {
+                durability = .postgres(synchronousStandbyNames: names, synchronousCommit: level, streamingStandbys: Int(streaming))
+            }
+            guard let durability else { throw DeploymentError(.database, "\(self.location.redacted): the server returned no replication settings") }
+            return durability
+        }
+    }
+
     public func close() async throws {
         try await session.close()
     }
