@@ -349,7 +349,8 @@ public struct StandbyActivation: Sendable {
             }
             liveness = (age, lease, alive)
             if let warning = try await ClockOffset.measure(store).warning { warnings.append(warning) }
-            if let warning = try await store.commitDurability().warning { warnings.append(warning) }
+            // Advisory: its failure must not refuse a failover.
+            if let warning = (try? await store.commitDurability())?.warning { warnings.append(warning) }
             let heard = age.map { "last heartbeat \(Int($0)) s ago" } ?? "no heartbeat recorded"
             return "\(state.activeServer): \(heard), lease \(DeploymentState.formatSeconds(lease)) s" + (alive ? "; alive, overridden by --force" : "")
         }

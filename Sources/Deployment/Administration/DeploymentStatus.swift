@@ -30,8 +30,8 @@ public struct DeploymentStatusReport: Codable, Sendable {
         /// The database server's clock minus this host's, in seconds (positive: the database is
         /// ahead); `status` warns from 5 s on (``ClockOffset``).
         public var clockOffsetSeconds: Double?
-        /// What an acknowledged commit survives: embedded (SQLite), synchronous or asynchronous
-        /// replication (``CommitDurability``).
+        /// What an acknowledged commit survives (``CommitDurability``); absent when the database
+        /// would not tell.
         public var replication: CommitDurability?
     }
 
@@ -112,7 +112,8 @@ extension DeploymentAdministration {
             let matches = StoreRules.schemaMismatch(softwareVersion: configuration.softwareVersion, databaseSchema: schema) == nil
             let activeAge = try await store.activeServerHeartbeatAge()
             let clockOffset = try await ClockOffset.measure(store)
-            let durability = try await store.commitDurability()
+            // Advisory: a database that will not tell (a revoked view) leaves it out, nothing more.
+            let durability = try? await store.commitDurability()
             let lastActiveEpochs = try await lastActiveEpochs(store.activationLog(), current: deployment)
             return DeploymentStatusReport(
                 installation: localStatus(installation, state: installation.state(deployment: deployment, servers: servers),

@@ -559,7 +559,7 @@ public final class SQLiteDeploymentStore: DeploymentStore {
 
     /// One file on this host: nothing is replicated, and no database failover can lose a commit.
     public func commitDurability() async throws -> CommitDurability {
-        CommitDurability(replication: .embedded)
+        CommitDurability(mode: .embedded)
     }
 
     public func close() async throws {

@@ -52,10 +52,11 @@ struct StatusCommand: AsyncParsableCommand {
         if json { return try JSONOutput.print(report) }
         let i = report.installation
         printLine("Database:        \(i.database) (schema \(report.database.schemaVersion))")
-        if let replication = report.database.replication, replication.replication != .embedded {
+        if let replication = report.database.replication, replication.mode != .embedded {
             let names = replication.synchronousStandbyNames.map { $0.isEmpty ? "" : ", synchronous_standby_names '\($0)'" } ?? ""
-            let streaming = replication.streamingStandbys.map { ", \($0) standby server\($0 == 1 ? "" : "s") streaming" } ?? ""
-            printLine("Replication:     \(replication.replication.rawValue)\(names)\(streaming)")
+            let standbys = replication.standbys.map { ", \($0) standby server\($0 == 1 ? "" : "s") connected" } ?? ""
+            let waitedFor = replication.synchronousStandbys.map { replication.mode == .synchronous ? " (\($0) synchronous)" : "" } ?? ""
+            printLine("Replication:     \(replication.mode.rawValue)\(names)\(standbys)\(waitedFor)")
         }
         if let d = report.deployment {
             let verdict = d.activeServerAlive ? "alive" : "STALE, older than the lease: a standby may take over"

@@ -58,7 +58,7 @@ struct PostgresPrivilegeTests {
                     #expect(try await runtime.activationAttempts().count == 2)
                     _ = try await runtime.now()
                     // status and miisactivate read the replication mode as the runtime role.
-                    #expect(try await runtime.commitDurability().replication == .asynchronous)
+                    #expect(try await runtime.commitDurability().mode == CommitDurability.Mode.none)
 
                     // What the runtime role must not do.
                     let second = await deploymentError { try await runtime.executeRawSQL("DELETE FROM deployment") }

@@ -779,15 +779,21 @@ public final class PostgresDeploymentStore: DeploymentStore {
 
     public func commitDurability() async throws -> CommitDurability {
         try await withConnection { connection in
-            // pg_stat_replication shows every role one row per WAL sender (only the privileged see
-            // their details): a count is all that is needed.
+            // Every role sees one pg_stat_replication row per WAL sender, but only pid and
+            // application_name of them (state and sync_state need pg_read_all_stats); physical
+            // standbys are told apart by their session's datid, which every role sees (NULL: no database).
             let rows = try await connection.fetch("""
                 SELECT pg_catalog.current_setting('synchronous_standby_names'), pg_catalog.current_setting('synchronous_commit'),
-                       (SELECT count(*) FROM pg_catalog.pg_stat_replication)
+                       count(*) FILTER (WHERE a.datid IS NULL AND r.application_name NOT IN ('pg_basebackup', 'pg_receivewal')),
+                       count(*) FILTER (WHERE r.state IS NOT NULL),
+                       count(*) FILTER (WHERE r.sync_state IN ('sync', 'quorum'))
+                FROM pg_catalog.pg_stat_replication r LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = r.pid
                 """, logger: Self.logger)
             var durability: CommitDurability?
-            for (names, level, streaming) in try rows.decode((String, String, Int64).self) {
-                durability = .postgres(synchronousStandbyNames: names, synchronousCommit: level, streamingStandbys: Int(streaming))
+            for (names, level, physical, visible, synchronous) in try rows.decode((String, String, Int64, Int64, Int64).self) {
+                let hidden = visible == 0 && physical > 0
+                durability = .postgres(synchronousStandbyNames: names, synchronousCommit: level, standbys: Int(physical),
+                                       synchronousStandbys: hidden ? nil : Int(synchronous))
             }
             guard let durability else { throw DeploymentError(.database, "\(self.location.redacted): the server returned no replication settings") }
             return durability
