@@ -95,12 +95,8 @@ import Testing
             box.append(result?.status ?? -1, result?.stderr ?? "")
         }
         // Bounded wait for the COMMIT to be waiting for the standby's confirmation.
-        var waiting = false
-        for _ in 0..<100 where !waiting {
-            waiting = (try? pair.sql(.first, "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'SyncRep'")) == "1"
-            if !waiting { Thread.sleep(forTimeInterval: 0.1) }
-        }
-        #expect(waiting, "the activation's COMMIT never waited for the standby")
+        #expect(pair.poll(.first, "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'SyncRep'", until: "1"),
+                "the activation's COMMIT never waited for the standby")
         try pair.kill(.first)
         #expect(group.wait(timeout: .now() + 90) == .success)
         #expect(box.values == [29], "\(box.messages)")
@@ -138,12 +134,7 @@ import Testing
         guard let pair = try ReplicatedPostgres.start(synchronous: false) else { return }
         let deployment = try DeploymentFixture(database: pair.url(), lease: 1, environment: pair.environment)
         // Let the standby replay the setup, then take it away before the activation.
-        var replayed = false
-        for _ in 0..<100 where !replayed {
-            replayed = (try? pair.sql(.second, "SELECT count(*) FROM deployment")) == "1"
-            if !replayed { Thread.sleep(forTimeInterval: 0.1) }
-        }
-        #expect(replayed)
+        #expect(pair.poll(.second, "SELECT count(*) FROM deployment", until: "1"))
         try pair.stop(.second)
         Thread.sleep(forTimeInterval: 1.5)
         let activation = try deployment.activate("sync2")
@@ -163,12 +154,7 @@ import Testing
     @Test func statusAndActivationTellTheReplicationMode() throws {
         guard let pair = try ReplicatedPostgres.start(synchronous: false) else { return }
         let deployment = try DeploymentFixture(database: pair.url(), lease: 1, environment: pair.environment)
-        var streaming = false
-        for _ in 0..<100 where !streaming {
-            streaming = (try? pair.sql(.first, "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")) == "1"
-            if !streaming { Thread.sleep(forTimeInterval: 0.1) }
-        }
-        #expect(streaming)
+        #expect(pair.poll(.first, "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'", until: "1"))
         func replication(_ server: String) throws -> [String: Any]? {
             let status = try deployment.miisserver(server, ["status", "--json"])
             let report = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]

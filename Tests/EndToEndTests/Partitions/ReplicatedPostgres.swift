@@ -141,6 +141,16 @@ final class ReplicatedPostgres: @unchecked Sendable {
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// Runs `statement` on `node` every 0.1 s, for at most 10 s, until it returns `expected`;
+    /// whether it did (a standby catching up, a WAL sender starting).
+    func poll(_ node: Node, _ statement: String, until expected: String) -> Bool {
+        for _ in 0..<100 {
+            if (try? sql(node, statement)) == expected { return true }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        return false
+    }
+
     private func run(_ node: Node, _ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) throws {
         // The launcher is `/bin/bash netns-cluster.sh exec RUN HOST` or nothing: bash runs either way.
         let command = (launcher[node].map { Array($0.dropFirst()) + ["/bin/bash"] } ?? []) + [Self.script] + arguments
