@@ -85,6 +85,12 @@ struct ToolRunner {
         process.waitUntilExit()
         watchdog.cancel()
         while !errorReader.isFinished { usleep(1000) }
+        // Closed now, not when the pipes are freed: the cancelled watchdog keeps the process, and
+        // with it the pipes, until its deadline, so a suite that runs thousands of tools held
+        // hundreds of descriptors; Foundation's Process.run() crashed (SIGSEGV in memmove) once
+        // the test process had about 1,900 open (ToolRunnerTests).
+        try? output.fileHandleForReading.close()
+        try? error.fileHandleForReading.close()
         return Result(status: process.terminationStatus,
                       stdout: String(decoding: outputData, as: UTF8.self),
                       stderr: String(decoding: errorData, as: UTF8.self))
