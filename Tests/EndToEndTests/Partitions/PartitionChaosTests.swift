@@ -2,12 +2,13 @@ import Foundation
 import Testing
 
 /// The randomized scenario: rounds of random partitions (both directions or one), packet loss,
-/// delays (50–400 ms each way), pulled links, heartbeats, concurrent activations of random standbys, an
-/// activation killed (SIGKILL) or paused (SIGSTOP, then SIGCONT) at a random moment, database
-/// failovers and a frozen database primary, over 3 sync hosts and 2 database nodes, with
-/// `miisserver check` run on every server throughout each round; the five invariants are checked
-/// after every round. The suite runs a fixed seed list for a few rounds; `make chaos SECONDS=N` (MIIS_CHAOS_SECONDS) runs new seeds
-/// until N seconds have passed and prints the counts docs/partitions.md reports.
+/// delays (50–400 ms each way), pulled links, heartbeats, concurrent activations of random
+/// standbys, an activation killed (SIGKILL) or paused (SIGSTOP, then SIGCONT) at a random moment,
+/// a racing secret write, database failovers and a frozen database primary, over 3 sync hosts and
+/// 2 database nodes, with `miisserver check` run on every server throughout each round; the five
+/// invariants are checked after every round. The suite runs a fixed seed list for a few rounds;
+/// `make chaos SECONDS=N` (MIIS_CHAOS_SECONDS) runs new seeds until N seconds have passed and
+/// prints the counts docs/partitions.md reports.
 @Suite(.serialized) struct PartitionChaosTests {
     /// SplitMix64: a tiny deterministic generator, so that a seed replays the same run.
     struct Generator: RandomNumberGenerator {
@@ -50,7 +51,7 @@ import Testing
     enum ProcessFault {
         /// SIGKILL after `delay` seconds: a crash, an OOM kill, a power cut of the host.
         case kill(delay: Double)
-        /// SIGSTOP after `delay` seconds, SIGCONT `pause` seconds later: a VM paused, a long GC.
+        /// SIGSTOP after `delay` seconds, SIGCONT `seconds` later: a VM paused, a long GC.
         case pause(delay: Double, seconds: Double)
     }
 
