@@ -43,9 +43,11 @@ release: deps
 	$(SWIFT) build $(RELEASE_FLAGS)
 	$(MULTICALL_LINK) .build/release/miisactivate
 
-# The suite runs serially: its end-to-end tests spawn processes and measure bounded waits, which
-# parallel runs on two cores would turn into flaky timing. scripts/with-postgres.sh starts the
-# throwaway PostgreSQL cluster the PostgreSQL tests run against, and stops it afterwards.
+# The suite runs in two serial lanes side by side (scripts/run-tests.sh): the network-namespace
+# suites, which mostly wait out leases and timeouts, beside all the others. Within a lane nothing
+# runs in parallel: the end-to-end tests spawn processes and measure bounded waits, which parallel
+# runs on two cores would turn into flaky timing. scripts/with-postgres.sh starts the throwaway
+# PostgreSQL cluster the PostgreSQL tests run against, and stops it afterwards.
 # A 60-second libFuzzer smoke run of the parser comes first, so the test summary closes the output.
 # The release binaries are built too: the Debian package is made from them and tested (installed
 # into a throwaway root, lintian, the demo on the installed tools), and the release-only checks
@@ -57,7 +59,7 @@ test: deps
 	$(SWIFT) build $(RELEASE_FLAGS)
 	$(MULTICALL_LINK) .build/release/miisactivate
 	scripts/fuzz.sh 60
-	MIIS_REQUIRE_RELEASE=1 scripts/with-postgres.sh $(SWIFT) test --skip-build --no-parallel
+	MIIS_REQUIRE_RELEASE=1 scripts/with-postgres.sh scripts/run-tests.sh .build/debug
 
 demo: release
 	scripts/demo.sh

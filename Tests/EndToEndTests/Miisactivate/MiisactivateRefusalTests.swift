@@ -162,11 +162,3 @@ import Testing
         #expect(try deployment.activate("sync2").status == 0)
     }
 }
-
-final class ResultsBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var storage: [(status: Int32, stderr: String)] = []
-    func append(_ status: Int32, _ stderr: String) { lock.lock(); storage.append((status, stderr)); lock.unlock() }
-    var values: [Int32] { lock.lock(); defer { lock.unlock() }; return storage.map(\.status) }
-    var messages: [String] { lock.lock(); defer { lock.unlock() }; return storage.map { "\($0.status): \($0.stderr)" } }
-}
