@@ -333,7 +333,15 @@ public struct StandbyActivation: Sendable {
         // and again inside the activation's transaction, where it decides).
         var liveness: (age: TimeInterval?, lease: TimeInterval, forced: Bool)?
         let primaryPassed = await checks.run(6, needs: state) { state in
+            // The database clock is read before the heartbeat age, so that the activation's age is
+            // never taken later than the heartbeat's: an activation sets the winner's heartbeat to
+            // its own time, so a winner found alive by its heartbeat is then always found
+            // activated less than a lease ago too (27), however slow this process is between the
+            // two readings. Read after, a pause past the lease made it a live primary to stop or
+            // override with --force (26).
+            let databaseNow = try await store.now()
             let age = try await store.activeServerHeartbeatAge()
+            try FaultInjection.point("activate.heartbeat-age-read")
             let lease = StoreRules.leaseInForce(state, requested: options.requestedLease)
             let alive = StoreRules.isAlive(heartbeatAge: age, lease: lease)
             // The age is the *current* active server's: if another standby won meanwhile, say so.
@@ -341,7 +349,7 @@ public struct StandbyActivation: Sendable {
                 throw Self.anotherServerBecameActive(current)
             }
             // Judged from the activation itself (its own time), not from the row's last change.
-            if alive, options.forceReason == nil, state.epoch > 1, try await store.now().timeIntervalSince(state.activatedAt) < lease {
+            if alive, options.forceReason == nil, state.epoch > 1, databaseNow.timeIntervalSince(state.activatedAt) < lease {
                 throw Self.anotherServerBecameActive(state)
             }
             if alive, options.forceReason == nil {

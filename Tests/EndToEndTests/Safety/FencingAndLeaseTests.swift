@@ -90,6 +90,23 @@ import Testing
         #expect(try deployment.deploymentState() == (2, "sync2"))
     }
 
+    /// A standby that reads the deployment just after another one won is told it lost (27), also
+    /// when it is slow between its two readings of the database clock (the winner's heartbeat age,
+    /// the winner's activation age). Before the fix the activation age was read second: a loser
+    /// paused past the lease there found the winner "alive" by its heartbeat but "activated longer
+    /// ago than the lease", and was told the winner is a live primary to stop or override with
+    /// --force (26): in CI, a loser slowed by lost packets got exactly that
+    /// (PartitionScenarioTests.twoStandbysAtOnceOverALossyNetworkExactlyOneWins).
+    @Test func aLoserSlowBetweenItsClockReadingsIsToldAnotherServerBecameActive() throws {
+        let deployment = try DeploymentFixture(standbys: ["sync2", "sync3"], lease: 2)
+        #expect(try deployment.activate("sync2").status == 0)
+        let loser = try deployment.activate("sync3", environment: ["MIIS_FAULT_POINT": "activate.heartbeat-age-read:pause=2.5"])
+        #expect(loser.status == 27, "\(loser.stderr)")
+        #expect(loser.stderr == "miisactivate: another server became active: sync2 took over at epoch 2 while this activation was being prepared; nothing was changed\n",
+                "\(loser.stderr)")
+        #expect(try deployment.deploymentState() == (2, "sync2"))
+    }
+
     @Test func aPrimaryThatComesBackAtTheConfirmationPromptIsNotTakenOver() throws {
         let deployment = try DeploymentFixture(lease: 1)
         #expect(try deployment.miisserver("sync1", ["heartbeat"]).status == 0)
