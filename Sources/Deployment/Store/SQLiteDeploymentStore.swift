@@ -22,12 +22,14 @@ public final class SQLiteDeploymentStore: DeploymentStore {
 
     public let path: String
     private let queue: DatabaseQueue
+    private let busyTimeout: TimeInterval
 
     /// Opens (with `create`, creates) the SQLite file at `path`. Opening checks nothing else:
     /// ``schemaVersion()`` tells an empty file from ours and refuses a foreign one.
     public init(path: String, create: Bool = false, busyTimeout: TimeInterval = SQLiteDeploymentStore.defaultBusyTimeout) throws {
         let path = URL(fileURLWithPath: path).standardizedFileURL.path
         self.path = path
+        self.busyTimeout = busyTimeout
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
             guard !isDirectory.boolValue else { throw DeploymentError(.database, "\(path): is a directory, not a database file") }
@@ -102,11 +104,26 @@ public final class SQLiteDeploymentStore: DeploymentStore {
 
     /// Before a migration's transaction: the file must be ours or empty, and then is switched to
     /// WAL (which must be set outside a transaction).
+    ///
+    /// A switch that meets another connection's lock fails with `SQLITE_BUSY` at once: SQLite does
+    /// not call the busy handler there. So that servers set up or upgraded at the same time wait
+    /// for each other as their writes do, instead of one of them failing with "try again", the
+    /// switch is retried until the same busy timeout ran out.
     private func prepareForMigration() async throws {
         let path = self.path
         _ = try await read { db in try Self.schemaVersion(db, path: path) }
-        // Some file systems cannot do WAL; SQLite then keeps a rollback journal: still correct, only slower.
-        _ = try await writeWithoutTransaction { db in try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") }
+        let deadline = Date().addingTimeInterval(busyTimeout)
+        while true {
+            do {
+                // Some file systems cannot do WAL; SQLite then keeps a rollback journal: still correct, only slower.
+                _ = try await queue.writeWithoutTransaction { db in try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") }
+                return
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && Date() < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            } catch {
+                throw Self.mapped(error, path: path)
+            }
+        }
     }
 
     /// The schema steps from `from` to `to`, and the version reached, in the caller's transaction.
