@@ -48,7 +48,7 @@ release: deps
 # runs in parallel: the end-to-end tests spawn processes and measure bounded waits, which parallel
 # runs on two cores would turn into flaky timing. scripts/with-postgres.sh starts the throwaway
 # PostgreSQL cluster the PostgreSQL tests run against, and stops it afterwards.
-# A 60-second libFuzzer smoke run of the parser comes first, so the test summary closes the output.
+# A 60-second libFuzzer smoke run of the parser comes first, so the test summaries close the output.
 # The release binaries are built too: the Debian package is made from them and tested (installed
 # into a throwaway root, lintian, the demo on the installed tools), and the release-only checks
 # (link flags, fault points compiled out) run on them; MIIS_REQUIRE_RELEASE makes a missing
