@@ -48,8 +48,10 @@ final class ReplicatedPostgres: @unchecked Sendable {
 
     private init(synchronous: Bool, addresses: [Node: String], launcher: [Node: [String]], nodeEnvironment: [Node: [String: String]],
                  sourceLocation: SourceLocation) throws {
-        root = try TemporaryDirectory("miis-pg-pair")
+        Self.sweepAbandonedPairs()
+        root = try TemporaryDirectory(Self.directoryPrefix)
         chmod(root.path, 0o755)
+        try String(getpid()).write(toFile: root.file(Self.ownerFile), atomically: true, encoding: .utf8)
         password = UUID().uuidString.replacingOccurrences(of: "-", with: "")
         self.addresses = addresses
         self.launcher = launcher
@@ -66,6 +68,28 @@ final class ReplicatedPostgres: @unchecked Sendable {
     deinit {
         for node in [Node.first, .second] {
             _ = try? HarnessCommand.run([Self.script, "remove", directory(node)], environment: environment, timeout: 60)
+        }
+    }
+
+    private static let directoryPrefix = "miis-pg-pair"
+    /// The pid of the test process a pair belongs to, in the pair's directory.
+    private static let ownerFile = "owner.pid"
+
+    /// Stops and removes the pairs of test processes that are gone: a lane killed mid-test (a
+    /// timeout, an interrupt) never ran their deinit, and their servers, detached by pg_ctl, would
+    /// run on. Pairs of live processes, and ones without an owner file, are left alone.
+    private static func sweepAbandonedPairs() {
+        let temporary = FileManager.default.temporaryDirectory
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: temporary.path)) ?? []
+        for name in names where name.hasPrefix(directoryPrefix + "-") {
+            let pair = temporary.appendingPathComponent(name).path
+            guard let text = try? String(contentsOfFile: pair + "/" + ownerFile, encoding: .utf8),
+                  let owner = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+                  Glibc.kill(owner, 0) != 0, errno == ESRCH else { continue }
+            for node in [Node.first, .second] {
+                _ = try? HarnessCommand.run([script, "remove", pair + "/" + node.rawValue], environment: [:], timeout: 60)
+            }
+            try? FileManager.default.removeItem(atPath: pair)
         }
     }
 
