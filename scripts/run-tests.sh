@@ -8,9 +8,8 @@
 # end-to-end tests measure bounded waits that parallel runs on two cores would make flaky).
 # The network lane's output is printed after the main lane's, whole, so that the two never
 # interleave, also when the run is interrupted or a lane outlives its bound (LANE_SECONDS, default
-# 1200: then it is killed and fails). The exit status is non-zero if either lane failed. A lane
-# killed mid-test may leave what that test started detached behind it: a PostgreSQL pair of
-# DatabaseFailoverTests (/tmp/miis-pg-pair-*; network namespaces are swept by the next run).
+# 1200: then it is killed and fails). The exit status is non-zero if either lane failed. What a
+# lane killed mid-test leaves behind (network namespaces, PostgreSQL pairs) the next run sweeps.
 # Usage: scripts/run-tests.sh [BUILD_DIR]   (default .build/debug; run it inside with-postgres.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
