@@ -56,6 +56,17 @@ write_options() {  # ADDRESS PORT [EXTRA]
     printf '%s' "-c listen_addresses=$1 -p $2 -k $node -c fsync=off -c max_connections=100 -c wal_keep_size=64MB ${3:-}" > "$node/options"
 }
 
+
+# The node's postmaster pid, printed only if that process still is this node's postmaster (its
+# command line names the data directory): a killed node keeps its pid file, and the pid may since
+# belong to another process, even another PostgreSQL server's, which must never be signalled.
+live_postmaster() {
+    [ -f "$data/postmaster.pid" ] || return 0
+    local pid
+    pid=$(head -n 1 "$data/postmaster.pid")
+    case "$pid" in ''|*[!0-9]*) return 0 ;; esac
+    if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "-D $data "; then echo "$pid"; fi
+}
 case "$command" in
 primary)
     address=${3:?address}; port=${4:?port}
@@ -96,8 +107,8 @@ stop)
     as_user "$pg_bin/pg_ctl" -D "$data" -m fast -w -t 30 stop >/dev/null 2>&1 || true
     ;;
 kill)
-    if [ -f "$data/postmaster.pid" ]; then
-        pid=$(head -n 1 "$data/postmaster.pid")
+    pid=$(live_postmaster)
+    if [ -n "$pid" ]; then
         # Every process of the server at once, as in a crash. The postmaster is stopped first so
         # that it forks no backend between the listing of its children and the kill: once it is
         # dead its children are re-parented and -P no longer finds them; left alive, a backend can
@@ -108,8 +119,8 @@ kill)
     fi
     ;;
 freeze|thaw)
-    if [ -f "$data/postmaster.pid" ]; then
-        pid=$(head -n 1 "$data/postmaster.pid")
+    pid=$(live_postmaster)
+    if [ -n "$pid" ]; then
         # The postmaster and exactly its children (the backends and helpers of this node). Frozen,
         # the postmaster is stopped first, so that it forks no backend between the listing of its
         # children and their stop (clients keep connecting meanwhile); thawed, it goes last.
@@ -126,11 +137,11 @@ promote)
     as_user "$pg_bin/pg_ctl" -D "$data" -w -t 60 promote >/dev/null
     ;;
 remove)
-    if [ -f "$data/postmaster.pid" ]; then
-        pid=$(head -n 1 "$data/postmaster.pid")
+    pid=$(live_postmaster)
+    if [ -n "$pid" ]; then
         kill -CONT $(pgrep -P "$pid") "$pid" 2>/dev/null || true
+        as_user "$pg_bin/pg_ctl" -D "$data" -m immediate -w -t 30 stop >/dev/null 2>&1 || true
     fi
-    as_user "$pg_bin/pg_ctl" -D "$data" -m immediate -w -t 30 stop >/dev/null 2>&1 || true
     rm -rf "$node"
     ;;
 *)

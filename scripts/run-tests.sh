@@ -38,27 +38,26 @@ print_network_lane() {
 }
 # Interrupted (INT, TERM): both lanes are stopped, and what the network lane printed is shown.
 finish() {
-    local stopped=
+    local stopped=() pid
     for pid in "$main_pid" "$network_pid"; do
-        if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-            kill -TERM "$pid" 2>/dev/null || true
-            wait "$pid" 2>/dev/null || true
-            stopped=1
-        fi
+        if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then stopped+=("$pid"); fi
     done
-    if [ -n "$stopped" ]; then
+    if [ "${#stopped[@]}" -gt 0 ]; then
+        kill -TERM "${stopped[@]}" 2>/dev/null || true
+        wait "${stopped[@]}" 2>/dev/null || true
         print_network_lane
         echo "run-tests: interrupted; the lanes were stopped"
     fi
     rm -f "$network_log"
 }
 trap finish EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # Both lanes run as background jobs so that the script, waiting for them with the wait builtin,
-# can act on a signal at once. timeout puts each lane in a process group of its own and, when
-# the bound runs out or it is told to stop, signals the whole group: the tools a lane started go
-# with it.
+# can act on a signal at once; timeout (exec'd, so that $! is its pid) passes a TERM on to the
+# test process, or kills it once the bound ran out. The tools a test runs are in process groups
+# of their own (Foundation's Process) and end by their own bounds.
 lane() { exec timeout --kill-after=30 "$lane_seconds" "$bundle" --testing-library swift-testing --no-parallel "$@"; }
 lane --filter "$network_filter" >"$network_log" 2>&1 &
 network_pid=$!
@@ -73,8 +72,8 @@ network_pid=
 print_network_lane
 for lane in main network; do
     status_name=${lane}_status
-    if [ "${!status_name}" -eq 124 ] || [ "${!status_name}" -eq 137 ]; then
-        echo "run-tests: the $lane lane did not end within $lane_seconds s and was killed"
+    if [ "${!status_name}" -eq 124 ]; then
+        echo "run-tests: the $lane lane did not end within $lane_seconds s and was stopped"
     fi
 done
 echo "run-tests: main lane exit $main_status, network lane exit $network_status"

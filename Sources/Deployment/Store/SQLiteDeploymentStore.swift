@@ -108,17 +108,19 @@ public final class SQLiteDeploymentStore: DeploymentStore {
     /// A switch that meets another connection's lock fails with `SQLITE_BUSY` at once: SQLite does
     /// not call the busy handler there. So that servers set up or upgraded at the same time wait
     /// for each other as their writes do, instead of one of them failing with "try again", the
-    /// switch is retried until the same busy timeout ran out.
+    /// switch is retried until the same busy timeout ran out. (The switch upgrades a read
+    /// transaction to a write one, and an upgrade gets no busy handler.)
     private func prepareForMigration() async throws {
         let path = self.path
         _ = try await read { db in try Self.schemaVersion(db, path: path) }
-        let deadline = Date().addingTimeInterval(busyTimeout)
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: .milliseconds(Int64(busyTimeout * 1000)))
         while true {
             do {
                 // Some file systems cannot do WAL; SQLite then keeps a rollback journal: still correct, only slower.
                 _ = try await queue.writeWithoutTransaction { db in try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") }
                 return
-            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && Date() < deadline {
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && clock.now < deadline {
                 try await Task.sleep(for: .milliseconds(20))
             } catch {
                 throw Self.mapped(error, path: path)
@@ -156,6 +158,12 @@ public final class SQLiteDeploymentStore: DeploymentStore {
 
     /// SQLite's current time as Unix seconds with sub-second precision (SQLite 3.40 has no `unixepoch('subsec')`).
     static let nowSQL = "((julianday('now') - 2440587.5) * 86400.0)"
+    /// The new active server's heartbeat at a switch: the very time of the switch (the deployment
+    /// row's `updated_at`, which is also its `activated_at`), not a later `now` of another
+    /// statement. As on PostgreSQL (one transaction time), a winner then never has a heartbeat
+    /// younger than its activation, which is what lets a loser's check 6 tell "another server
+    /// became active" (27) from "the primary is alive" (26).
+    static let heartbeatAtTheSwitch = "last_heartbeat = (SELECT updated_at FROM deployment WHERE id = 1)"
 
     // MARK: - Servers
 
@@ -435,7 +443,7 @@ public final class SQLiteDeploymentStore: DeploymentStore {
                 throw DeploymentError(.conflict, "the deployment moved while the key set changed; nothing was changed")
             }
             if change.takeover {
-                try db.execute(sql: "UPDATE servers SET last_heartbeat = \(Self.nowSQL) WHERE name = ?", arguments: [origin.server])
+                try db.execute(sql: "UPDATE servers SET \(Self.heartbeatAtTheSwitch) WHERE name = ?", arguments: [origin.server])
             }
             try self.replaceCheckValues(db, version: version, change.keys)
             for secret in change.reencrypted {
@@ -510,7 +518,7 @@ public final class SQLiteDeploymentStore: DeploymentStore {
                 try db.execute(sql: "UPDATE deployment SET activated_at = updated_at WHERE id = 1")
             }
             // The new active server is alive by definition: a slower standby must not take over next.
-            try db.execute(sql: "UPDATE servers SET last_heartbeat = \(Self.nowSQL) WHERE name = ?", arguments: [request.server])
+            try db.execute(sql: "UPDATE servers SET \(Self.heartbeatAtTheSwitch) WHERE name = ?", arguments: [request.server])
             try self.insertLog(db, version: version, ActivationLogEntry(
                 time: Date(), server: request.server, previousServer: state.activeServer, epoch: request.expectedEpoch + 1,
                 keySetID: request.keySetID, osUser: request.osUser, outcome: .activated, detail: request.detail,

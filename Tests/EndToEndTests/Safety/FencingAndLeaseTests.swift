@@ -91,16 +91,18 @@ import Testing
     }
 
     /// A standby that reads the deployment just after another one won is told it lost (27), also
-    /// when it is slow between its two readings of the database clock (the winner's heartbeat age,
-    /// the winner's activation age). Before the fix the activation age was read second: a loser
-    /// paused past the lease there found the winner "alive" by its heartbeat but "activated longer
-    /// ago than the lease", and was told the winner is a live primary to stop or override with
-    /// --force (26): in CI, a loser slowed by lost packets got exactly that
+    /// when it is slow once it has read the database clock and the winner's heartbeat age: both
+    /// ages are judged from readings taken before the pause. Before the fix the activation's age
+    /// was read after the heartbeat's, and a loser paused past the lease between the two found
+    /// the winner "alive" by its heartbeat but "activated longer ago than the lease", and was told
+    /// the winner is a live primary to stop or override with --force (26): in CI, a loser slowed
+    /// by lost packets got exactly that
     /// (PartitionScenarioTests.twoStandbysAtOnceOverALossyNetworkExactlyOneWins).
-    @Test func aLoserSlowBetweenItsClockReadingsIsToldAnotherServerBecameActive() throws {
-        let deployment = try DeploymentFixture(standbys: ["sync2", "sync3"], lease: 2)
+    @Test func aLoserThatReadTheDeploymentAfterTheWinIsToldAnotherServerBecameActive() throws {
+        // A 5 s lease: the loser reaches its check 6 well within it, even on a busy machine.
+        let deployment = try DeploymentFixture(standbys: ["sync2", "sync3"], lease: 5)
         #expect(try deployment.activate("sync2").status == 0)
-        let loser = try deployment.activate("sync3", environment: ["MIIS_FAULT_POINT": "activate.heartbeat-age-read:pause=2.5"])
+        let loser = try deployment.activate("sync3", environment: ["MIIS_FAULT_POINT": "activate.heartbeat-age-read:pause=5.5"])
         #expect(loser.status == 27, "\(loser.stderr)")
         #expect(loser.stderr == "miisactivate: another server became active: sync2 took over at epoch 2 while this activation was being prepared; nothing was changed\n",
                 "\(loser.stderr)")
