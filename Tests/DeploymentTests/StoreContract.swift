@@ -310,6 +310,12 @@ struct DeploymentStoreContractTests {
         // The new active server's heartbeat was recorded: it is alive by definition.
         let age = try #require(try await store.activeServerHeartbeatAge())
         #expect(age >= 0 && age < 30)
+        // ...at the very time of the switch: a loser's check 6 tells "another server became
+        // active" from "the primary is alive" by the winner's heartbeat never being younger than
+        // its activation. (SQLite's store once took the `now` of a later statement; its clock has
+        // millisecond steps, so this passed then too, unless the statements fell in two steps.)
+        let winner = try #require(try await store.servers().first { $0.name == "beta" })
+        #expect(winner.lastHeartbeat == state.activatedAt)
         let log = try await store.activationAttempts()
         #expect(log.first.map { $0.time >= before.addingTimeInterval(-1) } == true)
         #expect(log.count == 1)
