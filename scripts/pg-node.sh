@@ -56,7 +56,6 @@ write_options() {  # ADDRESS PORT [EXTRA]
     printf '%s' "-c listen_addresses=$1 -p $2 -k $node -c fsync=off -c max_connections=100 -c wal_keep_size=64MB ${3:-}" > "$node/options"
 }
 
-
 # The node's postmaster pid, printed only if that process still is this node's postmaster (its
 # command line names the data directory): a killed node keeps its pid file, and the pid may since
 # belong to another process, even another PostgreSQL server's, which must never be signalled.
@@ -67,6 +66,7 @@ live_postmaster() {
     case "$pid" in ''|*[!0-9]*) return 0 ;; esac
     if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "-D $data "; then echo "$pid"; fi
 }
+
 case "$command" in
 primary)
     address=${3:?address}; port=${4:?port}
