@@ -44,7 +44,8 @@ release: deps
 	$(MULTICALL_LINK) .build/release/miisactivate
 
 # The suite runs in two serial lanes side by side (scripts/run-tests.sh): the network-namespace
-# suites, which mostly wait out leases and timeouts, beside all the others. Within a lane nothing
+# tests, which mostly wait out leases and timeouts, and the Debian-package tests, beside all the
+# others. Within a lane nothing
 # runs in parallel: the end-to-end tests spawn processes and measure bounded waits, which parallel
 # runs on two cores would turn into flaky timing. scripts/with-postgres.sh starts the throwaway
 # PostgreSQL cluster the PostgreSQL tests run against, and stops it afterwards.
