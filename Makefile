@@ -45,9 +45,8 @@ release: deps
 
 # The suite runs in two serial lanes side by side (scripts/run-tests.sh): the network-namespace
 # tests, which mostly wait out leases and timeouts, and the Debian-package tests, beside all the
-# others. Within a lane nothing
-# runs in parallel: the end-to-end tests spawn processes and measure bounded waits, which parallel
-# runs on two cores would turn into flaky timing. scripts/with-postgres.sh starts the throwaway
+# others. Within a lane nothing runs in parallel: the end-to-end tests spawn processes and measure
+# bounded waits, which parallel runs on two cores would turn into flaky timing. scripts/with-postgres.sh starts the throwaway
 # PostgreSQL cluster the PostgreSQL tests run against, and stops it afterwards.
 # A 60-second libFuzzer smoke run of the parser comes first, so the test summaries close the output.
 # The release binaries are built too: the Debian package is made from them and tested (installed

@@ -74,10 +74,10 @@ side_status=0
 wait "$side_pid" || side_status=$?
 side_pid=
 print_side_lane
-for lane in main side; do
-    status_name=${lane}_status
+for name in main side; do
+    status_name=${name}_status
     if [ "${!status_name}" -eq 124 ]; then
-        echo "run-tests: the $lane lane did not end within $lane_seconds s and was stopped"
+        echo "run-tests: the $name lane did not end within $lane_seconds s and was stopped"
     fi
 done
 echo "run-tests: main lane exit $main_status, side lane exit $side_status"

@@ -65,9 +65,12 @@ final class ReplicatedPostgres: @unchecked Sendable {
         if synchronous { try run(.first, ["sync", directory(.first), "on"], sourceLocation: sourceLocation) }
     }
 
-    deinit {
+    deinit { Self.removeNodes(of: root.path) }
+
+    /// Stops the two nodes of the pair in `pair` and deletes their directories (`pg-node.sh remove`).
+    private static func removeNodes(of pair: String) {
         for node in [Node.first, .second] {
-            _ = try? HarnessCommand.run([Self.script, "remove", directory(node)], environment: environment, timeout: 60)
+            _ = try? HarnessCommand.run([script, "remove", pair + "/" + node.rawValue], timeout: 60)
         }
     }
 
@@ -86,9 +89,7 @@ final class ReplicatedPostgres: @unchecked Sendable {
             guard let text = try? String(contentsOfFile: pair + "/" + ownerFile, encoding: .utf8),
                   let owner = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)),
                   Glibc.kill(owner, 0) != 0, errno == ESRCH else { continue }
-            for node in [Node.first, .second] {
-                _ = try? HarnessCommand.run([script, "remove", pair + "/" + node.rawValue], environment: [:], timeout: 60)
-            }
+            removeNodes(of: pair)
             try? FileManager.default.removeItem(atPath: pair)
         }
     }
